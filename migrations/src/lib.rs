@@ -1,0 +1,50 @@
+//! Latchkey's database schema, as sea-orm migrations written in the SeaQuery DSL so one
+//! tree serves SQLite and PostgreSQL alike. Never edit a migration once it has landed:
+//! add a new one.
+//!
+//! Conventions: timestamps are Unix seconds in `BIGINT` columns (identical on both
+//! backends, compared in SQL without time-zone surprises); lists are JSON text.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_users;
+mod m20261129_000002_create_clients;
+mod m20261129_000003_create_signing_keys;
+mod m20261129_000004_create_refresh_tokens;
+mod m20261129_000005_create_consents;
+mod m20261129_000006_create_passkeys;
+mod m20261129_000007_create_audit_events;
+
+pub use sea_orm_migration::MigratorTrait;
+
+/// Every migration, in the order it is applied.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261129_000001_create_users::Migration),
+            Box::new(m20261129_000002_create_clients::Migration),
+            Box::new(m20261129_000003_create_signing_keys::Migration),
+            Box::new(m20261129_000004_create_refresh_tokens::Migration),
+            Box::new(m20261129_000005_create_consents::Migration),
+            Box::new(m20261129_000006_create_passkeys::Migration),
+            Box::new(m20261129_000007_create_audit_events::Migration),
+        ]
+    }
+}
+
+/// Creates a (non-unique unless `unique`) index named `{table}_{column}_idx`.
+pub(crate) fn index(table: impl Iden + Clone + 'static, columns: &[&'static str], unique: bool) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index
+        .name(format!("{}_{}_idx", table.to_string(), columns.join("_")))
+        .table(table);
+    for column in columns {
+        index.col(Alias::new(*column));
+    }
+    if unique {
+        index.unique();
+    }
+    index.to_owned()
+}

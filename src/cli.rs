@@ -1,0 +1,106 @@
+//! The `latchkey` command line. Names here are an interface: scripts depend on them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about = "An OpenID Connect identity provider")]
+pub struct Cli {
+    /// Configuration file [default: ./config.toml, used when present]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP (the default); applies pending migrations first
+    Serve,
+    /// Apply pending database migrations
+    Migrate,
+    /// Manage users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage OAuth clients (relying apps)
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage signing keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input
+    Add(AddUser),
+    /// List users
+    List,
+    /// Disable a user: they can no longer sign in
+    Disable {
+        username: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddUser {
+    pub username: String,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Display name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Grant the admin role
+    #[arg(long)]
+    pub admin: bool,
+    /// Read the password from standard input (required: passwords never go on the command line)
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client. A confidential client without --secret-stdin gets a generated secret, printed once
+    Add(AddClient),
+    /// List clients
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct AddClient {
+    pub client_id: String,
+    /// An exact redirect URI; repeat for several
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// A public client (SPA, native app): no secret, PKCE required
+    #[arg(long)]
+    pub public: bool,
+    /// A first-party client: users are not asked for consent
+    #[arg(long)]
+    pub first_party: bool,
+    /// Read the client secret from standard input (at least 32 characters)
+    #[arg(long)]
+    pub secret_stdin: bool,
+    /// Space-separated scopes the client may request
+    #[arg(long, default_value = "openid profile email offline_access")]
+    pub scope: String,
+    /// Comma-separated grant types: authorization_code, refresh_token, client_credentials
+    #[arg(long = "grant", default_value = "authorization_code,refresh_token")]
+    pub grants: Vec<String>,
+    /// A registered post-logout redirect URI; repeat for several
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A name shown to users on the consent page [default: the client id]
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate the next signing key: published now, signing after keys.publish_lead_secs
+    Rotate,
+    /// List signing keys and their states
+    List,
+}

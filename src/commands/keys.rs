@@ -1,0 +1,34 @@
+//! `latchkey keys rotate|list`. Opening the keyring proves the master key first, so a
+//! wrong master key can never seal a new key that the servers could not open.
+
+use super::open_database;
+use crate::cli::KeysCommand;
+use crate::config::Settings;
+use crate::domain::keys::Keyring;
+use crate::domain::{format_time, now};
+
+pub async fn run(command: KeysCommand, settings: Settings) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    let keyring = Keyring::open(&db, &settings, now()).await?;
+    match command {
+        KeysCommand::Rotate => {
+            let key = keyring.rotate(&db, now()).await?;
+            println!("generated signing key {} (published now, signs from {})", key.kid, format_time(key.activates_at));
+        }
+        KeysCommand::List => {
+            println!("{:<43}  {:>3}  {:>4}  {:<8}  {:<25}  {}", "KID", "GEN", "BITS", "STATE", "CREATED", "SIGNS FROM");
+            for key in keyring.describe(now()) {
+                println!(
+                    "{:<43}  {:>3}  {:>4}  {:<8}  {:<25}  {}",
+                    key.kid,
+                    key.generation,
+                    key.bits,
+                    key.state.as_str(),
+                    format_time(key.created_at),
+                    format_time(key.activates_at)
+                );
+            }
+        }
+    }
+    Ok(())
+}

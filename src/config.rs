@@ -1,0 +1,304 @@
+//! Settings: defaults, then `config.toml` (or `--config`), then `LATCHKEY_*` environment
+//! variables with nested keys joined by `__` (`LATCHKEY_SERVER__BIND`). Loaded once at start
+//! and passed by value; values derived from them (the issuer's origin, the JWKS URL) are
+//! computed once here too.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+
+/// Every setting Latchkey reads. `config.toml` at the repository root documents each key.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The issuer identifier (OIDC Core §2): `iss` in every token, byte for byte.
+    pub issuer: String,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub memory_store: MemoryStoreSettings,
+    pub keys: KeySettings,
+    pub tokens: TokenSettings,
+    pub passwords: PasswordSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Address and port to listen on.
+    pub bind: SocketAddr,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    #[serde(serialize_with = "expose_secret")]
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RedisSettings {
+    /// `redis://host:port/db`; empty means the in-process store.
+    #[serde(deserialize_with = "empty_as_none", serialize_with = "expose_optional_secret")]
+    pub url: Option<SecretString>,
+    /// Prefix of every key Latchkey writes, so several deployments can share one Redis.
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MemoryStoreSettings {
+    /// Most entries the in-process store holds; the soonest to expire are evicted first.
+    pub max_entries: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct KeySettings {
+    /// Folder for `master.key` (created with mode 0600 on first start).
+    pub dir: PathBuf,
+    /// The master key itself, base64 of 32 bytes; when set, `dir/master.key` is not read.
+    #[serde(deserialize_with = "empty_as_none", serialize_with = "expose_optional_secret")]
+    pub master_key: Option<SecretString>,
+    /// RSA modulus size of new signing keys: 2048, 3072 or 4096.
+    pub rsa_bits: usize,
+    /// How long a key signs before the next one takes over.
+    pub rotation_period_secs: u64,
+    /// How long a new key is published in the JWKS before it signs, so relying parties
+    /// that cache the JWKS already know it when the first token signed with it arrives.
+    pub publish_lead_secs: u64,
+    /// How often each instance re-reads the key set from the database (rotations made by
+    /// another instance or the CLI show up within this time).
+    pub refresh_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct TokenSettings {
+    pub access_token_ttl_secs: u64,
+    pub id_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PasswordSettings {
+    /// argon2id memory cost in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    /// argon2id passes (OWASP: 2).
+    pub iterations: u32,
+    /// argon2id lanes (OWASP: 1).
+    pub parallelism: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LogSettings {
+    /// `text` (human-readable) or `json`.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `latchkey=debug,info`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            issuer: "http://localhost:8080".into(),
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            redis: RedisSettings::default(),
+            memory_store: MemoryStoreSettings::default(),
+            keys: KeySettings::default(),
+            tokens: TokenSettings::default(),
+            passwords: PasswordSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 0 }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings { url: "sqlite://data/latchkey.db?mode=rwc".into(), max_connections: 10 }
+    }
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        RedisSettings { url: None, key_prefix: "latchkey:".into() }
+    }
+}
+
+impl Default for MemoryStoreSettings {
+    fn default() -> Self {
+        MemoryStoreSettings { max_entries: 100_000 }
+    }
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        KeySettings {
+            dir: PathBuf::from("keys"),
+            master_key: None,
+            rsa_bits: 2048,
+            rotation_period_secs: 30 * 24 * 3600,
+            publish_lead_secs: 3600,
+            refresh_interval_secs: 30,
+        }
+    }
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            access_token_ttl_secs: 600,
+            id_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        PasswordSettings { memory_kib: 19456, iterations: 2, parallelism: 1 }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings { format: LogFormat::Text, level: "info".into() }
+    }
+}
+
+/// A configuration problem: names the key and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {key}: {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, problem: impl Into<String>) -> Self {
+        ConfigError { key: key.into(), problem: problem.into() }
+    }
+}
+
+impl Settings {
+    /// Loads defaults ← `path` ← environment. A missing file is fine unless `required`
+    /// (the user named it with `--config`).
+    pub fn load(path: &Path, required: bool) -> Result<Settings, ConfigError> {
+        if required && !path.is_file() {
+            return Err(ConfigError::new("--config", format!("{} does not exist", path.display())));
+        }
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(path))
+            .merge(Env::prefixed("LATCHKEY_").split("__"))
+            .extract()
+            .map_err(|error| {
+                let key = if error.path.is_empty() { "config".to_string() } else { error.path.join(".") };
+                ConfigError::new(&key, error.kind.to_string())
+            })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = Url::parse(&self.issuer).map_err(|e| ConfigError::new("issuer", format!("not an absolute URL ({e})")))?;
+        if !matches!(issuer.scheme(), "http" | "https") {
+            return Err(ConfigError::new("issuer", "must be an http or https URL"));
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() || self.issuer.ends_with('/') {
+            return Err(ConfigError::new("issuer", "must not end with '/' or carry a query or fragment (OIDC Discovery §3)"));
+        }
+        let url = secrecy::ExposeSecret::expose_secret(&self.database.url);
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::new("database.url", "must start with sqlite:, postgres:// or postgresql://"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::new("database.max_connections", "must be at least 1"));
+        }
+        if let Some(url) = &self.redis.url
+            && Url::parse(secrecy::ExposeSecret::expose_secret(url)).is_err()
+        {
+            return Err(ConfigError::new("redis.url", "not a redis:// URL"));
+        }
+        if self.memory_store.max_entries == 0 {
+            return Err(ConfigError::new("memory_store.max_entries", "must be at least 1"));
+        }
+        if ![2048, 3072, 4096].contains(&self.keys.rsa_bits) {
+            return Err(ConfigError::new("keys.rsa_bits", "must be 2048, 3072 or 4096"));
+        }
+        if self.keys.rotation_period_secs == 0 || self.keys.refresh_interval_secs == 0 {
+            return Err(ConfigError::new("keys.rotation_period_secs", "periods must be at least 1 second"));
+        }
+        if self.keys.publish_lead_secs >= self.keys.rotation_period_secs {
+            return Err(ConfigError::new("keys.publish_lead_secs", "must be shorter than keys.rotation_period_secs"));
+        }
+        for (key, ttl) in [
+            ("tokens.access_token_ttl_secs", self.tokens.access_token_ttl_secs),
+            ("tokens.id_token_ttl_secs", self.tokens.id_token_ttl_secs),
+            ("tokens.refresh_token_ttl_secs", self.tokens.refresh_token_ttl_secs),
+        ] {
+            if ttl == 0 {
+                return Err(ConfigError::new(key, "must be at least 1 second"));
+            }
+        }
+        if argon2::Params::new(self.passwords.memory_kib, self.passwords.iterations, self.passwords.parallelism, None).is_err() {
+            return Err(ConfigError::new("passwords", "memory_kib, iterations and parallelism are not valid argon2id parameters"));
+        }
+        Ok(())
+    }
+
+    /// The issuer with any path, as the base every endpoint URL is derived from.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    /// How long after a key stops signing it must stay published: until every token it
+    /// signed has expired, plus a minute for clock skew at relying parties.
+    pub fn key_retention_secs(&self) -> u64 {
+        self.tokens.access_token_ttl_secs.max(self.tokens.id_token_ttl_secs) + 60
+    }
+}
+
+/// Treats an empty string (`LATCHKEY_REDIS__URL=`) as "not set".
+fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<SecretString>, D::Error> {
+    let value: Option<String> = Option::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.trim().is_empty()).map(SecretString::from))
+}
+
+// Serialization exists only to feed the defaults into figment.
+fn expose_secret<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secrecy::ExposeSecret::expose_secret(secret))
+}
+
+fn expose_optional_secret<S: serde::Serializer>(secret: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => expose_secret(secret, serializer),
+        None => serializer.serialize_none(),
+    }
+}

@@ -1,0 +1,228 @@
+//! Relying apps (OAuth clients): their registration and its rules. Redirect URIs are kept
+//! exactly as registered, because matching is exact (RFC 9700 §4.1.3).
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::{UnixTime, constant_time_eq, now, random_token, sha256_b64};
+use crate::store::db::{self, Db};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 3] = [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<GrantType, ClientError> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == raw).ok_or_else(|| ClientError::UnknownGrant(raw.to_string()))
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    /// Public clients (SPAs, native apps) have no secret and must use PKCE.
+    pub public: bool,
+    /// First-party clients skip the consent page.
+    pub first_party: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub allowed_scopes: Vec<String>,
+    pub allowed_grants: Vec<GrantType>,
+    pub enabled: bool,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("client id must be 1 to 255 characters: letters, digits, '.', '_', '-', '~' or ':'")]
+    InvalidClientId,
+    #[error("{0:?} is not a valid redirect URI: {1}")]
+    InvalidRedirectUri(String, &'static str),
+    #[error("{0:?} is not a valid scope")]
+    InvalidScope(String),
+    #[error("unknown grant type {0:?} (expected authorization_code, refresh_token or client_credentials)")]
+    UnknownGrant(String),
+    #[error("the authorization_code grant needs at least one --redirect-uri")]
+    MissingRedirectUri,
+    #[error("a public client cannot have a secret or use client_credentials")]
+    PublicClientWithSecret,
+    #[error("client secret must be at least 32 characters; leave it out to have one generated")]
+    WeakSecret,
+    #[error("client {0:?} already exists")]
+    AlreadyExists(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// What is needed to register a client.
+#[derive(Debug)]
+pub struct NewClient {
+    pub id: String,
+    pub name: Option<String>,
+    pub public: bool,
+    pub first_party: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: String,
+    pub grants: Vec<String>,
+    /// For a confidential client: the secret to use, or `None` to generate one.
+    pub secret: Option<SecretString>,
+}
+
+/// A registered client and, when Latchkey generated it, the secret, shown once.
+#[derive(Debug)]
+pub struct AddedClient {
+    pub client: Client,
+    pub generated_secret: Option<SecretString>,
+}
+
+/// Validates and stores a client. Only a hash of the secret is kept.
+pub async fn add_client(db: &Db, new: NewClient) -> Result<AddedClient, ClientError> {
+    let valid_id = (1..=255).contains(&new.id.len())
+        && new.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '~' | ':'));
+    if !valid_id {
+        return Err(ClientError::InvalidClientId);
+    }
+    for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
+        validate_redirect_uri(uri)?;
+    }
+    let scopes = parse_scopes(&new.scopes)?;
+    let mut grants = Vec::new();
+    for grant in new.grants.iter().flat_map(|g| g.split(',')).map(str::trim).filter(|g| !g.is_empty()) {
+        let grant = GrantType::parse(grant)?;
+        if !grants.contains(&grant) {
+            grants.push(grant);
+        }
+    }
+    if grants.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
+        return Err(ClientError::MissingRedirectUri);
+    }
+    if new.public && (new.secret.is_some() || grants.contains(&GrantType::ClientCredentials)) {
+        return Err(ClientError::PublicClientWithSecret);
+    }
+    let (secret_hash, generated_secret) = if new.public {
+        (None, None)
+    } else {
+        match new.secret {
+            Some(secret) if secret.expose_secret().chars().count() < 32 => return Err(ClientError::WeakSecret),
+            Some(secret) => (Some(hash_secret(&secret)), None),
+            None => {
+                let secret = SecretString::from(random_token(32));
+                (Some(hash_secret(&secret)), Some(secret))
+            }
+        }
+    };
+    let client = Client {
+        name: new.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| new.id.clone()),
+        id: new.id,
+        public: new.public,
+        first_party: new.first_party,
+        redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
+        backchannel_logout_uri: None,
+        allowed_scopes: scopes,
+        allowed_grants: grants,
+        enabled: true,
+        created_at: now(),
+    };
+    db::clients::insert(db, &client, secret_hash.as_deref()).await?;
+    Ok(AddedClient { client, generated_secret })
+}
+
+pub async fn list_clients(db: &Db) -> Result<Vec<Client>, ClientError> {
+    Ok(db::clients::list(db).await?)
+}
+
+/// Checks a presented client secret against the stored hash, in constant time.
+pub fn secret_matches(presented: &str, stored_hash: &str) -> bool {
+    constant_time_eq(hash_secret(&SecretString::from(presented)).as_bytes(), stored_hash.as_bytes())
+}
+
+fn hash_secret(secret: &SecretString) -> String {
+    format!("sha256:{}", sha256_b64(secret.expose_secret().as_bytes()))
+}
+
+/// A redirect URI must be absolute, without a fragment (RFC 6749 §3.1.2), and either
+/// http(s) or a private-use scheme in reverse-domain form for native apps (RFC 8252 §7.1).
+fn validate_redirect_uri(raw: &str) -> Result<(), ClientError> {
+    let invalid = |why| Err(ClientError::InvalidRedirectUri(raw.to_string(), why));
+    let Ok(url) = Url::parse(raw) else { return invalid("not an absolute URI") };
+    if url.fragment().is_some() {
+        return invalid("must not contain a fragment");
+    }
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return invalid("must not contain spaces");
+    }
+    match url.scheme() {
+        "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        "http" | "https" => invalid("needs a host"),
+        scheme if scheme.contains('.') => Ok(()),
+        _ => invalid("must be http(s) or a reverse-domain private-use scheme"),
+    }
+}
+
+/// Splits a space-separated scope list, checking each token's characters (RFC 6749 §3.3).
+pub fn parse_scopes(raw: &str) -> Result<Vec<String>, ClientError> {
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in raw.split(' ').filter(|s| !s.is_empty()) {
+        let valid = scope.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        if !valid {
+            return Err(ClientError::InvalidScope(scope.to_string()));
+        }
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_string());
+        }
+    }
+    Ok(scopes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_must_be_absolute_without_fragment() {
+        assert!(validate_redirect_uri("https://app.example/callback").is_ok());
+        assert!(validate_redirect_uri("http://localhost:3000/cb").is_ok());
+        assert!(validate_redirect_uri("com.example.app:/oauth").is_ok());
+        for bad in ["/relative", "https://app.example/cb#frag", "javascript:alert(1)", "not a uri", "https:///nohost"] {
+            assert!(validate_redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_match_only_their_hash() {
+        let hash = hash_secret(&"s".repeat(40).into());
+        assert!(secret_matches(&"s".repeat(40), &hash));
+        assert!(!secret_matches(&"t".repeat(40), &hash));
+    }
+
+    #[test]
+    fn scopes_are_split_and_checked() {
+        assert_eq!(parse_scopes("openid  profile openid").unwrap(), vec!["openid", "profile"]);
+        assert!(parse_scopes("open\"id").is_err());
+    }
+}

@@ -1,0 +1,322 @@
+//! Signing keys: the keyring every instance holds in memory, its rotation schedule, and
+//! the JWKS it publishes. The database is the source of truth (private halves sealed under
+//! the master key); each instance re-reads it every `keys.refresh_interval_secs`.
+//!
+//! A key's life, all derived from `activates_at` and the order of keys, never stored:
+//! - **next**: published, not yet signing (`now < activates_at`), so relying parties
+//!   that cache the JWKS learn it before they see a token signed with it;
+//! - **active**: the newest key whose `activates_at` has passed; signs everything;
+//! - **previous**: superseded, still published until every token it signed has expired;
+//! - **retired**: no longer published.
+
+mod master_key;
+mod signing_key;
+
+use std::sync::{Arc, RwLock};
+
+pub use master_key::MasterKey;
+pub use signing_key::{PublicJwk, SigningKey, thumbprint};
+
+use crate::config::Settings;
+use crate::domain::{UnixTime, sha256_b64};
+use crate::store::db::{self, Db};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("signing keys exist in the database but the master key {} is missing: restore it, or set LATCHKEY_KEYS__MASTER_KEY", .0.display())]
+    MissingMasterKey(std::path::PathBuf),
+    #[error("{0}: the master key must be base64 of 32 bytes")]
+    MalformedMasterKey(String),
+    #[error("the master key does not decrypt signing key {0}: it is not the master key these keys were sealed with")]
+    WrongMasterKey(String),
+    #[error("no signing key is active")]
+    NoSigningKey,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A key as the database holds it: the private half sealed under the master key.
+#[derive(Debug, Clone)]
+pub struct SealedKey {
+    pub kid: String,
+    pub generation: i64,
+    pub bits: usize,
+    pub n: String,
+    pub e: String,
+    pub sealed_private_key: Vec<u8>,
+    pub created_at: UnixTime,
+    pub activates_at: UnixTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Next,
+    Active,
+    Previous,
+    Retired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Active => "active",
+            KeyState::Previous => "previous",
+            KeyState::Retired => "retired",
+        }
+    }
+
+    pub fn is_published(self) -> bool {
+        self != KeyState::Retired
+    }
+}
+
+/// What `keys list` and the admin pages show of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub generation: i64,
+    pub bits: usize,
+    pub created_at: UnixTime,
+    pub activates_at: UnixTime,
+    pub state: KeyState,
+}
+
+/// The rotation rules, from configuration.
+#[derive(Debug, Clone, Copy)]
+struct Policy {
+    bits: usize,
+    rotation_period: i64,
+    publish_lead: i64,
+    /// How long a superseded key stays published: the longest token lifetime plus skew.
+    retention: i64,
+}
+
+/// The JWKS document, serialized once per key-set change, with its ETag.
+#[derive(Debug)]
+pub struct Jwks {
+    pub body: Vec<u8>,
+    pub etag: String,
+}
+
+/// An immutable snapshot of the keys; replaced whole when anything changes.
+#[derive(Debug)]
+pub struct KeySet {
+    /// Sorted by (activates_at, generation): the order in which keys take over.
+    keys: Vec<Arc<SigningKey>>,
+    states: Vec<KeyState>,
+    pub jwks: Jwks,
+}
+
+/// Each key's state at `now`. `keys` must be in take-over order.
+fn states_at(activations: &[UnixTime], now: UnixTime, retention: i64) -> Vec<KeyState> {
+    let active = activations.iter().rposition(|&at| at <= now);
+    activations
+        .iter()
+        .enumerate()
+        .map(|(i, _)| match active {
+            Some(active) if i == active => KeyState::Active,
+            Some(active) if i < active => {
+                // Superseded when its successor took over.
+                let superseded_at = activations[i + 1];
+                if now < superseded_at + retention { KeyState::Previous } else { KeyState::Retired }
+            }
+            _ => KeyState::Next,
+        })
+        .collect()
+}
+
+impl KeySet {
+    fn build(mut keys: Vec<Arc<SigningKey>>, now: UnixTime, retention: i64) -> Result<KeySet, KeyError> {
+        keys.sort_by_key(|key| (key.activates_at, key.generation));
+        let activations: Vec<UnixTime> = keys.iter().map(|key| key.activates_at).collect();
+        let states = states_at(&activations, now, retention);
+        // Newest first: a verifier that scans the list meets the active key early.
+        let published: Vec<PublicJwk<'_>> = keys
+            .iter()
+            .zip(&states)
+            .rev()
+            .filter(|(_, state)| state.is_published())
+            .map(|(key, _)| key.public_jwk())
+            .collect();
+        let body = serde_json::to_vec(&serde_json::json!({ "keys": published })).map_err(anyhow::Error::from)?;
+        let etag = format!("\"{}\"", &sha256_b64(&body)[..22]);
+        Ok(KeySet { keys, states, jwks: Jwks { body, etag } })
+    }
+
+    fn find(&self, kid: &str) -> Option<&Arc<SigningKey>> {
+        self.keys.iter().find(|key| key.kid == kid)
+    }
+
+    /// The key that signs at `now`: the newest whose activation time has passed.
+    fn signing_key(&self, now: UnixTime) -> Option<&Arc<SigningKey>> {
+        self.keys.iter().rev().find(|key| key.activates_at <= now)
+    }
+}
+
+/// The in-memory key set of one instance.
+pub struct Keyring {
+    master: MasterKey,
+    policy: Policy,
+    current: RwLock<Arc<KeySet>>,
+}
+
+impl Keyring {
+    /// Loads every key, proving the master key opens them, and makes sure a key is active
+    /// (the very first start generates one).
+    pub async fn open(db: &Db, settings: &Settings, now: UnixTime) -> Result<Keyring, KeyError> {
+        let stored = db::signing_keys::list(db).await?;
+        let master = MasterKey::load_or_create(&settings.keys, !stored.is_empty())?;
+        let policy = Policy {
+            bits: settings.keys.rsa_bits,
+            rotation_period: settings.keys.rotation_period_secs as i64,
+            publish_lead: settings.keys.publish_lead_secs as i64,
+            retention: settings.key_retention_secs() as i64,
+        };
+        let empty = KeySet::build(Vec::new(), now, policy.retention)?;
+        let keyring = Keyring { master, policy, current: RwLock::new(Arc::new(empty)) };
+        keyring.load(stored, now)?;
+        keyring.refresh(db, now).await?;
+        Ok(keyring)
+    }
+
+    /// The current snapshot: cheap (an `Arc` clone), never blocks on key generation.
+    pub fn snapshot(&self) -> Arc<KeySet> {
+        self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Re-reads the keys from the database and, when the active key is due, generates
+    /// its successor. Every instance calls this periodically; the unique generation
+    /// number lets only one of them add the successor.
+    pub async fn refresh(&self, db: &Db, now: UnixTime) -> Result<(), KeyError> {
+        let set = self.snapshot();
+        let due = match set.keys.last() {
+            None => Some(now),
+            Some(newest) if newest.activates_at <= now && now >= newest.activates_at + self.policy.rotation_period - self.policy.publish_lead => {
+                Some(now + self.policy.publish_lead)
+            }
+            _ => None,
+        };
+        if let Some(activates_at) = due {
+            let generation = set.keys.iter().map(|key| key.generation).max().unwrap_or(0) + 1;
+            if let Some(kid) = self.create(db, generation, activates_at, now).await? {
+                tracing::info!(%kid, activates_at, "generated the next signing key");
+            }
+        }
+        self.load(db::signing_keys::list(db).await?, now)
+    }
+
+    /// Adds a new key that is published now and signs from `now + keys.publish_lead_secs`.
+    pub async fn rotate(&self, db: &Db, now: UnixTime) -> Result<KeyInfo, KeyError> {
+        for _ in 0..3 {
+            self.load(db::signing_keys::list(db).await?, now)?;
+            let generation = self.snapshot().keys.iter().map(|key| key.generation).max().unwrap_or(0) + 1;
+            if let Some(kid) = self.create(db, generation, now + self.policy.publish_lead, now).await? {
+                self.load(db::signing_keys::list(db).await?, now)?;
+                return self.describe(now).into_iter().find(|info| info.kid == kid).ok_or(KeyError::NoSigningKey);
+            }
+        }
+        Err(KeyError::Unexpected(anyhow::anyhow!("another instance kept rotating at the same time; try again")))
+    }
+
+    /// Generates, seals and stores a key of `generation`; `None` if another instance stored
+    /// that generation first.
+    async fn create(&self, db: &Db, generation: i64, activates_at: UnixTime, now: UnixTime) -> Result<Option<String>, KeyError> {
+        let bits = self.policy.bits;
+        let generated = tokio::task::spawn_blocking(move || signing_key::generate(bits))
+            .await
+            .map_err(|e| KeyError::Unexpected(anyhow::anyhow!("key generation task failed: {e}")))??;
+        let sealed = SealedKey {
+            sealed_private_key: self.master.seal(&generated.kid, &generated.pkcs8.0)?,
+            kid: generated.kid.clone(),
+            generation,
+            bits,
+            n: generated.n,
+            e: generated.e,
+            created_at: now,
+            activates_at,
+        };
+        let inserted = db::signing_keys::insert(db, &sealed).await?;
+        Ok(inserted.then_some(generated.kid))
+    }
+
+    /// Replaces the snapshot with `stored`, reusing keys already parsed and unsealing new ones.
+    fn load(&self, stored: Vec<SealedKey>, now: UnixTime) -> Result<(), KeyError> {
+        let previous = self.snapshot();
+        let mut keys = Vec::with_capacity(stored.len());
+        for sealed in stored {
+            match previous.find(&sealed.kid) {
+                Some(key) => keys.push(key.clone()),
+                None => keys.push(Arc::new(self.unseal(sealed)?)),
+            }
+        }
+        let set = Arc::new(KeySet::build(keys, now, self.policy.retention)?);
+        *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = set;
+        Ok(())
+    }
+
+    fn unseal(&self, sealed: SealedKey) -> Result<SigningKey, KeyError> {
+        let pkcs8 = self.master.open(&sealed.kid, &sealed.sealed_private_key)?;
+        SigningKey::from_pkcs8(sealed.kid, sealed.generation, sealed.bits, sealed.n, sealed.e, sealed.created_at, sealed.activates_at, &pkcs8)
+    }
+
+    /// The key that signs at `now`.
+    pub fn signing_key(&self, now: UnixTime) -> Result<Arc<SigningKey>, KeyError> {
+        self.snapshot().signing_key(now).cloned().ok_or(KeyError::NoSigningKey)
+    }
+
+    /// A published key by `kid`, for verifying tokens this server issued.
+    pub fn verification_key(&self, kid: &str) -> Option<Arc<SigningKey>> {
+        let set = self.snapshot();
+        set.keys.iter().zip(&set.states).find(|(key, state)| key.kid == kid && state.is_published()).map(|(key, _)| key.clone())
+    }
+
+    /// Every key with its state at `now`, newest first.
+    pub fn describe(&self, now: UnixTime) -> Vec<KeyInfo> {
+        let set = self.snapshot();
+        let activations: Vec<UnixTime> = set.keys.iter().map(|key| key.activates_at).collect();
+        let states = states_at(&activations, now, self.policy.retention);
+        set.keys
+            .iter()
+            .zip(states)
+            .rev()
+            .map(|(key, state)| KeyInfo {
+                kid: key.kid.clone(),
+                generation: key.generation,
+                bits: key.bits,
+                created_at: key.created_at,
+                activates_at: key.activates_at,
+                state,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyState::*;
+    use super::states_at;
+
+    #[test]
+    fn a_single_key_is_active_from_its_activation() {
+        assert_eq!(states_at(&[100], 100, 10), vec![Active]);
+        assert_eq!(states_at(&[100], 99, 10), vec![Next]);
+    }
+
+    #[test]
+    fn the_next_key_is_published_before_it_signs() {
+        assert_eq!(states_at(&[0, 100], 50, 10), vec![Active, Next]);
+    }
+
+    #[test]
+    fn a_superseded_key_stays_published_for_the_retention_time() {
+        assert_eq!(states_at(&[0, 100], 100, 10), vec![Previous, Active]);
+        assert_eq!(states_at(&[0, 100], 109, 10), vec![Previous, Active]);
+        assert_eq!(states_at(&[0, 100], 110, 10), vec![Retired, Active]);
+    }
+
+    #[test]
+    fn retention_counts_from_when_the_successor_took_over() {
+        assert_eq!(states_at(&[0, 100, 200], 205, 10), vec![Retired, Previous, Active]);
+    }
+}

@@ -1,0 +1,44 @@
+//! The identity-provider rules: users, clients, passwords and signing keys. Nothing here
+//! names actix; storage goes through `crate::store`.
+
+pub mod clients;
+pub mod keys;
+pub mod passwords;
+pub mod users;
+
+/// Seconds since the Unix epoch: how every timestamp is stored and compared.
+pub type UnixTime = i64;
+
+/// The current time, read in one place so that tests can pass their own `now` further down.
+pub fn now() -> UnixTime {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Formats a Unix time as RFC 3339 for people (CLI listings, pages).
+pub fn format_time(at: UnixTime) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| at.to_string())
+}
+
+/// `len` random bytes from the operating system's CSPRNG, base64url without padding.
+pub fn random_token(len: usize) -> String {
+    use base64::Engine;
+    let mut bytes = vec![0u8; len];
+    rand::fill(&mut bytes[..]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256, base64url without padding: how high-entropy secrets (client secrets, refresh
+/// tokens) are stored. They need no slow hash: 256 random bits cannot be guessed.
+pub fn sha256_b64(data: &[u8]) -> String {
+    use base64::Engine;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+/// Compares two byte strings in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}

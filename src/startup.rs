@@ -1,0 +1,101 @@
+//! Builds the running application: storage, keyring, background key refresh, HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::domain::keys::Keyring;
+use crate::domain::passwords::PasswordHasher;
+use crate::domain::now;
+use crate::http;
+use crate::state::AppState;
+use crate::store::db;
+use crate::store::ephemeral::EphemeralStore;
+
+/// Opens storage (applying pending migrations) and the keyring: everything but the
+/// HTTP server. The CLI uses this too, so the web and the CLI see one model.
+pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
+    let db = db::connect(&settings.database).await?;
+    db::migrate(&db).await?;
+    let ephemeral = EphemeralStore::connect(&settings).await.context("cannot connect to Redis")?;
+    let keyring = Keyring::open(&db, &settings, now()).await?;
+    let passwords = PasswordHasher::new(&settings.passwords)?;
+    Ok(AppState { settings: Arc::new(settings), db, ephemeral, keyring: Arc::new(keyring), passwords })
+}
+
+pub struct Application {
+    port: u16,
+    state: AppState,
+    server: Server,
+    key_refresh: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    /// Binds `server.bind` and builds the application.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let bind = settings.server.bind;
+        let listener = TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
+        Application::build_with_listener(settings, listener).await
+    }
+
+    /// Builds the application on an already bound listener (tests bind port 0).
+    pub async fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Application> {
+        let workers = settings.server.workers;
+        let state = prepare(settings).await?;
+        let port = listener.local_addr().context("listener has no address")?.port();
+        let key_refresh = tokio::spawn(refresh_keys(state.clone()));
+        let discovery = web::Data::new(http::oidc::discovery::Document::new(&state.settings));
+        let data = web::Data::new(state.clone());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(http::security_headers())
+                .wrap(TracingLogger::default())
+                .app_data(data.clone())
+                .app_data(discovery.clone())
+                .configure(http::routes)
+                .default_service(web::to(http::not_found))
+        })
+        .shutdown_timeout(10);
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener).context("cannot start the HTTP server")?.run();
+        Ok(Application { port, state, server, key_refresh })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state, for tests and embedding.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.key_refresh.abort();
+        result
+    }
+}
+
+/// Re-reads the key set every `keys.refresh_interval_secs`: picks up rotations made by
+/// other instances or the CLI, rotates on schedule, and retires old keys from the JWKS.
+async fn refresh_keys(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(state.settings.keys.refresh_interval_secs));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        if let Err(error) = state.keyring.refresh(&state.db, now()).await {
+            tracing::warn!(error = %format!("{error:#}"), "cannot refresh signing keys");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! What every request handler can reach: settings, storage and the keyring.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::domain::keys::Keyring;
+use crate::domain::passwords::PasswordHasher;
+use crate::store::db::Db;
+use crate::store::ephemeral::EphemeralStore;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub ephemeral: EphemeralStore,
+    pub keyring: Arc<Keyring>,
+    pub passwords: PasswordHasher,
+}

@@ -1,0 +1,80 @@
+//! Queries on the `users` table.
+
+use anyhow::Context;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
+
+use super::entities::users;
+use super::{Db, is_unique_violation};
+use crate::domain::UnixTime;
+use crate::domain::users::{User, UserError};
+
+fn to_domain(model: users::Model) -> User {
+    User {
+        id: model.id,
+        username: model.username,
+        email: model.email,
+        display_name: model.display_name,
+        disabled: model.disabled,
+        admin: model.admin,
+        created_at: model.created_at,
+        updated_at: model.updated_at,
+    }
+}
+
+pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Option<&str>) -> Result<(), UserError> {
+    let model = users::ActiveModel {
+        id: Set(user.id.clone()),
+        username: Set(user.username.clone()),
+        username_key: Set(username_key.to_string()),
+        email: Set(user.email.clone()),
+        display_name: Set(user.display_name.clone()),
+        password_hash: Set(password_hash.map(str::to_string)),
+        disabled: Set(user.disabled),
+        admin: Set(user.admin),
+        created_at: Set(user.created_at),
+        updated_at: Set(user.updated_at),
+    };
+    users::Entity::insert(model).exec_without_returning(db).await.map_err(|error| {
+        if is_unique_violation(&error) {
+            UserError::UsernameTaken(user.username.clone())
+        } else {
+            UserError::Unexpected(anyhow::Error::new(error).context("cannot insert user"))
+        }
+    })?;
+    Ok(())
+}
+
+pub async fn list(db: &Db) -> anyhow::Result<Vec<User>> {
+    let models = users::Entity::find().order_by_asc(users::Column::UsernameKey).all(db).await.context("cannot list users")?;
+    Ok(models.into_iter().map(to_domain).collect())
+}
+
+/// The user with this case-folded username, and their password hash.
+pub async fn find_by_username_key(db: &Db, username_key: &str) -> anyhow::Result<Option<(User, Option<String>)>> {
+    let model = users::Entity::find()
+        .filter(users::Column::UsernameKey.eq(username_key))
+        .one(db)
+        .await
+        .context("cannot look up user")?;
+    Ok(model.map(|model| {
+        let hash = model.password_hash.clone();
+        (to_domain(model), hash)
+    }))
+}
+
+/// Sets `disabled`; `None` when no such user exists.
+pub async fn set_disabled(db: &Db, username_key: &str, disabled: bool, at: UnixTime) -> anyhow::Result<Option<User>> {
+    let Some(model) = users::Entity::find()
+        .filter(users::Column::UsernameKey.eq(username_key))
+        .one(db)
+        .await
+        .context("cannot look up user")?
+    else {
+        return Ok(None);
+    };
+    let mut active = model.into_active_model();
+    active.disabled = Set(disabled);
+    active.updated_at = Set(at);
+    let model = active.update(db).await.context("cannot update user")?;
+    Ok(Some(to_domain(model)))
+}

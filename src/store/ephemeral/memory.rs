@@ -1,0 +1,169 @@
+//! The in-process ephemeral store: the embedded default. Bounded in entries; expired
+//! entries are dropped when touched and swept when the store is full, and when it is
+//! still full the entry closest to expiry goes first.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+#[derive(Clone)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Entries>>,
+    max_entries: usize,
+}
+
+struct Entry {
+    value: Vec<u8>,
+    expires_at: Instant,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_key: HashMap<String, Entry>,
+    /// (expiry, key) for every entry, so eviction and sweeping need no full scan.
+    by_expiry: BTreeSet<(Instant, String)>,
+}
+
+impl Entries {
+    fn remove(&mut self, key: &str) -> Option<Entry> {
+        let entry = self.by_key.remove(key)?;
+        self.by_expiry.remove(&(entry.expires_at, key.to_string()));
+        Some(entry)
+    }
+
+    fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
+        if self.by_key.get(key).is_some_and(|entry| entry.expires_at <= now) {
+            self.remove(key);
+        }
+        self.by_key.get_mut(key)
+    }
+
+    fn insert(&mut self, key: &str, entry: Entry, max_entries: usize, now: Instant) {
+        self.remove(key);
+        if self.by_key.len() >= max_entries {
+            self.sweep(now);
+        }
+        while self.by_key.len() >= max_entries {
+            let Some((_, soonest)) = self.by_expiry.first().cloned() else { break };
+            self.remove(&soonest);
+        }
+        self.by_expiry.insert((entry.expires_at, key.to_string()));
+        self.by_key.insert(key.to_string(), entry);
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        while let Some((expires_at, key)) = self.by_expiry.first().cloned() {
+            if expires_at > now {
+                break;
+            }
+            self.remove(&key);
+        }
+    }
+}
+
+impl MemoryStore {
+    pub fn new(max_entries: usize) -> MemoryStore {
+        MemoryStore { inner: Arc::default(), max_entries: max_entries.max(1) }
+    }
+
+    fn entries(&self) -> MutexGuard<'_, Entries> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters for a cache, so a poisoned lock is simply taken over.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn put(&self, key: &str, value: &[u8], ttl: Duration) {
+        self.put_at(key, value, ttl, Instant::now());
+    }
+
+    fn put_at(&self, key: &str, value: &[u8], ttl: Duration, now: Instant) {
+        let entry = Entry { value: value.to_vec(), expires_at: now + ttl };
+        self.entries().insert(key, entry, self.max_entries, now);
+    }
+
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.get_at(key, Instant::now())
+    }
+
+    fn get_at(&self, key: &str, now: Instant) -> Option<Vec<u8>> {
+        self.entries().live(key, now).map(|entry| entry.value.clone())
+    }
+
+    pub fn take(&self, key: &str) -> Option<Vec<u8>> {
+        let now = Instant::now();
+        let mut entries = self.entries();
+        entries.live(key, now)?;
+        entries.remove(key).map(|entry| entry.value)
+    }
+
+    pub fn increment(&self, key: &str, window: Duration) -> u64 {
+        let now = Instant::now();
+        let mut entries = self.entries();
+        if let Some(entry) = entries.live(key, now) {
+            let count = parse_count(&entry.value) + 1;
+            entry.value = count.to_string().into_bytes();
+            return count;
+        }
+        entries.insert(key, Entry { value: b"1".to_vec(), expires_at: now + window }, self.max_entries, now);
+        1
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries().by_key.len()
+    }
+}
+
+fn parse_count(bytes: &[u8]) -> u64 {
+    std::str::from_utf8(bytes).ok().and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_value_is_gone_after_its_ttl() {
+        let store = MemoryStore::new(10);
+        let now = Instant::now();
+        store.put_at("k", b"v", MINUTE, now);
+        assert_eq!(store.get_at("k", now + Duration::from_secs(59)), Some(b"v".to_vec()));
+        assert_eq!(store.get_at("k", now + MINUTE), None);
+        assert_eq!(store.len(), 0);
+    }
+
+    #[test]
+    fn take_returns_a_value_once() {
+        let store = MemoryStore::new(10);
+        store.put("code", b"grant", MINUTE);
+        assert_eq!(store.take("code"), Some(b"grant".to_vec()));
+        assert_eq!(store.take("code"), None);
+        assert_eq!(store.get("code"), None);
+    }
+
+    #[test]
+    fn a_full_store_evicts_expired_entries_then_the_soonest_to_expire() {
+        let store = MemoryStore::new(2);
+        let now = Instant::now();
+        store.put_at("expired", b"1", Duration::from_secs(1), now);
+        store.put_at("long", b"2", Duration::from_secs(100), now);
+        store.put_at("new", b"3", Duration::from_secs(50), now + Duration::from_secs(2));
+        assert_eq!(store.get_at("expired", now), None);
+        assert_eq!(store.get_at("long", now), Some(b"2".to_vec()));
+
+        store.put_at("newest", b"4", Duration::from_secs(200), now + Duration::from_secs(3));
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.get_at("new", now + Duration::from_secs(3)), None, "soonest to expire is evicted");
+        assert_eq!(store.get_at("long", now + Duration::from_secs(3)), Some(b"2".to_vec()));
+    }
+
+    #[test]
+    fn increment_counts_within_a_window() {
+        let store = MemoryStore::new(10);
+        assert_eq!(store.increment("ip", MINUTE), 1);
+        assert_eq!(store.increment("ip", MINUTE), 2);
+        assert_eq!(store.increment("other", MINUTE), 1);
+    }
+}

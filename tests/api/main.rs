@@ -1,0 +1,13 @@
+//! Latchkey's integration tests: one binary, a module per area. Each test starts the real
+//! application on a random port with its own database (SQLite file, or a PostgreSQL
+//! database when LATCHKEY_TEST_DATABASE_URL is set) and its own Redis key prefix (when
+//! LATCHKEY_TEST_REDIS_URL is set), and speaks HTTP to it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod config;
+mod discovery;
+mod ephemeral;
+mod health;
+mod helpers;
+mod keys;
