@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "latchkey", version, about = "An OpenID Connect identity provider")]
+#[command(
+    name = "latchkey",
+    version,
+    about = "An OpenID Connect identity provider"
+)]
 pub struct Cli {
     /// Configuration file [default: ./config.toml, used when present]
     #[arg(long, global = true, value_name = "PATH")]
@@ -39,9 +43,7 @@ pub enum UserCommand {
     /// List users
     List,
     /// Disable a user: they can no longer sign in
-    Disable {
-        username: String,
-    },
+    Disable { username: String },
 }
 
 #[derive(Debug, Args)]

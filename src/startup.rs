@@ -11,8 +11,8 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::domain::keys::Keyring;
-use crate::domain::passwords::PasswordHasher;
 use crate::domain::now;
+use crate::domain::passwords::PasswordHasher;
 use crate::http;
 use crate::state::AppState;
 use crate::store::db;
@@ -23,10 +23,18 @@ use crate::store::ephemeral::EphemeralStore;
 pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     let db = db::connect(&settings.database).await?;
     db::migrate(&db).await?;
-    let ephemeral = EphemeralStore::connect(&settings).await.context("cannot connect to Redis")?;
+    let ephemeral = EphemeralStore::connect(&settings)
+        .await
+        .context("cannot connect to Redis")?;
     let keyring = Keyring::open(&db, &settings, now()).await?;
     let passwords = PasswordHasher::new(&settings.passwords)?;
-    Ok(AppState { settings: Arc::new(settings), db, ephemeral, keyring: Arc::new(keyring), passwords })
+    Ok(AppState {
+        settings: Arc::new(settings),
+        db,
+        ephemeral,
+        keyring: Arc::new(keyring),
+        passwords,
+    })
 }
 
 pub struct Application {
@@ -40,15 +48,22 @@ impl Application {
     /// Binds `server.bind` and builds the application.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let bind = settings.server.bind;
-        let listener = TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
+        let listener =
+            TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
         Application::build_with_listener(settings, listener).await
     }
 
     /// Builds the application on an already bound listener (tests bind port 0).
-    pub async fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Application> {
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Application> {
         let workers = settings.server.workers;
         let state = prepare(settings).await?;
-        let port = listener.local_addr().context("listener has no address")?.port();
+        let port = listener
+            .local_addr()
+            .context("listener has no address")?
+            .port();
         let key_refresh = tokio::spawn(refresh_keys(state.clone()));
         let discovery = web::Data::new(http::oidc::discovery::Document::new(&state.settings));
         let data = web::Data::new(state.clone());
@@ -65,8 +80,16 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
-        let server = server.listen(listener).context("cannot start the HTTP server")?.run();
-        Ok(Application { port, state, server, key_refresh })
+        let server = server
+            .listen(listener)
+            .context("cannot start the HTTP server")?
+            .run();
+        Ok(Application {
+            port,
+            state,
+            server,
+            key_refresh,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -89,7 +112,9 @@ impl Application {
 /// Re-reads the key set every `keys.refresh_interval_secs`: picks up rotations made by
 /// other instances or the CLI, rotates on schedule, and retires old keys from the JWKS.
 async fn refresh_keys(state: AppState) {
-    let mut interval = tokio::time::interval(Duration::from_secs(state.settings.keys.refresh_interval_secs));
+    let mut interval = tokio::time::interval(Duration::from_secs(
+        state.settings.keys.refresh_interval_secs,
+    ));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     interval.tick().await;
     loop {

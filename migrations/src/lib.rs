@@ -35,7 +35,11 @@ impl MigratorTrait for Migrator {
 }
 
 /// Creates a (non-unique unless `unique`) index named `{table}_{column}_idx`.
-pub(crate) fn index(table: impl Iden + Clone + 'static, columns: &[&'static str], unique: bool) -> IndexCreateStatement {
+pub(crate) fn index(
+    table: impl Iden + Clone + 'static,
+    columns: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
     let mut index = Index::create();
     index
         .name(format!("{}_{}_idx", table.to_string(), columns.join("_")))

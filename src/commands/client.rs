@@ -11,26 +11,75 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
     let db = open_database(&settings).await?;
     match command {
         ClientCommand::Add(add) => {
-            let AddClient { client_id, redirect_uris, public, first_party, secret_stdin, scope, grants, post_logout_redirect_uris, name } = add;
-            let secret = if secret_stdin { Some(read_secret_from_stdin("client secret")?) } else { None };
+            let AddClient {
+                client_id,
+                redirect_uris,
+                public,
+                first_party,
+                secret_stdin,
+                scope,
+                grants,
+                post_logout_redirect_uris,
+                name,
+            } = add;
+            let secret = if secret_stdin {
+                Some(read_secret_from_stdin("client secret")?)
+            } else {
+                None
+            };
             let added = clients::add_client(
                 &db,
-                NewClient { id: client_id, name, public, first_party, redirect_uris, post_logout_redirect_uris, scopes: scope, grants, secret },
+                NewClient {
+                    id: client_id,
+                    name,
+                    public,
+                    first_party,
+                    redirect_uris,
+                    post_logout_redirect_uris,
+                    scopes: scope,
+                    grants,
+                    secret,
+                },
             )
             .await?;
-            let kind = if added.client.public { "public" } else { "confidential" };
+            let kind = if added.client.public {
+                "public"
+            } else {
+                "confidential"
+            };
             println!("added {kind} client {}", added.client.id);
             if let Some(secret) = added.generated_secret {
-                println!("client secret (shown once, store it now): {}", secret.expose_secret());
+                println!(
+                    "client secret (shown once, store it now): {}",
+                    secret.expose_secret()
+                );
             }
         }
         ClientCommand::List => {
-            println!("{:<32}  {:<12}  {:<11}  {:<8}  {}", "CLIENT ID", "TYPE", "FIRST-PARTY", "STATUS", "REDIRECT URIS");
+            println!(
+                "{:<32}  {:<12}  {:<11}  {:<8}  REDIRECT URIS",
+                "CLIENT ID", "TYPE", "FIRST-PARTY", "STATUS"
+            );
             for client in clients::list_clients(&db).await? {
-                let kind = if client.public { "public" } else { "confidential" };
+                let kind = if client.public {
+                    "public"
+                } else {
+                    "confidential"
+                };
                 let first_party = if client.first_party { "yes" } else { "no" };
-                let status = if client.enabled { "enabled" } else { "disabled" };
-                println!("{:<32}  {:<12}  {:<11}  {:<8}  {}", client.id, kind, first_party, status, client.redirect_uris.join(" "));
+                let status = if client.enabled {
+                    "enabled"
+                } else {
+                    "disabled"
+                };
+                println!(
+                    "{:<32}  {:<12}  {:<11}  {:<8}  {}",
+                    client.id,
+                    kind,
+                    first_party,
+                    status,
+                    client.redirect_uris.join(" ")
+                );
             }
         }
     }

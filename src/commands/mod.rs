@@ -37,7 +37,9 @@ async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
 /// Reads a secret from standard input, without its final line break.
 fn read_secret_from_stdin(what: &str) -> anyhow::Result<SecretString> {
     let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).with_context(|| format!("cannot read the {what} from standard input"))?;
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .with_context(|| format!("cannot read the {what} from standard input"))?;
     let trimmed = input.strip_suffix('\n').unwrap_or(&input);
     let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
     Ok(SecretString::from(trimmed.to_string()))

@@ -17,7 +17,11 @@ pub enum GrantType {
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials];
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -28,7 +32,10 @@ impl GrantType {
     }
 
     pub fn parse(raw: &str) -> Result<GrantType, ClientError> {
-        GrantType::ALL.into_iter().find(|g| g.as_str() == raw).ok_or_else(|| ClientError::UnknownGrant(raw.to_string()))
+        GrantType::ALL
+            .into_iter()
+            .find(|g| g.as_str() == raw)
+            .ok_or_else(|| ClientError::UnknownGrant(raw.to_string()))
     }
 }
 
@@ -63,7 +70,9 @@ pub enum ClientError {
     InvalidRedirectUri(String, &'static str),
     #[error("{0:?} is not a valid scope")]
     InvalidScope(String),
-    #[error("unknown grant type {0:?} (expected authorization_code, refresh_token or client_credentials)")]
+    #[error(
+        "unknown grant type {0:?} (expected authorization_code, refresh_token or client_credentials)"
+    )]
     UnknownGrant(String),
     #[error("the authorization_code grant needs at least one --redirect-uri")]
     MissingRedirectUri,
@@ -102,16 +111,29 @@ pub struct AddedClient {
 /// Validates and stores a client. Only a hash of the secret is kept.
 pub async fn add_client(db: &Db, new: NewClient) -> Result<AddedClient, ClientError> {
     let valid_id = (1..=255).contains(&new.id.len())
-        && new.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '~' | ':'));
+        && new
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '~' | ':'));
     if !valid_id {
         return Err(ClientError::InvalidClientId);
     }
-    for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
+    for uri in new
+        .redirect_uris
+        .iter()
+        .chain(&new.post_logout_redirect_uris)
+    {
         validate_redirect_uri(uri)?;
     }
     let scopes = parse_scopes(&new.scopes)?;
     let mut grants = Vec::new();
-    for grant in new.grants.iter().flat_map(|g| g.split(',')).map(str::trim).filter(|g| !g.is_empty()) {
+    for grant in new
+        .grants
+        .iter()
+        .flat_map(|g| g.split(','))
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+    {
         let grant = GrantType::parse(grant)?;
         if !grants.contains(&grant) {
             grants.push(grant);
@@ -127,7 +149,9 @@ pub async fn add_client(db: &Db, new: NewClient) -> Result<AddedClient, ClientEr
         (None, None)
     } else {
         match new.secret {
-            Some(secret) if secret.expose_secret().chars().count() < 32 => return Err(ClientError::WeakSecret),
+            Some(secret) if secret.expose_secret().chars().count() < 32 => {
+                return Err(ClientError::WeakSecret);
+            }
             Some(secret) => (Some(hash_secret(&secret)), None),
             None => {
                 let secret = SecretString::from(random_token(32));
@@ -136,7 +160,10 @@ pub async fn add_client(db: &Db, new: NewClient) -> Result<AddedClient, ClientEr
         }
     };
     let client = Client {
-        name: new.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| new.id.clone()),
+        name: new
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| new.id.clone()),
         id: new.id,
         public: new.public,
         first_party: new.first_party,
@@ -149,7 +176,10 @@ pub async fn add_client(db: &Db, new: NewClient) -> Result<AddedClient, ClientEr
         created_at: now(),
     };
     db::clients::insert(db, &client, secret_hash.as_deref()).await?;
-    Ok(AddedClient { client, generated_secret })
+    Ok(AddedClient {
+        client,
+        generated_secret,
+    })
 }
 
 pub async fn list_clients(db: &Db) -> Result<Vec<Client>, ClientError> {
@@ -158,7 +188,10 @@ pub async fn list_clients(db: &Db) -> Result<Vec<Client>, ClientError> {
 
 /// Checks a presented client secret against the stored hash, in constant time.
 pub fn secret_matches(presented: &str, stored_hash: &str) -> bool {
-    constant_time_eq(hash_secret(&SecretString::from(presented)).as_bytes(), stored_hash.as_bytes())
+    constant_time_eq(
+        hash_secret(&SecretString::from(presented)).as_bytes(),
+        stored_hash.as_bytes(),
+    )
 }
 
 fn hash_secret(secret: &SecretString) -> String {
@@ -169,7 +202,9 @@ fn hash_secret(secret: &SecretString) -> String {
 /// http(s) or a private-use scheme in reverse-domain form for native apps (RFC 8252 §7.1).
 fn validate_redirect_uri(raw: &str) -> Result<(), ClientError> {
     let invalid = |why| Err(ClientError::InvalidRedirectUri(raw.to_string(), why));
-    let Ok(url) = Url::parse(raw) else { return invalid("not an absolute URI") };
+    let Ok(url) = Url::parse(raw) else {
+        return invalid("not an absolute URI");
+    };
     if url.fragment().is_some() {
         return invalid("must not contain a fragment");
     }
@@ -177,7 +212,15 @@ fn validate_redirect_uri(raw: &str) -> Result<(), ClientError> {
         return invalid("must not contain spaces");
     }
     match url.scheme() {
-        "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        // `url` would read `https:///x` as `https://x/`; matching is on the raw string, so
+        // the raw string itself must name the host.
+        "http" | "https"
+            if raw
+                .split_once("://")
+                .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/')) =>
+        {
+            Ok(())
+        }
         "http" | "https" => invalid("needs a host"),
         scheme if scheme.contains('.') => Ok(()),
         _ => invalid("must be http(s) or a reverse-domain private-use scheme"),
@@ -188,7 +231,9 @@ fn validate_redirect_uri(raw: &str) -> Result<(), ClientError> {
 pub fn parse_scopes(raw: &str) -> Result<Vec<String>, ClientError> {
     let mut scopes: Vec<String> = Vec::new();
     for scope in raw.split(' ').filter(|s| !s.is_empty()) {
-        let valid = scope.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        let valid = scope
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
         if !valid {
             return Err(ClientError::InvalidScope(scope.to_string()));
         }
@@ -208,7 +253,13 @@ mod tests {
         assert!(validate_redirect_uri("https://app.example/callback").is_ok());
         assert!(validate_redirect_uri("http://localhost:3000/cb").is_ok());
         assert!(validate_redirect_uri("com.example.app:/oauth").is_ok());
-        for bad in ["/relative", "https://app.example/cb#frag", "javascript:alert(1)", "not a uri", "https:///nohost"] {
+        for bad in [
+            "/relative",
+            "https://app.example/cb#frag",
+            "javascript:alert(1)",
+            "not a uri",
+            "https:///nohost",
+        ] {
             assert!(validate_redirect_uri(bad).is_err(), "{bad}");
         }
     }
@@ -222,7 +273,10 @@ mod tests {
 
     #[test]
     fn scopes_are_split_and_checked() {
-        assert_eq!(parse_scopes("openid  profile openid").unwrap(), vec!["openid", "profile"]);
+        assert_eq!(
+            parse_scopes("openid  profile openid").unwrap(),
+            vec!["openid", "profile"]
+        );
         assert!(parse_scopes("open\"id").is_err());
     }
 }

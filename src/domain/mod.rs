@@ -18,7 +18,10 @@ pub fn now() -> UnixTime {
 pub fn format_time(at: UnixTime) -> String {
     time::OffsetDateTime::from_unix_timestamp(at)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| at.to_string())
 }
 

@@ -15,10 +15,14 @@ struct ErrorPage<'a> {
 /// unsafe or impossible.
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
     match (ErrorPage { title, message }).render() {
-        Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html),
         Err(error) => {
             tracing::error!(%error, "cannot render the error page");
-            HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(message.to_string())
+            HttpResponse::build(status)
+                .content_type("text/plain; charset=utf-8")
+                .body(message.to_string())
         }
     }
 }

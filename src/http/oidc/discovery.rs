@@ -22,7 +22,9 @@ impl Document {
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
         });
-        Document { body: document.to_string().into_bytes() }
+        Document {
+            body: document.to_string().into_bytes(),
+        }
     }
 }
 

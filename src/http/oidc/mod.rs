@@ -6,6 +6,9 @@ pub mod jwks;
 use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/.well-known/openid-configuration", web::get().to(discovery::show))
-        .route("/.well-known/jwks.json", web::get().to(jwks::show));
+    cfg.route(
+        "/.well-known/openid-configuration",
+        web::get().to(discovery::show),
+    )
+    .route("/.well-known/jwks.json", web::get().to(jwks::show));
 }

@@ -1,7 +1,9 @@
 //! Queries on the `users` table.
 
 use anyhow::Context;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+};
 
 use super::entities::users;
 use super::{Db, is_unique_violation};
@@ -21,7 +23,12 @@ fn to_domain(model: users::Model) -> User {
     }
 }
 
-pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Option<&str>) -> Result<(), UserError> {
+pub async fn insert(
+    db: &Db,
+    user: &User,
+    username_key: &str,
+    password_hash: Option<&str>,
+) -> Result<(), UserError> {
     let model = users::ActiveModel {
         id: Set(user.id.clone()),
         username: Set(user.username.clone()),
@@ -34,23 +41,33 @@ pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Opt
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
     };
-    users::Entity::insert(model).exec_without_returning(db).await.map_err(|error| {
-        if is_unique_violation(&error) {
-            UserError::UsernameTaken(user.username.clone())
-        } else {
-            UserError::Unexpected(anyhow::Error::new(error).context("cannot insert user"))
-        }
-    })?;
+    users::Entity::insert(model)
+        .exec_without_returning(db)
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                UserError::UsernameTaken(user.username.clone())
+            } else {
+                UserError::Unexpected(anyhow::Error::new(error).context("cannot insert user"))
+            }
+        })?;
     Ok(())
 }
 
 pub async fn list(db: &Db) -> anyhow::Result<Vec<User>> {
-    let models = users::Entity::find().order_by_asc(users::Column::UsernameKey).all(db).await.context("cannot list users")?;
+    let models = users::Entity::find()
+        .order_by_asc(users::Column::UsernameKey)
+        .all(db)
+        .await
+        .context("cannot list users")?;
     Ok(models.into_iter().map(to_domain).collect())
 }
 
 /// The user with this case-folded username, and their password hash.
-pub async fn find_by_username_key(db: &Db, username_key: &str) -> anyhow::Result<Option<(User, Option<String>)>> {
+pub async fn find_by_username_key(
+    db: &Db,
+    username_key: &str,
+) -> anyhow::Result<Option<(User, Option<String>)>> {
     let model = users::Entity::find()
         .filter(users::Column::UsernameKey.eq(username_key))
         .one(db)
@@ -63,7 +80,12 @@ pub async fn find_by_username_key(db: &Db, username_key: &str) -> anyhow::Result
 }
 
 /// Sets `disabled`; `None` when no such user exists.
-pub async fn set_disabled(db: &Db, username_key: &str, disabled: bool, at: UnixTime) -> anyhow::Result<Option<User>> {
+pub async fn set_disabled(
+    db: &Db,
+    username_key: &str,
+    disabled: bool,
+    at: UnixTime,
+) -> anyhow::Result<Option<User>> {
     let Some(model) = users::Entity::find()
         .filter(users::Column::UsernameKey.eq(username_key))
         .one(db)
