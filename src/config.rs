@@ -24,6 +24,7 @@ pub struct Settings {
     pub memory_store: MemoryStoreSettings,
     pub keys: KeySettings,
     pub tokens: TokenSettings,
+    pub sessions: SessionSettings,
     pub passwords: PasswordSettings,
     pub log: LogSettings,
 }
@@ -95,6 +96,19 @@ pub struct TokenSettings {
     pub access_token_ttl_secs: u64,
     pub id_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
+    /// Authorization code lifetime; at most 60 s.
+    pub authorization_code_ttl_secs: u64,
+    /// Give first-party clients a refresh token even without the `offline_access` scope.
+    pub first_party_refresh_without_offline_access: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SessionSettings {
+    /// How long a browser session lasts after sign-in.
+    pub ttl_secs: u64,
+    /// How long a started sign-in (an authorization request waiting for login or consent) lasts.
+    pub login_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -134,6 +148,7 @@ impl Default for Settings {
             memory_store: MemoryStoreSettings::default(),
             keys: KeySettings::default(),
             tokens: TokenSettings::default(),
+            sessions: SessionSettings::default(),
             passwords: PasswordSettings::default(),
             log: LogSettings::default(),
         }
@@ -194,7 +209,15 @@ impl Default for TokenSettings {
             access_token_ttl_secs: 600,
             id_token_ttl_secs: 3600,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            authorization_code_ttl_secs: 60,
+            first_party_refresh_without_offline_access: false,
         }
+    }
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings { ttl_secs: 8 * 3600, login_timeout_secs: 600 }
     }
 }
 
@@ -332,6 +355,12 @@ impl Settings {
                 return Err(ConfigError::new(key, "must be at least 1 second"));
             }
         }
+        if !(1..=60).contains(&self.tokens.authorization_code_ttl_secs) {
+            return Err(ConfigError::new("tokens.authorization_code_ttl_secs", "must be between 1 and 60"));
+        }
+        if self.sessions.ttl_secs == 0 || self.sessions.login_timeout_secs == 0 {
+            return Err(ConfigError::new("sessions", "ttl_secs and login_timeout_secs must be at least 1 second"));
+        }
         if argon2::Params::new(
             self.passwords.memory_kib,
             self.passwords.iterations,
@@ -346,6 +375,11 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// Cookies get `Secure` when the issuer is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
     }
 
     /// The issuer with any path, as the base every endpoint URL is derived from.

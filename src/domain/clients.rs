@@ -186,6 +186,37 @@ pub async fn list_clients(db: &Db) -> Result<Vec<Client>, ClientError> {
     Ok(db::clients::list(db).await?)
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ClientAuthError {
+    /// Unknown or disabled client, wrong or missing secret: one answer for all, so that a
+    /// caller learns nothing about which (RFC 6749 §5.2 `invalid_client`).
+    #[error("client authentication failed")]
+    Failed,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Authenticates a client at the token, introspection or revocation endpoint. A public
+/// client presents only its id (`none`); a confidential one must present its secret.
+pub async fn authenticate(db: &Db, client_id: &str, secret: Option<&str>) -> Result<Client, ClientAuthError> {
+    let Some((client, stored_hash)) = db::clients::find(db, client_id).await? else {
+        return Err(ClientAuthError::Failed);
+    };
+    if !client.enabled {
+        return Err(ClientAuthError::Failed);
+    }
+    match (client.public, secret, stored_hash) {
+        (true, None, _) => Ok(client),
+        (false, Some(secret), Some(hash)) if secret_matches(secret, &hash) => Ok(client),
+        _ => Err(ClientAuthError::Failed),
+    }
+}
+
+/// A client by id, if it exists and is enabled.
+pub async fn find_enabled(db: &Db, client_id: &str) -> anyhow::Result<Option<Client>> {
+    Ok(db::clients::find(db, client_id).await?.map(|(client, _)| client).filter(|client| client.enabled))
+}
+
 /// Checks a presented client secret against the stored hash, in constant time.
 pub fn secret_matches(presented: &str, stored_hash: &str) -> bool {
     constant_time_eq(

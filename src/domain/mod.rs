@@ -1,9 +1,14 @@
 //! The identity-provider rules: users, clients, passwords and signing keys. Nothing here
 //! names actix; storage goes through `crate::store`.
 
+pub mod authorization;
 pub mod clients;
+pub mod grants;
 pub mod keys;
+pub mod login;
 pub mod passwords;
+pub mod sessions;
+pub mod tokens;
 pub mod users;
 
 /// Seconds since the Unix epoch: how every timestamp is stored and compared.

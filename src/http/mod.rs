@@ -2,9 +2,12 @@
 //! parse, call the domain, and render; the rules live in `crate::domain`.
 
 pub mod assets;
+mod csrf;
 pub mod health;
+pub mod login;
 pub mod oidc;
 mod pages;
+mod session;
 
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};

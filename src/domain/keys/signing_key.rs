@@ -57,6 +57,8 @@ pub struct SigningKey {
     /// When it starts signing; until then it is only published.
     pub activates_at: UnixTime,
     key_pair: Arc<RsaKeyPair>,
+    /// The public half as jsonwebtoken wants it for verification, built once.
+    decoding_key: jsonwebtoken::DecodingKey,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -96,7 +98,10 @@ impl SigningKey {
                 stored.kid
             ))
         })?;
+        let decoding_key = jsonwebtoken::DecodingKey::from_rsa_components(&stored.n, &stored.e)
+            .map_err(|e| KeyError::Unexpected(anyhow::anyhow!("stored key {} has bad public parameters: {e}", stored.kid)))?;
         Ok(SigningKey {
+            decoding_key,
             kid: stored.kid,
             generation: stored.generation,
             bits: stored.bits,
@@ -106,6 +111,10 @@ impl SigningKey {
             activates_at: stored.activates_at,
             key_pair: Arc::new(key_pair),
         })
+    }
+
+    pub fn decoding_key(&self) -> &jsonwebtoken::DecodingKey {
+        &self.decoding_key
     }
 
     pub fn public_jwk(&self) -> PublicJwk<'_> {

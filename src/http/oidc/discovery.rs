@@ -17,10 +17,33 @@ impl Document {
         let document = json!({
             // Byte for byte the configured issuer (Discovery §4.3).
             "issuer": settings.issuer,
+            "authorization_endpoint": settings.endpoint("/authorize"),
+            "token_endpoint": settings.endpoint("/token"),
+            "userinfo_endpoint": settings.endpoint("/userinfo"),
             "jwks_uri": settings.endpoint("/.well-known/jwks.json"),
+            "introspection_endpoint": settings.endpoint("/introspect"),
+            "revocation_endpoint": settings.endpoint("/revoke"),
+            "end_session_endpoint": settings.endpoint("/logout"),
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": [
+                "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid",
+                "name", "preferred_username", "updated_at", "email", "email_verified"
+            ],
+            "prompt_values_supported": ["none", "login", "consent"],
+            "authorization_response_iss_parameter_supported": true,
+            "claims_parameter_supported": false,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+            "backchannel_logout_supported": false,
         });
         Document {
             body: document.to_string().into_bytes(),

@@ -2,6 +2,8 @@
 //! query is written once for both. sea-orm models stay in here; callers get domain types.
 
 pub mod clients;
+pub mod consents;
+pub mod refresh_tokens;
 mod entities;
 pub mod signing_keys;
 pub mod users;

@@ -1,5 +1,8 @@
 //! sea-orm entities, one per table the code reads or writes. Private to `store::db`.
 
 pub mod clients;
+pub mod consents;
+pub mod refresh_token_families;
+pub mod refresh_tokens;
 pub mod signing_keys;
 pub mod users;

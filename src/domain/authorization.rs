@@ -1,0 +1,431 @@
+//! The authorization request (OIDC Core §3.1.2, RFC 6749 §4.1, RFC 7636 PKCE): its
+//! validation, the pending request kept while the user signs in and consents, the decision
+//! of what comes next, and the authorization code.
+//!
+//! Order matters for safety (RFC 6749 §4.1.2.1): until `client_id` and `redirect_uri` have
+//! checked out, errors are shown to the user and never redirected.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::clients::{Client, GrantType};
+use super::sessions::BrowserSession;
+use super::{UnixTime, random_token, sha256_b64};
+use crate::store::ephemeral::{EphemeralError, EphemeralStore};
+
+/// The parameters of `/authorize`, from the query or a form.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct AuthorizationParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub response_mode: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+}
+
+/// Errors shown on a page: the client or redirect URI cannot be trusted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum UntrustedRequest {
+    #[error("The request does not name a client.")]
+    MissingClientId,
+    #[error("The application that sent you here is not registered or is disabled.")]
+    UnknownClient,
+    #[error("The request does not name a redirect URI.")]
+    MissingRedirectUri,
+    #[error("The redirect URI is not registered for this application.")]
+    RedirectUriMismatch,
+}
+
+/// An error returned to the client at its (verified) redirect URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectError {
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub error: &'static str,
+    pub description: String,
+}
+
+#[derive(Debug)]
+pub enum AuthorizeError {
+    Untrusted(UntrustedRequest),
+    Redirect(RedirectError),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PendingAuthorization {
+    pub id: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub first_party: bool,
+    pub redirect_uri: String,
+    pub scope: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt_none: bool,
+    pub prompt_login: bool,
+    pub prompt_consent: bool,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub created_at: UnixTime,
+}
+
+impl PendingAuthorization {
+    pub fn error(&self, error: &'static str, description: &str) -> RedirectError {
+        RedirectError {
+            redirect_uri: self.redirect_uri.clone(),
+            state: self.state.clone(),
+            error,
+            description: description.to_string(),
+        }
+    }
+}
+
+/// Validates a request against its client (looked up by the caller from `client_id`).
+pub fn validate(params: &AuthorizationParams, client: Option<Client>, now: UnixTime) -> Result<PendingAuthorization, AuthorizeError> {
+    let untrusted = |e| Err(AuthorizeError::Untrusted(e));
+    if params.client_id.as_deref().unwrap_or_default().is_empty() {
+        return untrusted(UntrustedRequest::MissingClientId);
+    }
+    let Some(client) = client.filter(|c| c.enabled) else { return untrusted(UntrustedRequest::UnknownClient) };
+    let Some(redirect_uri) = params.redirect_uri.clone().filter(|uri| !uri.is_empty()) else {
+        return untrusted(UntrustedRequest::MissingRedirectUri);
+    };
+    // Exact string comparison (RFC 9700 §2.1): no prefix, no normalisation.
+    if !client.redirect_uris.iter().any(|registered| *registered == redirect_uri) {
+        return untrusted(UntrustedRequest::RedirectUriMismatch);
+    }
+
+    let state = params.state.clone();
+    let fail = |error: &'static str, description: &str| {
+        Err(AuthorizeError::Redirect(RedirectError { redirect_uri: redirect_uri.clone(), state: state.clone(), error, description: description.into() }))
+    };
+    if params.request.is_some() {
+        return fail("request_not_supported", "request objects are not supported");
+    }
+    if params.request_uri.is_some() {
+        return fail("request_uri_not_supported", "request_uri is not supported");
+    }
+    match params.response_mode.as_deref() {
+        None | Some("query") => {}
+        Some(_) => return fail("invalid_request", "response_mode must be query"),
+    }
+    match params.response_type.as_deref() {
+        Some("code") => {}
+        None => return fail("invalid_request", "response_type is required"),
+        Some(_) => return fail("unsupported_response_type", "only response_type=code is supported"),
+    }
+    if !client.allowed_grants.contains(&GrantType::AuthorizationCode) {
+        return fail("unauthorized_client", "this client may not use the authorization code flow");
+    }
+    let Ok(scope) = super::clients::parse_scopes(params.scope.as_deref().unwrap_or_default()) else {
+        return fail("invalid_scope", "scope is malformed");
+    };
+    if !scope.iter().any(|s| s == "openid") {
+        return fail("invalid_scope", "scope must contain openid");
+    }
+    if let Some(unknown) = scope.iter().find(|s| !client.allowed_scopes.contains(s)) {
+        return fail("invalid_scope", &format!("scope {unknown} is not allowed for this client"));
+    }
+    let code_challenge = match (params.code_challenge.as_deref(), params.code_challenge_method.as_deref()) {
+        (None, None) if client.public => return fail("invalid_request", "PKCE (code_challenge with S256) is required for public clients"),
+        (None, None) => None,
+        (None, Some(_)) => return fail("invalid_request", "code_challenge_method without code_challenge"),
+        (Some(challenge), Some("S256")) if is_valid_challenge(challenge) => Some(challenge.to_string()),
+        (Some(_), Some("S256")) => return fail("invalid_request", "code_challenge must be 43 base64url characters"),
+        // Absent method means `plain` (RFC 7636 §4.3), which is refused.
+        (Some(_), _) => return fail("invalid_request", "code_challenge_method must be S256"),
+    };
+    let prompts: Vec<&str> = params.prompt.as_deref().unwrap_or_default().split(' ').filter(|p| !p.is_empty()).collect();
+    if prompts.iter().any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account")) {
+        return fail("invalid_request", "unknown prompt value");
+    }
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return fail("invalid_request", "prompt=none cannot be combined with other values");
+    }
+    let max_age = match params.max_age.as_deref() {
+        None | Some("") => None,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(seconds) if seconds >= 0 => Some(seconds),
+            _ => return fail("invalid_request", "max_age must be a non-negative integer"),
+        },
+    };
+    if params.nonce.as_ref().is_some_and(|n| n.len() > 512) || state.as_ref().is_some_and(|s| s.len() > 2048) {
+        return fail("invalid_request", "nonce or state is too long");
+    }
+    Ok(PendingAuthorization {
+        id: random_token(24),
+        client_id: client.id,
+        client_name: client.name,
+        first_party: client.first_party,
+        redirect_uri,
+        scope,
+        state,
+        nonce: params.nonce.clone(),
+        code_challenge,
+        prompt_none,
+        prompt_login: prompts.contains(&"login"),
+        prompt_consent: prompts.contains(&"consent"),
+        max_age,
+        login_hint: params.login_hint.clone().filter(|h| h.len() <= 255),
+        created_at: now,
+    })
+}
+
+/// A S256 challenge is the base64url SHA-256 of the verifier: exactly 43 characters.
+fn is_valid_challenge(challenge: &str) -> bool {
+    challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// What the browser must do next for a pending request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextStep {
+    SignIn,
+    Consent,
+    IssueCode,
+}
+
+/// Decides the next step. `consented` is the set of scopes the user already allowed this
+/// client, if a session exists.
+pub fn next_step(
+    pending: &PendingAuthorization,
+    session: Option<&BrowserSession>,
+    consented: Option<&[String]>,
+    now: UnixTime,
+) -> Result<NextStep, RedirectError> {
+    let fresh_enough = session.is_some_and(|session| {
+        // prompt=login: the sign-in must have happened after this request was made.
+        let after_prompt = !pending.prompt_login || session.auth_time >= pending.created_at;
+        let within_max_age = pending.max_age.is_none_or(|max_age| now - session.auth_time <= max_age);
+        after_prompt && within_max_age
+    });
+    if !fresh_enough {
+        return if pending.prompt_none {
+            Err(pending.error("login_required", "the user is not signed in"))
+        } else {
+            Ok(NextStep::SignIn)
+        };
+    }
+    let covered = consented.is_some_and(|granted| pending.scope.iter().all(|s| granted.contains(s)));
+    if !pending.first_party && (pending.prompt_consent || !covered) {
+        return if pending.prompt_none {
+            Err(pending.error("consent_required", "the user has not allowed this application"))
+        } else {
+            Ok(NextStep::Consent)
+        };
+    }
+    Ok(NextStep::IssueCode)
+}
+
+fn pending_key(id: &str) -> String {
+    format!("authz:{id}")
+}
+
+pub async fn save_pending(store: &EphemeralStore, pending: &PendingAuthorization, ttl_secs: u64) -> Result<(), EphemeralError> {
+    store.put_json(&pending_key(&pending.id), pending, Duration::from_secs(ttl_secs)).await
+}
+
+pub async fn load_pending(store: &EphemeralStore, id: &str) -> Result<Option<PendingAuthorization>, EphemeralError> {
+    if id.is_empty() || id.len() > 64 {
+        return Ok(None);
+    }
+    store.get_json(&pending_key(id)).await
+}
+
+/// Removes a pending request for good: a request is answered once.
+pub async fn finish_pending(store: &EphemeralStore, id: &str) -> Result<Option<PendingAuthorization>, EphemeralError> {
+    store.take_json(&pending_key(id)).await
+}
+
+/// What an authorization code stands for, kept in the ephemeral store under the code's
+/// hash until it is exchanged (once) or expires.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub scope: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub session_id: String,
+    pub auth_time: UnixTime,
+    pub amr: Vec<String>,
+}
+
+pub fn code_key(code: &str) -> String {
+    format!("code:{}", sha256_b64(code.as_bytes()))
+}
+
+/// Issues a code for `pending` and the signed-in `session`; returns the URL to send the
+/// browser to.
+pub async fn issue_code(
+    store: &EphemeralStore,
+    pending: &PendingAuthorization,
+    session: &BrowserSession,
+    issuer: &str,
+    ttl_secs: u64,
+) -> Result<String, EphemeralError> {
+    let code = random_token(32);
+    let grant = CodeGrant {
+        client_id: pending.client_id.clone(),
+        redirect_uri: pending.redirect_uri.clone(),
+        user_id: session.user_id.clone(),
+        scope: pending.scope.clone(),
+        nonce: pending.nonce.clone(),
+        code_challenge: pending.code_challenge.clone(),
+        session_id: session.id.clone(),
+        auth_time: session.auth_time,
+        amr: session.amr.clone(),
+    };
+    store.put_json(&code_key(&code), &grant, Duration::from_secs(ttl_secs)).await?;
+    let mut params = vec![("code", code.as_str())];
+    if let Some(state) = &pending.state {
+        params.push(("state", state));
+    }
+    params.push(("iss", issuer));
+    Ok(redirect_with(&pending.redirect_uri, &params))
+}
+
+/// The URL that carries an error back to the client (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
+pub fn error_redirect(error: &RedirectError, issuer: &str) -> String {
+    let mut params = vec![("error", error.error), ("error_description", error.description.as_str())];
+    if let Some(state) = &error.state {
+        params.push(("state", state));
+    }
+    params.push(("iss", issuer));
+    redirect_with(&error.redirect_uri, &params)
+}
+
+/// Appends query parameters to a registered redirect URI, keeping its own query.
+fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    match Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(params);
+            url.to_string()
+        }
+        // Registered URIs were validated as absolute URLs; this cannot happen in practice.
+        Err(_) => redirect_uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(public: bool) -> Client {
+        Client {
+            id: "app".into(),
+            name: "App".into(),
+            public,
+            first_party: false,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            allowed_scopes: vec!["openid".into(), "profile".into()],
+            allowed_grants: vec![GrantType::AuthorizationCode],
+            enabled: true,
+            created_at: 0,
+        }
+    }
+
+    fn params() -> AuthorizationParams {
+        AuthorizationParams {
+            client_id: Some("app".into()),
+            redirect_uri: Some("https://app.example/cb".into()),
+            response_type: Some("code".into()),
+            scope: Some("openid profile".into()),
+            state: Some("xyz".into()),
+            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            code_challenge_method: Some("S256".into()),
+            ..AuthorizationParams::default()
+        }
+    }
+
+    fn redirect_error(result: Result<PendingAuthorization, AuthorizeError>) -> &'static str {
+        match result {
+            Err(AuthorizeError::Redirect(error)) => error.error,
+            other => panic!("expected a redirect error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_request_is_accepted() {
+        let pending = validate(&params(), Some(client(true)), 0).unwrap();
+        assert_eq!(pending.scope, vec!["openid", "profile"]);
+        assert_eq!(pending.state.as_deref(), Some("xyz"));
+    }
+
+    #[test]
+    fn an_unregistered_redirect_uri_is_never_redirected_to() {
+        for uri in ["https://app.example/cb/", "https://app.example/cb?x=1", "https://evil.example/cb", "HTTPS://app.example/cb"] {
+            let mut p = params();
+            p.redirect_uri = Some(uri.into());
+            assert!(matches!(validate(&p, Some(client(false)), 0), Err(AuthorizeError::Untrusted(UntrustedRequest::RedirectUriMismatch))), "{uri}");
+        }
+        assert!(matches!(validate(&params(), None, 0), Err(AuthorizeError::Untrusted(UntrustedRequest::UnknownClient))));
+    }
+
+    #[test]
+    fn pkce_is_required_for_public_clients_and_plain_is_refused() {
+        let mut p = params();
+        p.code_challenge = None;
+        p.code_challenge_method = None;
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_request");
+        assert!(validate(&p, Some(client(false)), 0).is_ok(), "optional for confidential clients");
+
+        let mut p = params();
+        p.code_challenge_method = Some("plain".into());
+        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), "invalid_request");
+        p.code_challenge_method = None;
+        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), "invalid_request");
+    }
+
+    #[test]
+    fn response_type_and_scope_are_checked() {
+        let mut p = params();
+        p.response_type = Some("token".into());
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "unsupported_response_type");
+        let mut p = params();
+        p.scope = Some("profile".into());
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_scope");
+        p.scope = Some("openid admin".into());
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_scope");
+    }
+
+    fn session(auth_time: UnixTime) -> BrowserSession {
+        BrowserSession { id: "s".into(), user_id: "u".into(), auth_time, amr: vec!["pwd".into()], expires_at: i64::MAX }
+    }
+
+    #[test]
+    fn next_step_follows_session_prompt_max_age_and_consent() {
+        let mut pending = validate(&params(), Some(client(true)), 100).unwrap();
+        let granted = vec!["openid".to_string(), "profile".to_string()];
+        assert_eq!(next_step(&pending, None, None, 100), Ok(NextStep::SignIn));
+        assert_eq!(next_step(&pending, Some(&session(50)), None, 100), Ok(NextStep::Consent));
+        assert_eq!(next_step(&pending, Some(&session(50)), Some(&granted), 100), Ok(NextStep::IssueCode));
+
+        pending.max_age = Some(30);
+        assert_eq!(next_step(&pending, Some(&session(50)), Some(&granted), 100), Ok(NextStep::SignIn));
+        pending.max_age = None;
+        pending.prompt_login = true;
+        assert_eq!(next_step(&pending, Some(&session(50)), Some(&granted), 100), Ok(NextStep::SignIn));
+        assert_eq!(next_step(&pending, Some(&session(100)), Some(&granted), 100), Ok(NextStep::IssueCode));
+
+        pending.prompt_login = false;
+        pending.prompt_none = true;
+        assert_eq!(next_step(&pending, None, None, 100).unwrap_err().error, "login_required");
+        assert_eq!(next_step(&pending, Some(&session(50)), None, 100).unwrap_err().error, "consent_required");
+    }
+}

@@ -1,0 +1,290 @@
+//! Grants at the token endpoint (RFC 6749 §4.1.3, §4.4, §6): exchanging a code, rotating
+//! refresh tokens with reuse detection, client credentials; and ending grants (revocation,
+//! logout).
+//!
+//! A grant id names everything issued from one code exchange: the refresh-token family
+//! (same id) and every access token (`gid` claim). Ending a grant ends all of them.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::authorization::{CodeGrant, code_key};
+use super::clients::{Client, GrantType};
+use super::tokens::{self, Grant, IssuedTokens};
+use super::{UnixTime, constant_time_eq, random_token, sha256_b64};
+use crate::state::AppState;
+use crate::store::db;
+
+/// One chain of rotated refresh tokens.
+#[derive(Debug, Clone)]
+pub struct RefreshFamily {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub session_id: Option<String>,
+    pub scope: Vec<String>,
+    pub amr: Vec<String>,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl RefreshFamily {
+    fn is_live(&self, now: UnixTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+/// What the token endpoint answers with.
+#[derive(Debug)]
+pub struct TokenSet {
+    pub tokens: IssuedTokens,
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// RFC 6749 §5.2 `invalid_grant`; the reason goes to the log, not to the client.
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(&'static str),
+    #[error("unauthorized_client")]
+    UnauthorizedClient,
+    #[error("invalid_scope")]
+    InvalidScope,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+fn unexpected(error: impl Into<anyhow::Error>) -> GrantError {
+    GrantError::Unexpected(error.into())
+}
+
+fn used_code_key(code: &str) -> String {
+    format!("used-{}", code_key(code))
+}
+
+/// Exchanges an authorization code (once). A second use of a code ends everything the
+/// first use issued (RFC 6749 §4.1.2, RFC 9700 §4.1.3... §2.1.1).
+pub async fn exchange_code(
+    state: &AppState,
+    client: &Client,
+    code: &str,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+    now: UnixTime,
+) -> Result<TokenSet, GrantError> {
+    if !client.allowed_grants.contains(&GrantType::AuthorizationCode) {
+        return Err(GrantError::UnauthorizedClient);
+    }
+    let settings = &state.settings;
+    let Some(grant) = state.ephemeral.take_json::<CodeGrant>(&code_key(code)).await.map_err(unexpected)? else {
+        if let Some(grant_id) = state.ephemeral.get(&used_code_key(code)).await.map_err(unexpected)? {
+            let grant_id = String::from_utf8_lossy(&grant_id).into_owned();
+            tracing::warn!(%grant_id, client_id = %client.id, "authorization code reused: revoking its grant");
+            end_grant(state, &grant_id, now).await?;
+        }
+        return Err(GrantError::InvalidGrant("unknown, expired or used code"));
+    };
+    let grant_id = uuid::Uuid::new_v4().to_string();
+    // Remember the code as used, for as long as tokens from it can live.
+    let remember = Duration::from_secs(settings.tokens.access_token_ttl_secs.max(settings.tokens.authorization_code_ttl_secs) + 60);
+    state.ephemeral.put(&used_code_key(code), grant_id.as_bytes(), remember).await.map_err(unexpected)?;
+
+    if grant.client_id != client.id {
+        return Err(GrantError::InvalidGrant("code was issued to another client"));
+    }
+    if redirect_uri != Some(grant.redirect_uri.as_str()) {
+        return Err(GrantError::InvalidGrant("redirect_uri differs from the authorization request"));
+    }
+    match (&grant.code_challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce_matches(challenge, verifier) => {}
+        (Some(_), _) => return Err(GrantError::InvalidGrant("PKCE verification failed")),
+        (None, Some(_)) => return Err(GrantError::InvalidGrant("code_verifier without a code_challenge")),
+        (None, None) => {}
+    }
+    let user = db::users::find_by_id(&state.db, &grant.user_id).await?.filter(|user| !user.disabled);
+    let Some(user) = user else { return Err(GrantError::InvalidGrant("the user no longer exists or is disabled")) };
+
+    let wants_refresh = grant.scope.iter().any(|s| s == "offline_access")
+        || (client.first_party && settings.tokens.first_party_refresh_without_offline_access);
+    let refresh_token = if wants_refresh && client.allowed_grants.contains(&GrantType::RefreshToken) {
+        let family = RefreshFamily {
+            id: grant_id.clone(),
+            user_id: user.id.clone(),
+            client_id: client.id.clone(),
+            session_id: Some(grant.session_id.clone()),
+            scope: grant.scope.clone(),
+            amr: grant.amr.clone(),
+            auth_time: grant.auth_time,
+            created_at: now,
+            expires_at: now + settings.tokens.refresh_token_ttl_secs as i64,
+            revoked_at: None,
+        };
+        db::refresh_tokens::create_family(&state.db, &family).await?;
+        Some(new_refresh_token(state, &family.id, now).await?)
+    } else {
+        None
+    };
+    let grant = Grant {
+        grant_id,
+        client_id: client.id.clone(),
+        user: Some(user),
+        scope: grant.scope,
+        nonce: grant.nonce,
+        auth_time: Some(grant.auth_time),
+        amr: grant.amr,
+        session_id: Some(grant.session_id),
+    };
+    let tokens = tokens::mint(settings, &state.keyring, &grant, now).map_err(unexpected)?;
+    Ok(TokenSet { tokens, refresh_token })
+}
+
+/// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, compared in constant time.
+fn pkce_matches(challenge: &str, verifier: &str) -> bool {
+    let valid = (43..=128).contains(&verifier.len())
+        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    valid && constant_time_eq(URL_SAFE_NO_PAD.encode(digest.as_ref()).as_bytes(), challenge.as_bytes())
+}
+
+async fn new_refresh_token(state: &AppState, family_id: &str, now: UnixTime) -> Result<String, GrantError> {
+    let token = random_token(32);
+    db::refresh_tokens::insert_token(&state.db, &sha256_b64(token.as_bytes()), family_id, now).await?;
+    Ok(token)
+}
+
+/// Rotates a refresh token: the presented one is spent, a new one is returned. Presenting
+/// a spent token means it leaked: the whole family ends (RFC 9700 §4.14.2).
+pub async fn refresh(
+    state: &AppState,
+    client: &Client,
+    refresh_token: &str,
+    requested_scope: Option<Vec<String>>,
+    now: UnixTime,
+) -> Result<TokenSet, GrantError> {
+    if !client.allowed_grants.contains(&GrantType::RefreshToken) {
+        return Err(GrantError::UnauthorizedClient);
+    }
+    let hash = sha256_b64(refresh_token.as_bytes());
+    let Some((used_at, family)) = db::refresh_tokens::find_token(&state.db, &hash).await? else {
+        return Err(GrantError::InvalidGrant("unknown refresh token"));
+    };
+    if family.client_id != client.id {
+        return Err(GrantError::InvalidGrant("refresh token of another client"));
+    }
+    if !family.is_live(now) {
+        return Err(GrantError::InvalidGrant("refresh token revoked or expired"));
+    }
+    if used_at.is_some() || !db::refresh_tokens::mark_used(&state.db, &hash, now).await? {
+        tracing::warn!(family_id = %family.id, client_id = %client.id, "refresh token reused: revoking its family");
+        end_grant(state, &family.id, now).await?;
+        return Err(GrantError::InvalidGrant("refresh token already used"));
+    }
+    let user = db::users::find_by_id(&state.db, &family.user_id).await?.filter(|user| !user.disabled);
+    let Some(user) = user else { return Err(GrantError::InvalidGrant("the user no longer exists or is disabled")) };
+    let scope = match requested_scope {
+        Some(scope) if scope.iter().all(|s| family.scope.contains(s)) => scope,
+        Some(_) => return Err(GrantError::InvalidScope),
+        None => family.scope.clone(),
+    };
+    let next = new_refresh_token(state, &family.id, now).await?;
+    let grant = Grant {
+        grant_id: family.id.clone(),
+        client_id: client.id.clone(),
+        user: Some(user),
+        scope,
+        nonce: None,
+        auth_time: Some(family.auth_time),
+        amr: family.amr.clone(),
+        session_id: family.session_id.clone(),
+    };
+    let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
+    Ok(TokenSet { tokens, refresh_token: Some(next) })
+}
+
+/// Client credentials (RFC 6749 §4.4): a confidential client acting for itself.
+pub async fn client_credentials(state: &AppState, client: &Client, requested: Option<Vec<String>>, now: UnixTime) -> Result<TokenSet, GrantError> {
+    if client.public || !client.allowed_grants.contains(&GrantType::ClientCredentials) {
+        return Err(GrantError::UnauthorizedClient);
+    }
+    // User-facing scopes make no sense without a user.
+    let grantable: Vec<String> = client.allowed_scopes.iter().filter(|s| !matches!(s.as_str(), "openid" | "offline_access")).cloned().collect();
+    let scope = match requested {
+        Some(scope) if scope.iter().all(|s| grantable.contains(s)) => scope,
+        Some(_) => return Err(GrantError::InvalidScope),
+        None => grantable,
+    };
+    let grant = Grant {
+        grant_id: uuid::Uuid::new_v4().to_string(),
+        client_id: client.id.clone(),
+        user: None,
+        scope,
+        nonce: None,
+        auth_time: None,
+        amr: Vec::new(),
+        session_id: None,
+    };
+    let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
+    Ok(TokenSet { tokens, refresh_token: None })
+}
+
+/// Ends a grant: its refresh-token family and every access token issued under it.
+pub async fn end_grant(state: &AppState, grant_id: &str, now: UnixTime) -> Result<(), GrantError> {
+    db::refresh_tokens::revoke_family(&state.db, grant_id, now).await?;
+    tokens::revoke_grant(&state.settings, &state.ephemeral, grant_id).await.map_err(unexpected)?;
+    Ok(())
+}
+
+/// A live refresh token and its family, for introspection.
+pub async fn find_live_refresh_token(state: &AppState, token: &str, now: UnixTime) -> Result<Option<RefreshFamily>, GrantError> {
+    let hash = sha256_b64(token.as_bytes());
+    Ok(db::refresh_tokens::find_token(&state.db, &hash)
+        .await?
+        .filter(|(used_at, family)| used_at.is_none() && family.is_live(now))
+        .map(|(_, family)| family))
+}
+
+/// Revokes a token presented by `client` (RFC 7009): a refresh token ends its grant; an
+/// access token ends the access tokens of its grant. Tokens of other clients and unknown
+/// tokens are ignored, as the RFC asks (the answer is 200 either way).
+pub async fn revoke(state: &AppState, client: &Client, token: &str, now: UnixTime) -> Result<(), GrantError> {
+    let hash = sha256_b64(token.as_bytes());
+    if let Some((_, family)) = db::refresh_tokens::find_token(&state.db, &hash).await? {
+        if family.client_id == client.id {
+            end_grant(state, &family.id, now).await?;
+        }
+        return Ok(());
+    }
+    if let Ok(claims) = tokens::verify_access_token(&state.settings, &state.keyring, &state.ephemeral, token, now).await
+        && claims.client_id == client.id
+    {
+        tokens::revoke_grant(&state.settings, &state.ephemeral, &claims.gid).await.map_err(unexpected)?;
+    }
+    Ok(())
+}
+
+/// Ends the grants issued in a browser session (at logout); returns the families ended.
+pub async fn end_session_grants(state: &AppState, session_id: &str, now: UnixTime) -> Result<Vec<RefreshFamily>, GrantError> {
+    let families = db::refresh_tokens::revoke_families_of_session(&state.db, session_id, now).await?;
+    for family in &families {
+        tokens::revoke_grant(&state.settings, &state.ephemeral, &family.id).await.map_err(unexpected)?;
+    }
+    Ok(families)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pkce_matches;
+
+    #[test]
+    fn pkce_s256_matches_the_rfc7636_example_only() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_matches(challenge, verifier));
+        assert!(!pkce_matches(challenge, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl"));
+        assert!(!pkce_matches(challenge, challenge));
+    }
+}

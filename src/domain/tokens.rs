@@ -1,0 +1,241 @@
+//! Tokens: minting the ID token (OIDC Core §2) and the access token (a JWT per RFC 9068),
+//! verifying access tokens presented back to us, and revoking the grants they belong to.
+//!
+//! Every access token carries `gid`, the id of the grant it was issued under (one code
+//! exchange, or one client-credentials request). Revoking a grant puts a marker in the
+//! ephemeral store for as long as any of its access tokens can live; verification checks
+//! it. Refresh tokens are opaque and live in the database (`domain::grants`).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::keys::{KeyError, Keyring};
+use super::users::User;
+use super::{UnixTime, random_token};
+use crate::config::Settings;
+use crate::store::ephemeral::{EphemeralError, EphemeralStore};
+
+/// Who and what tokens are issued for.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub grant_id: String,
+    pub client_id: String,
+    /// The signed-in user; `None` for client credentials (the client is the subject).
+    pub user: Option<User>,
+    pub scope: Vec<String>,
+    pub nonce: Option<String>,
+    pub auth_time: Option<UnixTime>,
+    pub amr: Vec<String>,
+    pub session_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub id_token: Option<String>,
+    pub expires_in: u64,
+    pub scope: String,
+}
+
+/// The claims of an access token this server issued.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub scope: String,
+    pub jti: String,
+    pub iat: UnixTime,
+    pub exp: UnixTime,
+    pub gid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<UnixTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+impl AccessClaims {
+    pub fn scopes(&self) -> Vec<String> {
+        self.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is not valid: {0}")]
+    Invalid(&'static str),
+    #[error("the token has been revoked")]
+    Revoked,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<EphemeralError> for TokenError {
+    fn from(error: EphemeralError) -> Self {
+        TokenError::Unexpected(error.into())
+    }
+}
+
+/// Signs the access token and, when the grant has a user and `openid`, the ID token.
+pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime) -> Result<IssuedTokens, KeyError> {
+    let key = keyring.signing_key(now)?;
+    let access_ttl = settings.tokens.access_token_ttl_secs;
+    let scope = grant.scope.join(" ");
+    let subject = grant.user.as_ref().map_or(grant.client_id.clone(), |user| user.id.clone());
+    let access = AccessClaims {
+        iss: settings.issuer.clone(),
+        sub: subject.clone(),
+        aud: grant.client_id.clone(),
+        client_id: grant.client_id.clone(),
+        scope: scope.clone(),
+        jti: random_token(16),
+        iat: now,
+        exp: now + access_ttl as i64,
+        gid: grant.grant_id.clone(),
+        auth_time: grant.auth_time,
+        sid: grant.session_id.clone(),
+    };
+    let access_token = key.sign_jwt("at+jwt", &access)?;
+
+    let id_token = match &grant.user {
+        Some(user) if grant.scope.iter().any(|s| s == "openid") => {
+            let mut claims = Map::new();
+            claims.insert("iss".into(), json!(settings.issuer));
+            claims.insert("sub".into(), json!(subject));
+            claims.insert("aud".into(), json!(grant.client_id));
+            claims.insert("exp".into(), json!(now + settings.tokens.id_token_ttl_secs as i64));
+            claims.insert("iat".into(), json!(now));
+            if let Some(auth_time) = grant.auth_time {
+                claims.insert("auth_time".into(), json!(auth_time));
+            }
+            if let Some(nonce) = &grant.nonce {
+                claims.insert("nonce".into(), json!(nonce));
+            }
+            if !grant.amr.is_empty() {
+                claims.insert("amr".into(), json!(grant.amr));
+            }
+            claims.insert("at_hash".into(), json!(at_hash(&access_token)));
+            if let Some(sid) = &grant.session_id {
+                claims.insert("sid".into(), json!(sid));
+            }
+            claims.extend(user_claims(user, &grant.scope));
+            Some(key.sign_jwt("JWT", &claims)?)
+        }
+        _ => None,
+    };
+    Ok(IssuedTokens { access_token, id_token, expires_in: access_ttl, scope })
+}
+
+/// OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token.
+pub fn at_hash(access_token: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+}
+
+/// The user's claims that `scopes` release (OIDC Core §5.4). Only what the server can
+/// vouch for: email addresses are not verified, so `email_verified` is false.
+pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
+    let mut claims = Map::new();
+    if scopes.iter().any(|s| s == "profile") {
+        claims.insert("preferred_username".into(), json!(user.username));
+        if let Some(name) = &user.display_name {
+            claims.insert("name".into(), json!(name));
+        }
+        claims.insert("updated_at".into(), json!(user.updated_at));
+    }
+    if scopes.iter().any(|s| s == "email")
+        && let Some(email) = &user.email
+    {
+        claims.insert("email".into(), json!(email));
+        claims.insert("email_verified".into(), json!(false));
+    }
+    claims
+}
+
+/// Verifies an access token we issued: RS256 only, a `kid` we publish (never a key the
+/// token points to: `jku`, `x5u` and `jwk` headers are ignored), the signature, `typ`,
+/// `iss`, `exp`/`nbf`/`iat`, and that its grant was not revoked.
+pub async fn verify_access_token(
+    settings: &Settings,
+    keyring: &Keyring,
+    store: &EphemeralStore,
+    token: &str,
+    now: UnixTime,
+) -> Result<AccessClaims, TokenError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
+    if header.alg != Algorithm::RS256 {
+        return Err(TokenError::Invalid("algorithm"));
+    }
+    if !header.typ.as_deref().is_some_and(|typ| typ.eq_ignore_ascii_case("at+jwt")) {
+        return Err(TokenError::Invalid("not an access token"));
+    }
+    let kid = header.kid.ok_or(TokenError::Invalid("no kid"))?;
+    let key = keyring.verification_key(&kid).ok_or(TokenError::Invalid("unknown key"))?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[&settings.issuer]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+    validation.validate_nbf = true;
+    validation.validate_aud = false;
+    validation.leeway = 30;
+    let data = jsonwebtoken::decode::<AccessClaims>(token, key.decoding_key(), &validation)
+        .map_err(|_| TokenError::Invalid("signature or claims"))?;
+    let claims = data.claims;
+    if claims.iat > now + 30 {
+        return Err(TokenError::Invalid("issued in the future"));
+    }
+    if is_grant_revoked(store, &claims.gid).await? {
+        return Err(TokenError::Revoked);
+    }
+    Ok(claims)
+}
+
+fn revoked_key(grant_id: &str) -> String {
+    format!("revoked-grant:{grant_id}")
+}
+
+/// Makes every access token of `grant_id` invalid from now on. The marker lives as long
+/// as such a token can.
+pub async fn revoke_grant(settings: &Settings, store: &EphemeralStore, grant_id: &str) -> Result<(), EphemeralError> {
+    let ttl = Duration::from_secs(settings.tokens.access_token_ttl_secs + 60);
+    store.put(&revoked_key(grant_id), b"1", ttl).await
+}
+
+pub async fn is_grant_revoked(store: &EphemeralStore, grant_id: &str) -> Result<bool, EphemeralError> {
+    Ok(store.get(&revoked_key(grant_id)).await?.is_some())
+}
+
+/// The set of scopes as a set, for subset checks.
+pub fn scope_set(scopes: &[String]) -> HashSet<&str> {
+    scopes.iter().map(String::as_str).collect()
+}
+
+/// What logout needs from an `id_token_hint`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdTokenHint {
+    pub sub: String,
+    pub aud: String,
+    pub sid: Option<String>,
+}
+
+/// Verifies an ID token we issued, as a logout hint: signature and issuer must hold, but
+/// an expired hint is fine (OpenID RP-Initiated Logout 1.0 §2).
+pub fn verify_id_token_hint(settings: &Settings, keyring: &Keyring, token: &str) -> Option<IdTokenHint> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if header.alg != Algorithm::RS256 {
+        return None;
+    }
+    let key = keyring.verification_key(&header.kid?)?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[&settings.issuer]);
+    validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<IdTokenHint>(token, key.decoding_key(), &validation).ok().map(|data| data.claims)
+}

@@ -1,0 +1,136 @@
+//! The login page and the password form. Works without JavaScript.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::domain::authorization::{self, PendingAuthorization};
+use crate::domain::login::{self, LoginError};
+use crate::domain::{now, sessions};
+use crate::http::oidc::authorize;
+use crate::http::pages::{error_page, internal_error, render, see_other};
+use crate::http::{csrf, session};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "login/login.html")]
+struct LoginPage<'a> {
+    csrf_token: &'a str,
+    request_id: &'a str,
+    client_name: Option<&'a str>,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "login/signed_in.html")]
+struct SignedInPage<'a> {
+    username: &'a str,
+    csrf_token: &'a str,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    request: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    csrf_token: Option<String>,
+    request: Option<String>,
+}
+
+/// Loads the pending authorization request a login page belongs to, if any.
+/// `Err` is the page to show when it is gone.
+async fn pending_request(state: &AppState, id: Option<&str>) -> Result<Option<PendingAuthorization>, HttpResponse> {
+    let Some(id) = id.filter(|id| !id.is_empty()) else { return Ok(None) };
+    match authorization::load_pending(&state.ephemeral, id).await {
+        Ok(Some(pending)) => Ok(Some(pending)),
+        Ok(None) => Err(authorize::expired_page()),
+        Err(error) => Err(internal_error(&error.into())),
+    }
+}
+
+pub async fn show_login_form(state: web::Data<AppState>, request: HttpRequest, query: web::Query<LoginQuery>) -> HttpResponse {
+    let pending = match pending_request(&state, query.request.as_deref()).await {
+        Ok(pending) => pending,
+        Err(page) => return page,
+    };
+    let (csrf_token, new_cookie) = csrf::token(&request, &state.settings);
+    let mut response = match &pending {
+        Some(pending) => render(
+            StatusCode::OK,
+            &LoginPage {
+                csrf_token: &csrf_token,
+                request_id: &pending.id,
+                client_name: Some(&pending.client_name),
+                username: pending.login_hint.as_deref().unwrap_or_default(),
+                error: None,
+            },
+        ),
+        None => match session::current(&state, &request).await {
+            Ok(Some((_, user))) => render(StatusCode::OK, &SignedInPage { username: &user.username, csrf_token: &csrf_token }),
+            Ok(None) => render(StatusCode::OK, &LoginPage { csrf_token: &csrf_token, request_id: "", client_name: None, username: "", error: None }),
+            Err(error) => return internal_error(&error),
+        },
+    };
+    if let Some(cookie) = new_cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    response
+}
+
+pub async fn submit_password(state: web::Data<AppState>, request: HttpRequest, form: web::Form<LoginForm>) -> HttpResponse {
+    let form = form.into_inner();
+    if !csrf::verify(&request, form.csrf_token.as_deref()) {
+        return csrf_failure();
+    }
+    let pending = match pending_request(&state, form.request.as_deref()).await {
+        Ok(pending) => pending,
+        Err(page) => return page,
+    };
+    let password = SecretString::from(form.password);
+    let user = match login::sign_in_with_password(&state.db, &state.passwords, &form.username, &password).await {
+        Ok(user) => user,
+        Err(LoginError::InvalidCredentials) => {
+            tracing::info!("password sign-in failed");
+            let csrf_token = form.csrf_token.unwrap_or_default();
+            return render(
+                StatusCode::UNAUTHORIZED,
+                &LoginPage {
+                    csrf_token: &csrf_token,
+                    request_id: pending.as_ref().map(|p| p.id.as_str()).unwrap_or_default(),
+                    client_name: pending.as_ref().map(|p| p.client_name.as_str()),
+                    username: &form.username,
+                    error: Some("Invalid username or password"),
+                },
+            );
+        }
+        Err(LoginError::Unexpected(error)) => return internal_error(&error),
+    };
+    let previous = session::presented_id(&request);
+    let ttl = state.settings.sessions.ttl_secs;
+    let browser_session = match sessions::start(&state.ephemeral, previous.as_deref(), &user.id, vec!["pwd".into()], ttl, now()).await {
+        Ok(session) => session,
+        Err(error) => return internal_error(&error.into()),
+    };
+    tracing::info!(user_id = %user.id, "signed in with a password");
+    let cookie = session::cookie(&state, &browser_session);
+    let mut response = match pending {
+        Some(pending) => authorize::proceed(&state, &pending, Some(&(browser_session, user))).await,
+        None => see_other("/login"),
+    };
+    let _ = response.add_cookie(&cookie);
+    response
+}
+
+/// A form posted without the browser's CSRF token: refused, nothing done.
+pub fn csrf_failure() -> HttpResponse {
+    error_page(StatusCode::FORBIDDEN, "This form has expired", "Go back, reload the page and try again.")
+}

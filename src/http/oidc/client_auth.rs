@@ -1,0 +1,63 @@
+//! Client authentication at the token, introspection and revocation endpoints (RFC 6749
+//! §2.3.1): `client_secret_basic`, `client_secret_post`, or `none` for public clients.
+//! Exactly one method per request.
+
+use std::collections::HashMap;
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::error::OAuthError;
+use crate::domain::clients::{self, Client};
+use crate::state::AppState;
+
+/// Parses an `application/x-www-form-urlencoded` body. A parameter sent twice is an
+/// `invalid_request` (RFC 6749 §3.2).
+pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::invalid_request("the body is not a valid form"))?;
+    let mut params = HashMap::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        if params.insert(key.clone(), value).is_some() {
+            return Err(OAuthError::invalid_request(format!("parameter {key} is repeated")));
+        }
+    }
+    Ok(params)
+}
+
+/// The authenticated client making this request.
+pub async fn authenticate(state: &AppState, request: &HttpRequest, params: &HashMap<String, String>) -> Result<Client, OAuthError> {
+    let basic = basic_credentials(request)?;
+    let form_id = params.get("client_id").map(String::as_str);
+    let form_secret = params.get("client_secret").map(String::as_str);
+    let (client_id, secret) = match (basic, form_secret) {
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("use one client authentication method, not two")),
+        (Some((id, _)), _) if form_id.is_some_and(|form_id| form_id != id) => {
+            return Err(OAuthError::invalid_request("client_id differs from the authenticated client"));
+        }
+        (Some((id, secret)), None) => (id, Some(secret)),
+        (None, secret) => match form_id {
+            Some(id) => (id.to_string(), secret.map(str::to_string)),
+            None => return Err(OAuthError::invalid_client()),
+        },
+    };
+    Ok(clients::authenticate(&state.db, &client_id, secret.as_deref()).await?)
+}
+
+/// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`.
+fn basic_credentials(request: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else { return Ok(None) };
+    let value = value.to_str().map_err(|_| OAuthError::invalid_client())?;
+    let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
+        return Err(OAuthError::invalid_client());
+    };
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| OAuthError::invalid_client())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(OAuthError::invalid_client)?;
+    Ok(Some((form_decode(id), form_decode(secret))))
+}
+
+fn form_decode(value: &str) -> String {
+    url::form_urlencoded::parse(format!("v={value}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+}

@@ -1,0 +1,38 @@
+//! Queries on the `consents` table: which scopes a user allowed a client.
+
+use anyhow::Context;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{EntityTrait, Set};
+
+use super::Db;
+use super::entities::consents;
+use crate::domain::UnixTime;
+
+/// The scopes `user_id` has allowed `client_id`, if any.
+pub async fn find(db: &Db, user_id: &str, client_id: &str) -> anyhow::Result<Option<Vec<String>>> {
+    let model = consents::Entity::find_by_id((user_id.to_string(), client_id.to_string()))
+        .one(db)
+        .await
+        .context("cannot read consent")?;
+    Ok(model.map(|m| m.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()))
+}
+
+/// Records (or replaces) the scopes `user_id` allows `client_id`.
+pub async fn save(db: &Db, user_id: &str, client_id: &str, scopes: &[String], at: UnixTime) -> anyhow::Result<()> {
+    let model = consents::ActiveModel {
+        user_id: Set(user_id.to_string()),
+        client_id: Set(client_id.to_string()),
+        scope: Set(scopes.join(" ")),
+        granted_at: Set(at),
+    };
+    consents::Entity::insert(model)
+        .on_conflict(
+            OnConflict::columns([consents::Column::UserId, consents::Column::ClientId])
+                .update_columns([consents::Column::Scope, consents::Column::GrantedAt])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .context("cannot save consent")?;
+    Ok(())
+}

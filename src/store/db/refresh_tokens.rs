@@ -1,0 +1,103 @@
+//! Queries on refresh-token families and tokens. Tokens are stored as SHA-256 hashes.
+
+use anyhow::Context;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use super::Db;
+use super::entities::{refresh_token_families as families, refresh_tokens as tokens};
+use crate::domain::UnixTime;
+use crate::domain::grants::RefreshFamily;
+
+fn split(list: &str) -> Vec<String> {
+    list.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+fn to_domain(model: families::Model) -> RefreshFamily {
+    RefreshFamily {
+        scope: split(&model.scope),
+        amr: split(&model.amr),
+        id: model.id,
+        user_id: model.user_id,
+        client_id: model.client_id,
+        session_id: model.session_id,
+        auth_time: model.auth_time,
+        created_at: model.created_at,
+        expires_at: model.expires_at,
+        revoked_at: model.revoked_at,
+    }
+}
+
+pub async fn create_family(db: &Db, family: &RefreshFamily) -> anyhow::Result<()> {
+    let model = families::ActiveModel {
+        id: Set(family.id.clone()),
+        user_id: Set(family.user_id.clone()),
+        client_id: Set(family.client_id.clone()),
+        session_id: Set(family.session_id.clone()),
+        scope: Set(family.scope.join(" ")),
+        amr: Set(family.amr.join(" ")),
+        auth_time: Set(family.auth_time),
+        created_at: Set(family.created_at),
+        expires_at: Set(family.expires_at),
+        revoked_at: Set(None),
+    };
+    families::Entity::insert(model).exec_without_returning(db).await.context("cannot create refresh-token family")?;
+    Ok(())
+}
+
+pub async fn insert_token(db: &Db, token_hash: &str, family_id: &str, at: UnixTime) -> anyhow::Result<()> {
+    let model = tokens::ActiveModel {
+        token_hash: Set(token_hash.to_string()),
+        family_id: Set(family_id.to_string()),
+        created_at: Set(at),
+        used_at: Set(None),
+    };
+    tokens::Entity::insert(model).exec_without_returning(db).await.context("cannot store refresh token")?;
+    Ok(())
+}
+
+/// A refresh token by hash: whether it was used already, and its family.
+pub async fn find_token(db: &Db, token_hash: &str) -> anyhow::Result<Option<(Option<UnixTime>, RefreshFamily)>> {
+    let Some(token) = tokens::Entity::find_by_id(token_hash.to_string()).one(db).await.context("cannot read refresh token")? else {
+        return Ok(None);
+    };
+    let family = families::Entity::find_by_id(token.family_id).one(db).await.context("cannot read refresh-token family")?;
+    Ok(family.map(|family| (token.used_at, to_domain(family))))
+}
+
+/// Marks a token used, atomically: `false` if it already was (a concurrent reuse).
+pub async fn mark_used(db: &Db, token_hash: &str, at: UnixTime) -> anyhow::Result<bool> {
+    let result = tokens::Entity::update_many()
+        .col_expr(tokens::Column::UsedAt, Expr::value(at))
+        .filter(tokens::Column::TokenHash.eq(token_hash))
+        .filter(tokens::Column::UsedAt.is_null())
+        .exec(db)
+        .await
+        .context("cannot mark refresh token used")?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn revoke_family(db: &Db, family_id: &str, at: UnixTime) -> anyhow::Result<()> {
+    families::Entity::update_many()
+        .col_expr(families::Column::RevokedAt, Expr::value(at))
+        .filter(families::Column::Id.eq(family_id))
+        .filter(families::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .context("cannot revoke refresh-token family")?;
+    Ok(())
+}
+
+/// Revokes every live family issued in browser session `session_id`; returns them.
+pub async fn revoke_families_of_session(db: &Db, session_id: &str, at: UnixTime) -> anyhow::Result<Vec<RefreshFamily>> {
+    let live = families::Entity::find()
+        .filter(families::Column::SessionId.eq(session_id))
+        .filter(families::Column::RevokedAt.is_null())
+        .all(db)
+        .await
+        .context("cannot read the session's refresh tokens")?;
+    for family in &live {
+        revoke_family(db, &family.id, at).await?;
+    }
+    Ok(live.into_iter().map(to_domain).collect())
+}
