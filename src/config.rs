@@ -217,7 +217,10 @@ impl Default for TokenSettings {
 
 impl Default for SessionSettings {
     fn default() -> Self {
-        SessionSettings { ttl_secs: 8 * 3600, login_timeout_secs: 600 }
+        SessionSettings {
+            ttl_secs: 8 * 3600,
+            login_timeout_secs: 600,
+        }
     }
 }
 
@@ -356,10 +359,16 @@ impl Settings {
             }
         }
         if !(1..=60).contains(&self.tokens.authorization_code_ttl_secs) {
-            return Err(ConfigError::new("tokens.authorization_code_ttl_secs", "must be between 1 and 60"));
+            return Err(ConfigError::new(
+                "tokens.authorization_code_ttl_secs",
+                "must be between 1 and 60",
+            ));
         }
         if self.sessions.ttl_secs == 0 || self.sessions.login_timeout_secs == 0 {
-            return Err(ConfigError::new("sessions", "ttl_secs and login_timeout_secs must be at least 1 second"));
+            return Err(ConfigError::new(
+                "sessions",
+                "ttl_secs and login_timeout_secs must be at least 1 second",
+            ));
         }
         if argon2::Params::new(
             self.passwords.memory_kib,

@@ -93,23 +93,38 @@ impl PendingAuthorization {
 }
 
 /// Validates a request against its client (looked up by the caller from `client_id`).
-pub fn validate(params: &AuthorizationParams, client: Option<Client>, now: UnixTime) -> Result<PendingAuthorization, AuthorizeError> {
+pub fn validate(
+    params: &AuthorizationParams,
+    client: Option<Client>,
+    now: UnixTime,
+) -> Result<PendingAuthorization, AuthorizeError> {
     let untrusted = |e| Err(AuthorizeError::Untrusted(e));
     if params.client_id.as_deref().unwrap_or_default().is_empty() {
         return untrusted(UntrustedRequest::MissingClientId);
     }
-    let Some(client) = client.filter(|c| c.enabled) else { return untrusted(UntrustedRequest::UnknownClient) };
+    let Some(client) = client.filter(|c| c.enabled) else {
+        return untrusted(UntrustedRequest::UnknownClient);
+    };
     let Some(redirect_uri) = params.redirect_uri.clone().filter(|uri| !uri.is_empty()) else {
         return untrusted(UntrustedRequest::MissingRedirectUri);
     };
     // Exact string comparison (RFC 9700 §2.1): no prefix, no normalisation.
-    if !client.redirect_uris.iter().any(|registered| *registered == redirect_uri) {
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|registered| *registered == redirect_uri)
+    {
         return untrusted(UntrustedRequest::RedirectUriMismatch);
     }
 
     let state = params.state.clone();
     let fail = |error: &'static str, description: &str| {
-        Err(AuthorizeError::Redirect(RedirectError { redirect_uri: redirect_uri.clone(), state: state.clone(), error, description: description.into() }))
+        Err(AuthorizeError::Redirect(RedirectError {
+            redirect_uri: redirect_uri.clone(),
+            state: state.clone(),
+            error,
+            description: description.into(),
+        }))
     };
     if params.request.is_some() {
         return fail("request_not_supported", "request objects are not supported");
@@ -124,36 +139,83 @@ pub fn validate(params: &AuthorizationParams, client: Option<Client>, now: UnixT
     match params.response_type.as_deref() {
         Some("code") => {}
         None => return fail("invalid_request", "response_type is required"),
-        Some(_) => return fail("unsupported_response_type", "only response_type=code is supported"),
+        Some(_) => {
+            return fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            );
+        }
     }
-    if !client.allowed_grants.contains(&GrantType::AuthorizationCode) {
-        return fail("unauthorized_client", "this client may not use the authorization code flow");
+    if !client
+        .allowed_grants
+        .contains(&GrantType::AuthorizationCode)
+    {
+        return fail(
+            "unauthorized_client",
+            "this client may not use the authorization code flow",
+        );
     }
-    let Ok(scope) = super::clients::parse_scopes(params.scope.as_deref().unwrap_or_default()) else {
+    let Ok(scope) = super::clients::parse_scopes(params.scope.as_deref().unwrap_or_default())
+    else {
         return fail("invalid_scope", "scope is malformed");
     };
     if !scope.iter().any(|s| s == "openid") {
         return fail("invalid_scope", "scope must contain openid");
     }
     if let Some(unknown) = scope.iter().find(|s| !client.allowed_scopes.contains(s)) {
-        return fail("invalid_scope", &format!("scope {unknown} is not allowed for this client"));
+        return fail(
+            "invalid_scope",
+            &format!("scope {unknown} is not allowed for this client"),
+        );
     }
-    let code_challenge = match (params.code_challenge.as_deref(), params.code_challenge_method.as_deref()) {
-        (None, None) if client.public => return fail("invalid_request", "PKCE (code_challenge with S256) is required for public clients"),
+    let code_challenge = match (
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+    ) {
+        (None, None) if client.public => {
+            return fail(
+                "invalid_request",
+                "PKCE (code_challenge with S256) is required for public clients",
+            );
+        }
         (None, None) => None,
-        (None, Some(_)) => return fail("invalid_request", "code_challenge_method without code_challenge"),
-        (Some(challenge), Some("S256")) if is_valid_challenge(challenge) => Some(challenge.to_string()),
-        (Some(_), Some("S256")) => return fail("invalid_request", "code_challenge must be 43 base64url characters"),
+        (None, Some(_)) => {
+            return fail(
+                "invalid_request",
+                "code_challenge_method without code_challenge",
+            );
+        }
+        (Some(challenge), Some("S256")) if is_valid_challenge(challenge) => {
+            Some(challenge.to_string())
+        }
+        (Some(_), Some("S256")) => {
+            return fail(
+                "invalid_request",
+                "code_challenge must be 43 base64url characters",
+            );
+        }
         // Absent method means `plain` (RFC 7636 §4.3), which is refused.
         (Some(_), _) => return fail("invalid_request", "code_challenge_method must be S256"),
     };
-    let prompts: Vec<&str> = params.prompt.as_deref().unwrap_or_default().split(' ').filter(|p| !p.is_empty()).collect();
-    if prompts.iter().any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account")) {
+    let prompts: Vec<&str> = params
+        .prompt
+        .as_deref()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .collect();
+    if prompts
+        .iter()
+        .any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account"))
+    {
         return fail("invalid_request", "unknown prompt value");
     }
     let prompt_none = prompts.contains(&"none");
     if prompt_none && prompts.len() > 1 {
-        return fail("invalid_request", "prompt=none cannot be combined with other values");
+        return fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        );
     }
     let max_age = match params.max_age.as_deref() {
         None | Some("") => None,
@@ -162,7 +224,9 @@ pub fn validate(params: &AuthorizationParams, client: Option<Client>, now: UnixT
             _ => return fail("invalid_request", "max_age must be a non-negative integer"),
         },
     };
-    if params.nonce.as_ref().is_some_and(|n| n.len() > 512) || state.as_ref().is_some_and(|s| s.len() > 2048) {
+    if params.nonce.as_ref().is_some_and(|n| n.len() > 512)
+        || state.as_ref().is_some_and(|s| s.len() > 2048)
+    {
         return fail("invalid_request", "nonce or state is too long");
     }
     Ok(PendingAuthorization {
@@ -186,7 +250,10 @@ pub fn validate(params: &AuthorizationParams, client: Option<Client>, now: UnixT
 
 /// A S256 challenge is the base64url SHA-256 of the verifier: exactly 43 characters.
 fn is_valid_challenge(challenge: &str) -> bool {
-    challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// What the browser must do next for a pending request.
@@ -208,7 +275,9 @@ pub fn next_step(
     let fresh_enough = session.is_some_and(|session| {
         // prompt=login: the sign-in must have happened after this request was made.
         let after_prompt = !pending.prompt_login || session.auth_time >= pending.created_at;
-        let within_max_age = pending.max_age.is_none_or(|max_age| now - session.auth_time <= max_age);
+        let within_max_age = pending
+            .max_age
+            .is_none_or(|max_age| now - session.auth_time <= max_age);
         after_prompt && within_max_age
     });
     if !fresh_enough {
@@ -218,10 +287,14 @@ pub fn next_step(
             Ok(NextStep::SignIn)
         };
     }
-    let covered = consented.is_some_and(|granted| pending.scope.iter().all(|s| granted.contains(s)));
+    let covered =
+        consented.is_some_and(|granted| pending.scope.iter().all(|s| granted.contains(s)));
     if !pending.first_party && (pending.prompt_consent || !covered) {
         return if pending.prompt_none {
-            Err(pending.error("consent_required", "the user has not allowed this application"))
+            Err(pending.error(
+                "consent_required",
+                "the user has not allowed this application",
+            ))
         } else {
             Ok(NextStep::Consent)
         };
@@ -233,11 +306,24 @@ fn pending_key(id: &str) -> String {
     format!("authz:{id}")
 }
 
-pub async fn save_pending(store: &EphemeralStore, pending: &PendingAuthorization, ttl_secs: u64) -> Result<(), EphemeralError> {
-    store.put_json(&pending_key(&pending.id), pending, Duration::from_secs(ttl_secs)).await
+pub async fn save_pending(
+    store: &EphemeralStore,
+    pending: &PendingAuthorization,
+    ttl_secs: u64,
+) -> Result<(), EphemeralError> {
+    store
+        .put_json(
+            &pending_key(&pending.id),
+            pending,
+            Duration::from_secs(ttl_secs),
+        )
+        .await
 }
 
-pub async fn load_pending(store: &EphemeralStore, id: &str) -> Result<Option<PendingAuthorization>, EphemeralError> {
+pub async fn load_pending(
+    store: &EphemeralStore,
+    id: &str,
+) -> Result<Option<PendingAuthorization>, EphemeralError> {
     if id.is_empty() || id.len() > 64 {
         return Ok(None);
     }
@@ -245,7 +331,10 @@ pub async fn load_pending(store: &EphemeralStore, id: &str) -> Result<Option<Pen
 }
 
 /// Removes a pending request for good: a request is answered once.
-pub async fn finish_pending(store: &EphemeralStore, id: &str) -> Result<Option<PendingAuthorization>, EphemeralError> {
+pub async fn finish_pending(
+    store: &EphemeralStore,
+    id: &str,
+) -> Result<Option<PendingAuthorization>, EphemeralError> {
     store.take_json(&pending_key(id)).await
 }
 
@@ -289,7 +378,9 @@ pub async fn issue_code(
         auth_time: session.auth_time,
         amr: session.amr.clone(),
     };
-    store.put_json(&code_key(&code), &grant, Duration::from_secs(ttl_secs)).await?;
+    store
+        .put_json(&code_key(&code), &grant, Duration::from_secs(ttl_secs))
+        .await?;
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = &pending.state {
         params.push(("state", state));
@@ -300,7 +391,10 @@ pub async fn issue_code(
 
 /// The URL that carries an error back to the client (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
 pub fn error_redirect(error: &RedirectError, issuer: &str) -> String {
-    let mut params = vec![("error", error.error), ("error_description", error.description.as_str())];
+    let mut params = vec![
+        ("error", error.error),
+        ("error_description", error.description.as_str()),
+    ];
     if let Some(state) = &error.state {
         params.push(("state", state));
     }
@@ -369,12 +463,28 @@ mod tests {
 
     #[test]
     fn an_unregistered_redirect_uri_is_never_redirected_to() {
-        for uri in ["https://app.example/cb/", "https://app.example/cb?x=1", "https://evil.example/cb", "HTTPS://app.example/cb"] {
+        for uri in [
+            "https://app.example/cb/",
+            "https://app.example/cb?x=1",
+            "https://evil.example/cb",
+            "HTTPS://app.example/cb",
+        ] {
             let mut p = params();
             p.redirect_uri = Some(uri.into());
-            assert!(matches!(validate(&p, Some(client(false)), 0), Err(AuthorizeError::Untrusted(UntrustedRequest::RedirectUriMismatch))), "{uri}");
+            assert!(
+                matches!(
+                    validate(&p, Some(client(false)), 0),
+                    Err(AuthorizeError::Untrusted(
+                        UntrustedRequest::RedirectUriMismatch
+                    ))
+                ),
+                "{uri}"
+            );
         }
-        assert!(matches!(validate(&params(), None, 0), Err(AuthorizeError::Untrusted(UntrustedRequest::UnknownClient))));
+        assert!(matches!(
+            validate(&params(), None, 0),
+            Err(AuthorizeError::Untrusted(UntrustedRequest::UnknownClient))
+        ));
     }
 
     #[test]
@@ -382,30 +492,57 @@ mod tests {
         let mut p = params();
         p.code_challenge = None;
         p.code_challenge_method = None;
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_request");
-        assert!(validate(&p, Some(client(false)), 0).is_ok(), "optional for confidential clients");
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(true)), 0)),
+            "invalid_request"
+        );
+        assert!(
+            validate(&p, Some(client(false)), 0).is_ok(),
+            "optional for confidential clients"
+        );
 
         let mut p = params();
         p.code_challenge_method = Some("plain".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), "invalid_request");
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(false)), 0)),
+            "invalid_request"
+        );
         p.code_challenge_method = None;
-        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), "invalid_request");
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(false)), 0)),
+            "invalid_request"
+        );
     }
 
     #[test]
     fn response_type_and_scope_are_checked() {
         let mut p = params();
         p.response_type = Some("token".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "unsupported_response_type");
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(true)), 0)),
+            "unsupported_response_type"
+        );
         let mut p = params();
         p.scope = Some("profile".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_scope");
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(true)), 0)),
+            "invalid_scope"
+        );
         p.scope = Some("openid admin".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_scope");
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(true)), 0)),
+            "invalid_scope"
+        );
     }
 
     fn session(auth_time: UnixTime) -> BrowserSession {
-        BrowserSession { id: "s".into(), user_id: "u".into(), auth_time, amr: vec!["pwd".into()], expires_at: i64::MAX }
+        BrowserSession {
+            id: "s".into(),
+            user_id: "u".into(),
+            auth_time,
+            amr: vec!["pwd".into()],
+            expires_at: i64::MAX,
+        }
     }
 
     #[test]
@@ -413,19 +550,42 @@ mod tests {
         let mut pending = validate(&params(), Some(client(true)), 100).unwrap();
         let granted = vec!["openid".to_string(), "profile".to_string()];
         assert_eq!(next_step(&pending, None, None, 100), Ok(NextStep::SignIn));
-        assert_eq!(next_step(&pending, Some(&session(50)), None, 100), Ok(NextStep::Consent));
-        assert_eq!(next_step(&pending, Some(&session(50)), Some(&granted), 100), Ok(NextStep::IssueCode));
+        assert_eq!(
+            next_step(&pending, Some(&session(50)), None, 100),
+            Ok(NextStep::Consent)
+        );
+        assert_eq!(
+            next_step(&pending, Some(&session(50)), Some(&granted), 100),
+            Ok(NextStep::IssueCode)
+        );
 
         pending.max_age = Some(30);
-        assert_eq!(next_step(&pending, Some(&session(50)), Some(&granted), 100), Ok(NextStep::SignIn));
+        assert_eq!(
+            next_step(&pending, Some(&session(50)), Some(&granted), 100),
+            Ok(NextStep::SignIn)
+        );
         pending.max_age = None;
         pending.prompt_login = true;
-        assert_eq!(next_step(&pending, Some(&session(50)), Some(&granted), 100), Ok(NextStep::SignIn));
-        assert_eq!(next_step(&pending, Some(&session(100)), Some(&granted), 100), Ok(NextStep::IssueCode));
+        assert_eq!(
+            next_step(&pending, Some(&session(50)), Some(&granted), 100),
+            Ok(NextStep::SignIn)
+        );
+        assert_eq!(
+            next_step(&pending, Some(&session(100)), Some(&granted), 100),
+            Ok(NextStep::IssueCode)
+        );
 
         pending.prompt_login = false;
         pending.prompt_none = true;
-        assert_eq!(next_step(&pending, None, None, 100).unwrap_err().error, "login_required");
-        assert_eq!(next_step(&pending, Some(&session(50)), None, 100).unwrap_err().error, "consent_required");
+        assert_eq!(
+            next_step(&pending, None, None, 100).unwrap_err().error,
+            "login_required"
+        );
+        assert_eq!(
+            next_step(&pending, Some(&session(50)), None, 100)
+                .unwrap_err()
+                .error,
+            "consent_required"
+        );
     }
 }

@@ -198,7 +198,11 @@ pub enum ClientAuthError {
 
 /// Authenticates a client at the token, introspection or revocation endpoint. A public
 /// client presents only its id (`none`); a confidential one must present its secret.
-pub async fn authenticate(db: &Db, client_id: &str, secret: Option<&str>) -> Result<Client, ClientAuthError> {
+pub async fn authenticate(
+    db: &Db,
+    client_id: &str,
+    secret: Option<&str>,
+) -> Result<Client, ClientAuthError> {
     let Some((client, stored_hash)) = db::clients::find(db, client_id).await? else {
         return Err(ClientAuthError::Failed);
     };
@@ -214,7 +218,10 @@ pub async fn authenticate(db: &Db, client_id: &str, secret: Option<&str>) -> Res
 
 /// A client by id, if it exists and is enabled.
 pub async fn find_enabled(db: &Db, client_id: &str) -> anyhow::Result<Option<Client>> {
-    Ok(db::clients::find(db, client_id).await?.map(|(client, _)| client).filter(|client| client.enabled))
+    Ok(db::clients::find(db, client_id)
+        .await?
+        .map(|(client, _)| client)
+        .filter(|client| client.enabled))
 }
 
 /// Checks a presented client secret against the stored hash, in constant time.

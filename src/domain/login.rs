@@ -2,9 +2,9 @@
 
 use secrecy::SecretString;
 
+use super::now;
 use super::passwords::{PasswordHasher, Verification};
 use super::users::{User, Username};
-use super::now;
 use crate::store::db::{self, Db};
 
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +18,12 @@ pub enum LoginError {
 }
 
 /// Checks a username and password; upgrades the stored hash when its parameters are old.
-pub async fn sign_in_with_password(db: &Db, hasher: &PasswordHasher, username: &str, password: &SecretString) -> Result<User, LoginError> {
+pub async fn sign_in_with_password(
+    db: &Db,
+    hasher: &PasswordHasher,
+    username: &str,
+    password: &SecretString,
+) -> Result<User, LoginError> {
     let found = match Username::parse(username.trim()) {
         Ok(username) => db::users::find_by_username_key(db, &username.key()).await?,
         Err(_) => None,

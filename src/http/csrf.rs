@@ -13,7 +13,11 @@ pub const COOKIE: &str = "latchkey_csrf";
 
 /// The token for a form: the browser's existing one, or a new one with the cookie to set.
 pub fn token(request: &HttpRequest, settings: &Settings) -> (String, Option<Cookie<'static>>) {
-    if let Some(existing) = request.cookie(COOKIE).map(|c| c.value().to_string()).filter(|v| v.len() == 43) {
+    if let Some(existing) = request
+        .cookie(COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() == 43)
+    {
         return (existing, None);
     }
     let token = random_token(32);
@@ -29,7 +33,9 @@ pub fn token(request: &HttpRequest, settings: &Settings) -> (String, Option<Cook
 /// Whether a submitted form's token matches the browser's cookie.
 pub fn verify(request: &HttpRequest, submitted: Option<&str>) -> bool {
     match (request.cookie(COOKIE), submitted) {
-        (Some(cookie), Some(submitted)) if !submitted.is_empty() => constant_time_eq(cookie.value().as_bytes(), submitted.as_bytes()),
+        (Some(cookie), Some(submitted)) if !submitted.is_empty() => {
+            constant_time_eq(cookie.value().as_bytes(), submitted.as_bytes())
+        }
         _ => false,
     }
 }

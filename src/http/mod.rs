@@ -15,6 +15,7 @@ use actix_web::{HttpResponse, web};
 /// The sitemap: each area mounts its own routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(oidc::routes)
+        .configure(login::routes)
         .configure(health::routes)
         .configure(assets::routes);
 }

@@ -8,6 +8,8 @@ mod cli;
 mod config;
 mod discovery;
 mod ephemeral;
+mod flow;
 mod health;
 mod helpers;
 mod keys;
+mod oidc_flow;

@@ -99,7 +99,12 @@ impl SigningKey {
             ))
         })?;
         let decoding_key = jsonwebtoken::DecodingKey::from_rsa_components(&stored.n, &stored.e)
-            .map_err(|e| KeyError::Unexpected(anyhow::anyhow!("stored key {} has bad public parameters: {e}", stored.kid)))?;
+            .map_err(|e| {
+                KeyError::Unexpected(anyhow::anyhow!(
+                    "stored key {} has bad public parameters: {e}",
+                    stored.kid
+                ))
+            })?;
         Ok(SigningKey {
             decoding_key,
             kid: stored.kid,

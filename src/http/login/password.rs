@@ -48,8 +48,13 @@ pub struct LoginForm {
 
 /// Loads the pending authorization request a login page belongs to, if any.
 /// `Err` is the page to show when it is gone.
-async fn pending_request(state: &AppState, id: Option<&str>) -> Result<Option<PendingAuthorization>, HttpResponse> {
-    let Some(id) = id.filter(|id| !id.is_empty()) else { return Ok(None) };
+async fn pending_request(
+    state: &AppState,
+    id: Option<&str>,
+) -> Result<Option<PendingAuthorization>, HttpResponse> {
+    let Some(id) = id.filter(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
     match authorization::load_pending(&state.ephemeral, id).await {
         Ok(Some(pending)) => Ok(Some(pending)),
         Ok(None) => Err(authorize::expired_page()),
@@ -57,7 +62,11 @@ async fn pending_request(state: &AppState, id: Option<&str>) -> Result<Option<Pe
     }
 }
 
-pub async fn show_login_form(state: web::Data<AppState>, request: HttpRequest, query: web::Query<LoginQuery>) -> HttpResponse {
+pub async fn show_login_form(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    query: web::Query<LoginQuery>,
+) -> HttpResponse {
     let pending = match pending_request(&state, query.request.as_deref()).await {
         Ok(pending) => pending,
         Err(page) => return page,
@@ -75,8 +84,23 @@ pub async fn show_login_form(state: web::Data<AppState>, request: HttpRequest, q
             },
         ),
         None => match session::current(&state, &request).await {
-            Ok(Some((_, user))) => render(StatusCode::OK, &SignedInPage { username: &user.username, csrf_token: &csrf_token }),
-            Ok(None) => render(StatusCode::OK, &LoginPage { csrf_token: &csrf_token, request_id: "", client_name: None, username: "", error: None }),
+            Ok(Some((_, user))) => render(
+                StatusCode::OK,
+                &SignedInPage {
+                    username: &user.username,
+                    csrf_token: &csrf_token,
+                },
+            ),
+            Ok(None) => render(
+                StatusCode::OK,
+                &LoginPage {
+                    csrf_token: &csrf_token,
+                    request_id: "",
+                    client_name: None,
+                    username: "",
+                    error: None,
+                },
+            ),
             Err(error) => return internal_error(&error),
         },
     };
@@ -86,7 +110,11 @@ pub async fn show_login_form(state: web::Data<AppState>, request: HttpRequest, q
     response
 }
 
-pub async fn submit_password(state: web::Data<AppState>, request: HttpRequest, form: web::Form<LoginForm>) -> HttpResponse {
+pub async fn submit_password(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> HttpResponse {
     let form = form.into_inner();
     if !csrf::verify(&request, form.csrf_token.as_deref()) {
         return csrf_failure();
@@ -96,27 +124,39 @@ pub async fn submit_password(state: web::Data<AppState>, request: HttpRequest, f
         Err(page) => return page,
     };
     let password = SecretString::from(form.password);
-    let user = match login::sign_in_with_password(&state.db, &state.passwords, &form.username, &password).await {
-        Ok(user) => user,
-        Err(LoginError::InvalidCredentials) => {
-            tracing::info!("password sign-in failed");
-            let csrf_token = form.csrf_token.unwrap_or_default();
-            return render(
-                StatusCode::UNAUTHORIZED,
-                &LoginPage {
-                    csrf_token: &csrf_token,
-                    request_id: pending.as_ref().map(|p| p.id.as_str()).unwrap_or_default(),
-                    client_name: pending.as_ref().map(|p| p.client_name.as_str()),
-                    username: &form.username,
-                    error: Some("Invalid username or password"),
-                },
-            );
-        }
-        Err(LoginError::Unexpected(error)) => return internal_error(&error),
-    };
+    let user =
+        match login::sign_in_with_password(&state.db, &state.passwords, &form.username, &password)
+            .await
+        {
+            Ok(user) => user,
+            Err(LoginError::InvalidCredentials) => {
+                tracing::info!("password sign-in failed");
+                let csrf_token = form.csrf_token.unwrap_or_default();
+                return render(
+                    StatusCode::UNAUTHORIZED,
+                    &LoginPage {
+                        csrf_token: &csrf_token,
+                        request_id: pending.as_ref().map(|p| p.id.as_str()).unwrap_or_default(),
+                        client_name: pending.as_ref().map(|p| p.client_name.as_str()),
+                        username: &form.username,
+                        error: Some("Invalid username or password"),
+                    },
+                );
+            }
+            Err(LoginError::Unexpected(error)) => return internal_error(&error),
+        };
     let previous = session::presented_id(&request);
     let ttl = state.settings.sessions.ttl_secs;
-    let browser_session = match sessions::start(&state.ephemeral, previous.as_deref(), &user.id, vec!["pwd".into()], ttl, now()).await {
+    let browser_session = match sessions::start(
+        &state.ephemeral,
+        previous.as_deref(),
+        &user.id,
+        vec!["pwd".into()],
+        ttl,
+        now(),
+    )
+    .await
+    {
         Ok(session) => session,
         Err(error) => return internal_error(&error.into()),
     };
@@ -132,5 +172,9 @@ pub async fn submit_password(state: web::Data<AppState>, request: HttpRequest, f
 
 /// A form posted without the browser's CSRF token: refused, nothing done.
 pub fn csrf_failure() -> HttpResponse {
-    error_page(StatusCode::FORBIDDEN, "This form has expired", "Go back, reload the page and try again.")
+    error_page(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "Go back, reload the page and try again.",
+    )
 }

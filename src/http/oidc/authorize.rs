@@ -4,7 +4,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::domain::authorization::{self, AuthorizationParams, AuthorizeError, NextStep, PendingAuthorization};
+use crate::domain::authorization::{
+    self, AuthorizationParams, AuthorizeError, NextStep, PendingAuthorization,
+};
 use crate::domain::clients;
 use crate::domain::sessions::BrowserSession;
 use crate::domain::{now, users::User};
@@ -13,15 +15,27 @@ use crate::http::session;
 use crate::state::AppState;
 use crate::store::db;
 
-pub async fn start_get(state: web::Data<AppState>, request: HttpRequest, params: web::Query<AuthorizationParams>) -> HttpResponse {
+pub async fn start_get(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    params: web::Query<AuthorizationParams>,
+) -> HttpResponse {
     start(&state, &request, &params).await
 }
 
-pub async fn start_post(state: web::Data<AppState>, request: HttpRequest, params: web::Form<AuthorizationParams>) -> HttpResponse {
+pub async fn start_post(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    params: web::Form<AuthorizationParams>,
+) -> HttpResponse {
     start(&state, &request, &params).await
 }
 
-async fn start(state: &AppState, request: &HttpRequest, params: &AuthorizationParams) -> HttpResponse {
+async fn start(
+    state: &AppState,
+    request: &HttpRequest,
+    params: &AuthorizationParams,
+) -> HttpResponse {
     let client = match params.client_id.as_deref() {
         Some(id) if !id.is_empty() => match clients::find_enabled(&state.db, id).await {
             Ok(client) => client,
@@ -32,11 +46,26 @@ async fn start(state: &AppState, request: &HttpRequest, params: &AuthorizationPa
     let pending = match authorization::validate(params, client, now()) {
         Ok(pending) => pending,
         Err(AuthorizeError::Untrusted(reason)) => {
-            return error_page(StatusCode::BAD_REQUEST, "This sign-in request is not valid", &reason.to_string());
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "This sign-in request is not valid",
+                &reason.to_string(),
+            );
         }
-        Err(AuthorizeError::Redirect(error)) => return see_other(&authorization::error_redirect(&error, &state.settings.issuer)),
+        Err(AuthorizeError::Redirect(error)) => {
+            return see_other(&authorization::error_redirect(
+                &error,
+                &state.settings.issuer,
+            ));
+        }
     };
-    if let Err(error) = authorization::save_pending(&state.ephemeral, &pending, state.settings.sessions.login_timeout_secs).await {
+    if let Err(error) = authorization::save_pending(
+        &state.ephemeral,
+        &pending,
+        state.settings.sessions.login_timeout_secs,
+    )
+    .await
+    {
         return internal_error(&error.into());
     }
     let signed_in = match session::current(state, request).await {
@@ -48,20 +77,30 @@ async fn start(state: &AppState, request: &HttpRequest, params: &AuthorizationPa
 
 /// Takes a pending request one step further for the signed-in user (if any): to the login
 /// page, to the consent page, or back to the client with a code or an error.
-pub async fn proceed(state: &AppState, pending: &PendingAuthorization, signed_in: Option<&(BrowserSession, User)>) -> HttpResponse {
+pub async fn proceed(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    signed_in: Option<&(BrowserSession, User)>,
+) -> HttpResponse {
     let consented = match signed_in {
-        Some((_, user)) => match db::consents::find(&state.db, &user.id, &pending.client_id).await {
-            Ok(consented) => consented,
-            Err(error) => return internal_error(&error),
-        },
+        Some((_, user)) => {
+            match db::consents::find(&state.db, &user.id, &pending.client_id).await {
+                Ok(consented) => consented,
+                Err(error) => return internal_error(&error),
+            }
+        }
         None => None,
     };
     let session = signed_in.map(|(session, _)| session);
     let step = authorization::next_step(pending, session, consented.as_deref(), now());
     let issuer = &state.settings.issuer;
     match (&step, session) {
-        (Ok(NextStep::SignIn), _) | (Ok(NextStep::IssueCode), None) => return see_other(&format!("/login?request={}", pending.id)),
-        (Ok(NextStep::Consent), _) => return see_other(&format!("/consent?request={}", pending.id)),
+        (Ok(NextStep::SignIn), _) | (Ok(NextStep::IssueCode), None) => {
+            return see_other(&format!("/login?request={}", pending.id));
+        }
+        (Ok(NextStep::Consent), _) => {
+            return see_other(&format!("/consent?request={}", pending.id));
+        }
         _ => {}
     }
     // From here the request is answered, once: taking it first means a replayed or

@@ -56,7 +56,11 @@ async fn load(state: &AppState, id: &str) -> Result<PendingAuthorization, HttpRe
     }
 }
 
-pub async fn show_consent(state: web::Data<AppState>, request: HttpRequest, query: web::Query<ConsentQuery>) -> HttpResponse {
+pub async fn show_consent(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    query: web::Query<ConsentQuery>,
+) -> HttpResponse {
     let pending = match load(&state, &query.request).await {
         Ok(pending) => pending,
         Err(page) => return page,
@@ -81,7 +85,11 @@ pub async fn show_consent(state: web::Data<AppState>, request: HttpRequest, quer
     response
 }
 
-pub async fn submit_consent(state: web::Data<AppState>, request: HttpRequest, form: web::Form<ConsentForm>) -> HttpResponse {
+pub async fn submit_consent(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    form: web::Form<ConsentForm>,
+) -> HttpResponse {
     if !csrf::verify(&request, form.csrf_token.as_deref()) {
         return csrf_failure();
     }
@@ -98,7 +106,10 @@ pub async fn submit_consent(state: web::Data<AppState>, request: HttpRequest, fo
         return match authorization::finish_pending(&state.ephemeral, &pending.id).await {
             Ok(Some(_)) => {
                 let error = pending.error("access_denied", "the user denied the request");
-                see_other(&authorization::error_redirect(&error, &state.settings.issuer))
+                see_other(&authorization::error_redirect(
+                    &error,
+                    &state.settings.issuer,
+                ))
             }
             Ok(None) => expired_page(),
             Err(error) => internal_error(&error.into()),
@@ -114,10 +125,15 @@ pub async fn submit_consent(state: web::Data<AppState>, request: HttpRequest, fo
             granted.push(scope.clone());
         }
     }
-    if let Err(error) = db::consents::save(&state.db, &user.id, &pending.client_id, &granted, now()).await {
+    if let Err(error) =
+        db::consents::save(&state.db, &user.id, &pending.client_id, &granted, now()).await
+    {
         return internal_error(&error);
     }
     // The user just answered: do not ask again for this request even with prompt=consent.
-    let answered = PendingAuthorization { prompt_consent: false, ..pending };
+    let answered = PendingAuthorization {
+        prompt_consent: false,
+        ..pending
+    };
     proceed(&state, &answered, Some(&signed_in)).await
 }

@@ -38,17 +38,37 @@ struct ConfirmPage<'a> {
 #[template(path = "oidc/signed_out.html")]
 struct SignedOutPage;
 
-pub async fn logout_get(state: web::Data<AppState>, request: HttpRequest, params: web::Query<LogoutParams>) -> HttpResponse {
+pub async fn logout_get(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    params: web::Query<LogoutParams>,
+) -> HttpResponse {
     logout(&state, &request, params.into_inner(), false).await
 }
 
-pub async fn logout_post(state: web::Data<AppState>, request: HttpRequest, params: web::Form<LogoutParams>) -> HttpResponse {
+pub async fn logout_post(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    params: web::Form<LogoutParams>,
+) -> HttpResponse {
     logout(&state, &request, params.into_inner(), true).await
 }
 
-async fn logout(state: &AppState, request: &HttpRequest, params: LogoutParams, posted: bool) -> HttpResponse {
-    let bad = |message: &str| error_page(StatusCode::BAD_REQUEST, "This sign-out request is not valid", message);
-    let hint: Option<IdTokenHint> = match params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
+async fn logout(
+    state: &AppState,
+    request: &HttpRequest,
+    params: LogoutParams,
+    posted: bool,
+) -> HttpResponse {
+    let bad = |message: &str| {
+        error_page(
+            StatusCode::BAD_REQUEST,
+            "This sign-out request is not valid",
+            message,
+        )
+    };
+    let hint: Option<IdTokenHint> = match params.id_token_hint.as_deref().filter(|h| !h.is_empty())
+    {
         Some(raw) => match tokens::verify_id_token_hint(&state.settings, &state.keyring, raw) {
             Some(hint) => Some(hint),
             None => return bad("The id_token_hint was not issued by this server."),
@@ -56,20 +76,32 @@ async fn logout(state: &AppState, request: &HttpRequest, params: LogoutParams, p
         None => None,
     };
     let client_id = match (params.client_id.as_deref().filter(|c| !c.is_empty()), &hint) {
-        (Some(id), Some(hint)) if id != hint.aud => return bad("client_id does not match the id_token_hint."),
+        (Some(id), Some(hint)) if id != hint.aud => {
+            return bad("client_id does not match the id_token_hint.");
+        }
         (Some(id), _) => Some(id.to_string()),
         (None, Some(hint)) => Some(hint.aud.clone()),
         (None, None) => None,
     };
     // Checked before anything else happens: never redirect to an unregistered URI.
-    let redirect = match params.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) {
+    let redirect = match params
+        .post_logout_redirect_uri
+        .as_deref()
+        .filter(|u| !u.is_empty())
+    {
         Some(uri) => {
-            let Some(client_id) = &client_id else { return bad("post_logout_redirect_uri needs client_id or id_token_hint.") };
+            let Some(client_id) = &client_id else {
+                return bad("post_logout_redirect_uri needs client_id or id_token_hint.");
+            };
             let client = match clients::find_enabled(&state.db, client_id).await {
                 Ok(client) => client,
                 Err(error) => return internal_error(&error),
             };
-            if !client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|registered| registered == uri)) {
+            if !client.is_some_and(|c| {
+                c.post_logout_redirect_uris
+                    .iter()
+                    .any(|registered| registered == uri)
+            }) {
                 return bad("The post_logout_redirect_uri is not registered for this application.");
             }
             Some(uri.to_string())

@@ -10,18 +10,32 @@ use crate::domain::tokens;
 use crate::domain::{grants, now};
 use crate::state::AppState;
 
-pub async fn introspect(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
+pub async fn introspect(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
     let params = parse_form(&body)?;
     let client = authenticate(&state, &request, &params).await?;
     if client.public {
         return Err(OAuthError::invalid_client());
     }
-    let token = params.get("token").filter(|t| !t.is_empty()).ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let token = params
+        .get("token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let now = now();
     let hint = params.get("token_type_hint").map(String::as_str);
     let mut answer = json!({ "active": false });
     if hint != Some("refresh_token")
-        && let Ok(claims) = tokens::verify_access_token(&state.settings, &state.keyring, &state.ephemeral, token, now).await
+        && let Ok(claims) = tokens::verify_access_token(
+            &state.settings,
+            &state.keyring,
+            &state.ephemeral,
+            token,
+            now,
+        )
+        .await
     {
         answer = json!({
             "active": true,
@@ -49,5 +63,7 @@ pub async fn introspect(state: web::Data<AppState>, request: HttpRequest, body: 
             "iat": family.created_at,
         });
     }
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(answer))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(answer))
 }

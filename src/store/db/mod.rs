@@ -3,8 +3,8 @@
 
 pub mod clients;
 pub mod consents;
-pub mod refresh_tokens;
 mod entities;
+pub mod refresh_tokens;
 pub mod signing_keys;
 pub mod users;
 

@@ -102,14 +102,28 @@ pub async fn set_disabled(
 }
 
 pub async fn find_by_id(db: &Db, id: &str) -> anyhow::Result<Option<User>> {
-    let model = users::Entity::find_by_id(id.to_string()).one(db).await.context("cannot look up user")?;
+    let model = users::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await
+        .context("cannot look up user")?;
     Ok(model.map(to_domain))
 }
 
-pub async fn set_password_hash(db: &Db, id: &str, password_hash: &str, at: UnixTime) -> anyhow::Result<()> {
+pub async fn set_password_hash(
+    db: &Db,
+    id: &str,
+    password_hash: &str,
+    at: UnixTime,
+) -> anyhow::Result<()> {
     users::Entity::update_many()
-        .col_expr(users::Column::PasswordHash, sea_orm::sea_query::Expr::value(password_hash))
-        .col_expr(users::Column::UpdatedAt, sea_orm::sea_query::Expr::value(at))
+        .col_expr(
+            users::Column::PasswordHash,
+            sea_orm::sea_query::Expr::value(password_hash),
+        )
+        .col_expr(
+            users::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(at),
+        )
         .filter(users::Column::Id.eq(id))
         .exec(db)
         .await
