@@ -273,8 +273,8 @@ pub fn next_step(
     now: UnixTime,
 ) -> Result<NextStep, RedirectError> {
     let fresh_enough = session.is_some_and(|session| {
-        // prompt=login: the sign-in must have happened after this request was made.
-        let after_prompt = !pending.prompt_login || session.auth_time >= pending.created_at;
+        // prompt=login stays set until the user signs in through the form for this request.
+        let after_prompt = !pending.prompt_login;
         let within_max_age = pending
             .max_age
             .is_none_or(|max_age| now - session.auth_time <= max_age);
@@ -572,7 +572,8 @@ mod tests {
         );
         assert_eq!(
             next_step(&pending, Some(&session(100)), Some(&granted), 100),
-            Ok(NextStep::IssueCode)
+            Ok(NextStep::SignIn),
+            "even a session from this very second: only the form clears prompt=login"
         );
 
         pending.prompt_login = false;

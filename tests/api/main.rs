@@ -6,6 +6,7 @@
 
 mod cli;
 mod config;
+mod consent;
 mod discovery;
 mod ephemeral;
 mod flow;
@@ -13,3 +14,5 @@ mod health;
 mod helpers;
 mod keys;
 mod oidc_flow;
+mod oidc_refusals;
+mod token_endpoint;

@@ -163,7 +163,23 @@ pub async fn submit_password(
     tracing::info!(user_id = %user.id, "signed in with a password");
     let cookie = session::cookie(&state, &browser_session);
     let mut response = match pending {
-        Some(pending) => authorize::proceed(&state, &pending, Some(&(browser_session, user))).await,
+        Some(pending) => {
+            // The user has just signed in for this request: prompt=login is satisfied.
+            let pending = PendingAuthorization {
+                prompt_login: false,
+                ..pending
+            };
+            if let Err(error) = authorization::save_pending(
+                &state.ephemeral,
+                &pending,
+                state.settings.sessions.login_timeout_secs,
+            )
+            .await
+            {
+                return internal_error(&error.into());
+            }
+            authorize::proceed(&state, &pending, Some(&(browser_session, user))).await
+        }
         None => see_other("/login"),
     };
     let _ = response.add_cookie(&cookie);
