@@ -5,11 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "latchkey",
-    version,
-    about = "An OpenID Connect identity provider"
-)]
+#[command(name = "latchkey", version, about = "An OpenID Connect identity provider")]
 pub struct Cli {
     /// Configuration file [default: ./config.toml, used when present]
     #[arg(long, global = true, value_name = "PATH")]
@@ -94,6 +90,9 @@ pub struct AddClient {
     /// A registered post-logout redirect URI; repeat for several
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where to send OpenID back-channel logout notifications
+    #[arg(long, value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
     /// A name shown to users on the consent page [default: the client id]
     #[arg(long)]
     pub name: Option<String>,

@@ -51,10 +51,7 @@ pub struct DatabaseSettings {
 #[serde(default)]
 pub struct RedisSettings {
     /// `redis://host:port/db`; empty means the in-process store.
-    #[serde(
-        deserialize_with = "empty_as_none",
-        serialize_with = "expose_optional_secret"
-    )]
+    #[serde(deserialize_with = "empty_as_none", serialize_with = "expose_optional_secret")]
     pub url: Option<SecretString>,
     /// Prefix of every key Latchkey writes, so several deployments can share one Redis.
     pub key_prefix: String,
@@ -73,10 +70,7 @@ pub struct KeySettings {
     /// Folder for `master.key` (created with mode 0600 on first start).
     pub dir: PathBuf,
     /// The master key itself, base64 of 32 bytes; when set, `dir/master.key` is not read.
-    #[serde(
-        deserialize_with = "empty_as_none",
-        serialize_with = "expose_optional_secret"
-    )]
+    #[serde(deserialize_with = "empty_as_none", serialize_with = "expose_optional_secret")]
     pub master_key: Option<SecretString>,
     /// RSA modulus size of new signing keys: 2048, 3072 or 4096.
     pub rsa_bits: usize,
@@ -157,36 +151,25 @@ impl Default for Settings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            workers: 0,
-        }
+        ServerSettings { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 0 }
     }
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        DatabaseSettings {
-            url: "sqlite://data/latchkey.db?mode=rwc".into(),
-            max_connections: 10,
-        }
+        DatabaseSettings { url: "sqlite://data/latchkey.db?mode=rwc".into(), max_connections: 10 }
     }
 }
 
 impl Default for RedisSettings {
     fn default() -> Self {
-        RedisSettings {
-            url: None,
-            key_prefix: "latchkey:".into(),
-        }
+        RedisSettings { url: None, key_prefix: "latchkey:".into() }
     }
 }
 
 impl Default for MemoryStoreSettings {
     fn default() -> Self {
-        MemoryStoreSettings {
-            max_entries: 100_000,
-        }
+        MemoryStoreSettings { max_entries: 100_000 }
     }
 }
 
@@ -217,29 +200,19 @@ impl Default for TokenSettings {
 
 impl Default for SessionSettings {
     fn default() -> Self {
-        SessionSettings {
-            ttl_secs: 8 * 3600,
-            login_timeout_secs: 600,
-        }
+        SessionSettings { ttl_secs: 8 * 3600, login_timeout_secs: 600 }
     }
 }
 
 impl Default for PasswordSettings {
     fn default() -> Self {
-        PasswordSettings {
-            memory_kib: 19456,
-            iterations: 2,
-            parallelism: 1,
-        }
+        PasswordSettings { memory_kib: 19456, iterations: 2, parallelism: 1 }
     }
 }
 
 impl Default for LogSettings {
     fn default() -> Self {
-        LogSettings {
-            format: LogFormat::Text,
-            level: "info".into(),
-        }
+        LogSettings { format: LogFormat::Text, level: "info".into() }
     }
 }
 
@@ -253,10 +226,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(key: &str, problem: impl Into<String>) -> Self {
-        ConfigError {
-            key: key.into(),
-            problem: problem.into(),
-        }
+        ConfigError { key: key.into(), problem: problem.into() }
     }
 }
 
@@ -265,21 +235,14 @@ impl Settings {
     /// (the user named it with `--config`).
     pub fn load(path: &Path, required: bool) -> Result<Settings, ConfigError> {
         if required && !path.is_file() {
-            return Err(ConfigError::new(
-                "--config",
-                format!("{} does not exist", path.display()),
-            ));
+            return Err(ConfigError::new("--config", format!("{} does not exist", path.display())));
         }
         let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(path))
             .merge(Env::prefixed("LATCHKEY_").split("__"))
             .extract()
             .map_err(|error| {
-                let key = if error.path.is_empty() {
-                    "config".to_string()
-                } else {
-                    error.path.join(".")
-                };
+                let key = if error.path.is_empty() { "config".to_string() } else { error.path.join(".") };
                 ConfigError::new(&key, one_line(&error.kind.to_string()))
             })?;
         settings.validate()?;
@@ -287,8 +250,8 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let issuer = Url::parse(&self.issuer)
-            .map_err(|e| ConfigError::new("issuer", format!("not an absolute URL ({e})")))?;
+        let issuer =
+            Url::parse(&self.issuer).map_err(|e| ConfigError::new("issuer", format!("not an absolute URL ({e})")))?;
         if !matches!(issuer.scheme(), "http" | "https") {
             return Err(ConfigError::new("issuer", "must be an http or https URL"));
         }
@@ -299,20 +262,11 @@ impl Settings {
             ));
         }
         let url = secrecy::ExposeSecret::expose_secret(&self.database.url);
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
-            return Err(ConfigError::new(
-                "database.url",
-                "must start with sqlite:, postgres:// or postgresql://",
-            ));
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::new("database.url", "must start with sqlite:, postgres:// or postgresql://"));
         }
         if self.database.max_connections == 0 {
-            return Err(ConfigError::new(
-                "database.max_connections",
-                "must be at least 1",
-            ));
+            return Err(ConfigError::new("database.max_connections", "must be at least 1"));
         }
         if let Some(url) = &self.redis.url
             && Url::parse(secrecy::ExposeSecret::expose_secret(url)).is_err()
@@ -320,63 +274,34 @@ impl Settings {
             return Err(ConfigError::new("redis.url", "not a redis:// URL"));
         }
         if self.memory_store.max_entries == 0 {
-            return Err(ConfigError::new(
-                "memory_store.max_entries",
-                "must be at least 1",
-            ));
+            return Err(ConfigError::new("memory_store.max_entries", "must be at least 1"));
         }
         if ![2048, 3072, 4096].contains(&self.keys.rsa_bits) {
-            return Err(ConfigError::new(
-                "keys.rsa_bits",
-                "must be 2048, 3072 or 4096",
-            ));
+            return Err(ConfigError::new("keys.rsa_bits", "must be 2048, 3072 or 4096"));
         }
         if self.keys.rotation_period_secs == 0 || self.keys.refresh_interval_secs == 0 {
-            return Err(ConfigError::new(
-                "keys.rotation_period_secs",
-                "periods must be at least 1 second",
-            ));
+            return Err(ConfigError::new("keys.rotation_period_secs", "periods must be at least 1 second"));
         }
         if self.keys.publish_lead_secs >= self.keys.rotation_period_secs {
-            return Err(ConfigError::new(
-                "keys.publish_lead_secs",
-                "must be shorter than keys.rotation_period_secs",
-            ));
+            return Err(ConfigError::new("keys.publish_lead_secs", "must be shorter than keys.rotation_period_secs"));
         }
         for (key, ttl) in [
-            (
-                "tokens.access_token_ttl_secs",
-                self.tokens.access_token_ttl_secs,
-            ),
+            ("tokens.access_token_ttl_secs", self.tokens.access_token_ttl_secs),
             ("tokens.id_token_ttl_secs", self.tokens.id_token_ttl_secs),
-            (
-                "tokens.refresh_token_ttl_secs",
-                self.tokens.refresh_token_ttl_secs,
-            ),
+            ("tokens.refresh_token_ttl_secs", self.tokens.refresh_token_ttl_secs),
         ] {
             if ttl == 0 {
                 return Err(ConfigError::new(key, "must be at least 1 second"));
             }
         }
         if !(1..=60).contains(&self.tokens.authorization_code_ttl_secs) {
-            return Err(ConfigError::new(
-                "tokens.authorization_code_ttl_secs",
-                "must be between 1 and 60",
-            ));
+            return Err(ConfigError::new("tokens.authorization_code_ttl_secs", "must be between 1 and 60"));
         }
         if self.sessions.ttl_secs == 0 || self.sessions.login_timeout_secs == 0 {
-            return Err(ConfigError::new(
-                "sessions",
-                "ttl_secs and login_timeout_secs must be at least 1 second",
-            ));
+            return Err(ConfigError::new("sessions", "ttl_secs and login_timeout_secs must be at least 1 second"));
         }
-        if argon2::Params::new(
-            self.passwords.memory_kib,
-            self.passwords.iterations,
-            self.passwords.parallelism,
-            None,
-        )
-        .is_err()
+        if argon2::Params::new(self.passwords.memory_kib, self.passwords.iterations, self.passwords.parallelism, None)
+            .is_err()
         {
             return Err(ConfigError::new(
                 "passwords",
@@ -399,10 +324,7 @@ impl Settings {
     /// How long after a key stops signing it must stay published: until every token it
     /// signed has expired, plus a minute for clock skew at relying parties.
     pub fn key_retention_secs(&self) -> u64 {
-        self.tokens
-            .access_token_ttl_secs
-            .max(self.tokens.id_token_ttl_secs)
-            + 60
+        self.tokens.access_token_ttl_secs.max(self.tokens.id_token_ttl_secs) + 60
     }
 }
 
@@ -411,28 +333,19 @@ fn one_line(message: &str) -> String {
     message
         .lines()
         .map(str::trim)
-        .filter(|line| {
-            !line.is_empty() && !line.contains('|') && !line.chars().all(|c| c == '^' || c == ' ')
-        })
+        .filter(|line| !line.is_empty() && !line.contains('|') && !line.chars().all(|c| c == '^' || c == ' '))
         .collect::<Vec<_>>()
         .join("; ")
 }
 
 /// Treats an empty string (`LATCHKEY_REDIS__URL=`) as "not set".
-fn empty_as_none<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<SecretString>, D::Error> {
+fn empty_as_none<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<SecretString>, D::Error> {
     let value: Option<String> = Option::deserialize(deserializer)?;
-    Ok(value
-        .filter(|v| !v.trim().is_empty())
-        .map(SecretString::from))
+    Ok(value.filter(|v| !v.trim().is_empty()).map(SecretString::from))
 }
 
 // Serialization exists only to feed the defaults into figment.
-fn expose_secret<S: serde::Serializer>(
-    secret: &SecretString,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
+fn expose_secret<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(secrecy::ExposeSecret::expose_secret(secret))
 }
 

@@ -28,10 +28,7 @@ fn main() -> ExitCode {
     };
     telemetry::init(&settings.log, &level);
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("latchkey: cannot start the async runtime: {error}");

@@ -23,18 +23,15 @@ use crate::store::ephemeral::EphemeralStore;
 pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     let db = db::connect(&settings.database).await?;
     db::migrate(&db).await?;
-    let ephemeral = EphemeralStore::connect(&settings)
-        .await
-        .context("cannot connect to Redis")?;
+    let ephemeral = EphemeralStore::connect(&settings).await.context("cannot connect to Redis")?;
     let keyring = Keyring::open(&db, &settings, now()).await?;
     let passwords = PasswordHasher::new(&settings.passwords)?;
-    Ok(AppState {
-        settings: Arc::new(settings),
-        db,
-        ephemeral,
-        keyring: Arc::new(keyring),
-        passwords,
-    })
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("cannot build the HTTP client")?;
+    Ok(AppState { settings: Arc::new(settings), db, ephemeral, keyring: Arc::new(keyring), passwords, http })
 }
 
 pub struct Application {
@@ -48,22 +45,15 @@ impl Application {
     /// Binds `server.bind` and builds the application.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let bind = settings.server.bind;
-        let listener =
-            TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
+        let listener = TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
         Application::build_with_listener(settings, listener).await
     }
 
     /// Builds the application on an already bound listener (tests bind port 0).
-    pub async fn build_with_listener(
-        settings: Settings,
-        listener: TcpListener,
-    ) -> anyhow::Result<Application> {
+    pub async fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Application> {
         let workers = settings.server.workers;
         let state = prepare(settings).await?;
-        let port = listener
-            .local_addr()
-            .context("listener has no address")?
-            .port();
+        let port = listener.local_addr().context("listener has no address")?.port();
         let key_refresh = tokio::spawn(refresh_keys(state.clone()));
         let discovery = web::Data::new(http::oidc::discovery::Document::new(&state.settings));
         let data = web::Data::new(state.clone());
@@ -80,16 +70,8 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
-        let server = server
-            .listen(listener)
-            .context("cannot start the HTTP server")?
-            .run();
-        Ok(Application {
-            port,
-            state,
-            server,
-            key_refresh,
-        })
+        let server = server.listen(listener).context("cannot start the HTTP server")?.run();
+        Ok(Application { port, state, server, key_refresh })
     }
 
     pub fn port(&self) -> u16 {
@@ -112,9 +94,7 @@ impl Application {
 /// Re-reads the key set every `keys.refresh_interval_secs`: picks up rotations made by
 /// other instances or the CLI, rotates on schedule, and retires old keys from the JWKS.
 async fn refresh_keys(state: AppState) {
-    let mut interval = tokio::time::interval(Duration::from_secs(
-        state.settings.keys.refresh_interval_secs,
-    ));
+    let mut interval = tokio::time::interval(Duration::from_secs(state.settings.keys.refresh_interval_secs));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     interval.tick().await;
     loop {

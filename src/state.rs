@@ -15,4 +15,6 @@ pub struct AppState {
     pub ephemeral: EphemeralStore,
     pub keyring: Arc<Keyring>,
     pub passwords: PasswordHasher,
+    /// For calls Latchkey makes itself (back-channel logout); short timeouts, no redirects.
+    pub http: reqwest::Client,
 }

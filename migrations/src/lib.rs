@@ -41,9 +41,7 @@ pub(crate) fn index(
     unique: bool,
 ) -> IndexCreateStatement {
     let mut index = Index::create();
-    index
-        .name(format!("{}_{}_idx", table.to_string(), columns.join("_")))
-        .table(table);
+    index.name(format!("{}_{}_idx", table.to_string(), columns.join("_"))).table(table);
     for column in columns {
         index.col(Alias::new(*column));
     }

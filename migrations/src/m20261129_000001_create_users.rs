@@ -42,17 +42,11 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index(Users::Table, &["username_key"], true))
-            .await?;
-        manager
-            .create_index(index(Users::Table, &["email"], false))
-            .await
+        manager.create_index(index(Users::Table, &["username_key"], true)).await?;
+        manager.create_index(index(Users::Table, &["email"], false)).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Users::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Users::Table).to_owned()).await
     }
 }

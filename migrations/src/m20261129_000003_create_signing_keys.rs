@@ -41,14 +41,10 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index(SigningKeys::Table, &["generation"], true))
-            .await
+        manager.create_index(index(SigningKeys::Table, &["generation"], true)).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(SigningKeys::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(SigningKeys::Table).to_owned()).await
     }
 }

@@ -52,9 +52,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for column in ["user_id", "client_id", "session_id"] {
-            manager
-                .create_index(index(RefreshTokenFamilies::Table, &[column], false))
-                .await?;
+            manager.create_index(index(RefreshTokenFamilies::Table, &[column], false)).await?;
         }
         manager
             .create_table(
@@ -74,17 +72,11 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index(RefreshTokens::Table, &["family_id"], false))
-            .await
+        manager.create_index(index(RefreshTokens::Table, &["family_id"], false)).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(RefreshTokens::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(RefreshTokenFamilies::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(RefreshTokens::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(RefreshTokenFamilies::Table).to_owned()).await
     }
 }

@@ -24,19 +24,13 @@ impl MigrationTrait for Migration {
                     // Space-separated scopes the user agreed to; a request within them needs no prompt.
                     .col(text(Consents::Scope))
                     .col(big_integer(Consents::GrantedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(Consents::UserId)
-                            .col(Consents::ClientId),
-                    )
+                    .primary_key(Index::create().col(Consents::UserId).col(Consents::ClientId))
                     .to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Consents::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Consents::Table).to_owned()).await
     }
 }

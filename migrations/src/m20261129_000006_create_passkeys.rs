@@ -36,17 +36,11 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index(Passkeys::Table, &["credential_id"], true))
-            .await?;
-        manager
-            .create_index(index(Passkeys::Table, &["user_id"], false))
-            .await
+        manager.create_index(index(Passkeys::Table, &["credential_id"], true)).await?;
+        manager.create_index(index(Passkeys::Table, &["user_id"], false)).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(Passkeys::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(Passkeys::Table).to_owned()).await
     }
 }

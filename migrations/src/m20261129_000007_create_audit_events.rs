@@ -36,23 +36,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for column in [
-            "occurred_at",
-            "event_type",
-            "actor_user_id",
-            "subject_user_id",
-            "client_id",
-        ] {
-            manager
-                .create_index(index(AuditEvents::Table, &[column], false))
-                .await?;
+        for column in ["occurred_at", "event_type", "actor_user_id", "subject_user_id", "client_id"] {
+            manager.create_index(index(AuditEvents::Table, &[column], false)).await?;
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(AuditEvents::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(AuditEvents::Table).to_owned()).await
     }
 }

@@ -20,13 +20,10 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                 scope,
                 grants,
                 post_logout_redirect_uris,
+                backchannel_logout_uri,
                 name,
             } = add;
-            let secret = if secret_stdin {
-                Some(read_secret_from_stdin("client secret")?)
-            } else {
-                None
-            };
+            let secret = if secret_stdin { Some(read_secret_from_stdin("client secret")?) } else { None };
             let added = clients::add_client(
                 &db,
                 NewClient {
@@ -36,42 +33,25 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                     first_party,
                     redirect_uris,
                     post_logout_redirect_uris,
+                    backchannel_logout_uri,
                     scopes: scope,
                     grants,
                     secret,
                 },
             )
             .await?;
-            let kind = if added.client.public {
-                "public"
-            } else {
-                "confidential"
-            };
+            let kind = if added.client.public { "public" } else { "confidential" };
             println!("added {kind} client {}", added.client.id);
             if let Some(secret) = added.generated_secret {
-                println!(
-                    "client secret (shown once, store it now): {}",
-                    secret.expose_secret()
-                );
+                println!("client secret (shown once, store it now): {}", secret.expose_secret());
             }
         }
         ClientCommand::List => {
-            println!(
-                "{:<32}  {:<12}  {:<11}  {:<8}  REDIRECT URIS",
-                "CLIENT ID", "TYPE", "FIRST-PARTY", "STATUS"
-            );
+            println!("{:<32}  {:<12}  {:<11}  {:<8}  REDIRECT URIS", "CLIENT ID", "TYPE", "FIRST-PARTY", "STATUS");
             for client in clients::list_clients(&db).await? {
-                let kind = if client.public {
-                    "public"
-                } else {
-                    "confidential"
-                };
+                let kind = if client.public { "public" } else { "confidential" };
                 let first_party = if client.first_party { "yes" } else { "no" };
-                let status = if client.enabled {
-                    "enabled"
-                } else {
-                    "disabled"
-                };
+                let status = if client.enabled { "enabled" } else { "disabled" };
                 println!(
                     "{:<32}  {:<12}  {:<11}  {:<8}  {}",
                     client.id,

@@ -13,17 +13,10 @@ pub async fn run(command: KeysCommand, settings: Settings) -> anyhow::Result<()>
     match command {
         KeysCommand::Rotate => {
             let key = keyring.rotate(&db, now()).await?;
-            println!(
-                "generated signing key {} (published now, signs from {})",
-                key.kid,
-                format_time(key.activates_at)
-            );
+            println!("generated signing key {} (published now, signs from {})", key.kid, format_time(key.activates_at));
         }
         KeysCommand::List => {
-            println!(
-                "{:<43}  {:>3}  {:>4}  {:<8}  {:<25}  SIGNS FROM",
-                "KID", "GEN", "BITS", "STATE", "CREATED"
-            );
+            println!("{:<43}  {:>3}  {:>4}  {:<8}  {:<25}  SIGNS FROM", "KID", "GEN", "BITS", "STATE", "CREATED");
             for key in keyring.describe(now()) {
                 println!(
                     "{:<43}  {:>3}  {:>4}  {:<8}  {:<25}  {}",

@@ -9,34 +9,15 @@ use crate::domain::users::{self, NewUser};
 pub async fn run(command: UserCommand, settings: Settings) -> anyhow::Result<()> {
     let db = open_database(&settings).await?;
     match command {
-        UserCommand::Add(AddUser {
-            username,
-            email,
-            name,
-            admin,
-            password_stdin: _,
-        }) => {
+        UserCommand::Add(AddUser { username, email, name, admin, password_stdin: _ }) => {
             let password = read_secret_from_stdin("password")?;
             let hasher = PasswordHasher::new(&settings.passwords)?;
-            let user = users::add_user(
-                &db,
-                &hasher,
-                NewUser {
-                    username,
-                    email,
-                    display_name: name,
-                    admin,
-                    password,
-                },
-            )
-            .await?;
+            let user =
+                users::add_user(&db, &hasher, NewUser { username, email, display_name: name, admin, password }).await?;
             println!("added user {} (id {})", user.username, user.id);
         }
         UserCommand::List => {
-            println!(
-                "{:<36}  {:<24}  {:<32}  {:<5}  STATUS",
-                "ID", "USERNAME", "EMAIL", "ADMIN"
-            );
+            println!("{:<36}  {:<24}  {:<32}  {:<5}  STATUS", "ID", "USERNAME", "EMAIL", "ADMIN");
             for user in users::list_users(&db).await? {
                 let status = if user.disabled { "disabled" } else { "enabled" };
                 let admin = if user.admin { "yes" } else { "no" };

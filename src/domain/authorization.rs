@@ -109,11 +109,7 @@ pub fn validate(
         return untrusted(UntrustedRequest::MissingRedirectUri);
     };
     // Exact string comparison (RFC 9700 §2.1): no prefix, no normalisation.
-    if !client
-        .redirect_uris
-        .iter()
-        .any(|registered| *registered == redirect_uri)
-    {
+    if !client.redirect_uris.contains(&redirect_uri) {
         return untrusted(UntrustedRequest::RedirectUriMismatch);
     }
 
@@ -140,82 +136,44 @@ pub fn validate(
         Some("code") => {}
         None => return fail("invalid_request", "response_type is required"),
         Some(_) => {
-            return fail(
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            );
+            return fail("unsupported_response_type", "only response_type=code is supported");
         }
     }
-    if !client
-        .allowed_grants
-        .contains(&GrantType::AuthorizationCode)
-    {
-        return fail(
-            "unauthorized_client",
-            "this client may not use the authorization code flow",
-        );
+    if !client.allowed_grants.contains(&GrantType::AuthorizationCode) {
+        return fail("unauthorized_client", "this client may not use the authorization code flow");
     }
-    let Ok(scope) = super::clients::parse_scopes(params.scope.as_deref().unwrap_or_default())
-    else {
+    let Ok(scope) = super::clients::parse_scopes(params.scope.as_deref().unwrap_or_default()) else {
         return fail("invalid_scope", "scope is malformed");
     };
     if !scope.iter().any(|s| s == "openid") {
         return fail("invalid_scope", "scope must contain openid");
     }
     if let Some(unknown) = scope.iter().find(|s| !client.allowed_scopes.contains(s)) {
-        return fail(
-            "invalid_scope",
-            &format!("scope {unknown} is not allowed for this client"),
-        );
+        return fail("invalid_scope", &format!("scope {unknown} is not allowed for this client"));
     }
-    let code_challenge = match (
-        params.code_challenge.as_deref(),
-        params.code_challenge_method.as_deref(),
-    ) {
+    let code_challenge = match (params.code_challenge.as_deref(), params.code_challenge_method.as_deref()) {
         (None, None) if client.public => {
-            return fail(
-                "invalid_request",
-                "PKCE (code_challenge with S256) is required for public clients",
-            );
+            return fail("invalid_request", "PKCE (code_challenge with S256) is required for public clients");
         }
         (None, None) => None,
         (None, Some(_)) => {
-            return fail(
-                "invalid_request",
-                "code_challenge_method without code_challenge",
-            );
+            return fail("invalid_request", "code_challenge_method without code_challenge");
         }
-        (Some(challenge), Some("S256")) if is_valid_challenge(challenge) => {
-            Some(challenge.to_string())
-        }
+        (Some(challenge), Some("S256")) if is_valid_challenge(challenge) => Some(challenge.to_string()),
         (Some(_), Some("S256")) => {
-            return fail(
-                "invalid_request",
-                "code_challenge must be 43 base64url characters",
-            );
+            return fail("invalid_request", "code_challenge must be 43 base64url characters");
         }
         // Absent method means `plain` (RFC 7636 §4.3), which is refused.
         (Some(_), _) => return fail("invalid_request", "code_challenge_method must be S256"),
     };
-    let prompts: Vec<&str> = params
-        .prompt
-        .as_deref()
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|p| !p.is_empty())
-        .collect();
-    if prompts
-        .iter()
-        .any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account"))
-    {
+    let prompts: Vec<&str> =
+        params.prompt.as_deref().unwrap_or_default().split(' ').filter(|p| !p.is_empty()).collect();
+    if prompts.iter().any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account")) {
         return fail("invalid_request", "unknown prompt value");
     }
     let prompt_none = prompts.contains(&"none");
     if prompt_none && prompts.len() > 1 {
-        return fail(
-            "invalid_request",
-            "prompt=none cannot be combined with other values",
-        );
+        return fail("invalid_request", "prompt=none cannot be combined with other values");
     }
     let max_age = match params.max_age.as_deref() {
         None | Some("") => None,
@@ -224,9 +182,7 @@ pub fn validate(
             _ => return fail("invalid_request", "max_age must be a non-negative integer"),
         },
     };
-    if params.nonce.as_ref().is_some_and(|n| n.len() > 512)
-        || state.as_ref().is_some_and(|s| s.len() > 2048)
-    {
+    if params.nonce.as_ref().is_some_and(|n| n.len() > 512) || state.as_ref().is_some_and(|s| s.len() > 2048) {
         return fail("invalid_request", "nonce or state is too long");
     }
     Ok(PendingAuthorization {
@@ -250,10 +206,7 @@ pub fn validate(
 
 /// A S256 challenge is the base64url SHA-256 of the verifier: exactly 43 characters.
 fn is_valid_challenge(challenge: &str) -> bool {
-    challenge.len() == 43
-        && challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// What the browser must do next for a pending request.
@@ -275,9 +228,7 @@ pub fn next_step(
     let fresh_enough = session.is_some_and(|session| {
         // prompt=login stays set until the user signs in through the form for this request.
         let after_prompt = !pending.prompt_login;
-        let within_max_age = pending
-            .max_age
-            .is_none_or(|max_age| now - session.auth_time <= max_age);
+        let within_max_age = pending.max_age.is_none_or(|max_age| now - session.auth_time <= max_age);
         after_prompt && within_max_age
     });
     if !fresh_enough {
@@ -287,14 +238,10 @@ pub fn next_step(
             Ok(NextStep::SignIn)
         };
     }
-    let covered =
-        consented.is_some_and(|granted| pending.scope.iter().all(|s| granted.contains(s)));
+    let covered = consented.is_some_and(|granted| pending.scope.iter().all(|s| granted.contains(s)));
     if !pending.first_party && (pending.prompt_consent || !covered) {
         return if pending.prompt_none {
-            Err(pending.error(
-                "consent_required",
-                "the user has not allowed this application",
-            ))
+            Err(pending.error("consent_required", "the user has not allowed this application"))
         } else {
             Ok(NextStep::Consent)
         };
@@ -311,19 +258,10 @@ pub async fn save_pending(
     pending: &PendingAuthorization,
     ttl_secs: u64,
 ) -> Result<(), EphemeralError> {
-    store
-        .put_json(
-            &pending_key(&pending.id),
-            pending,
-            Duration::from_secs(ttl_secs),
-        )
-        .await
+    store.put_json(&pending_key(&pending.id), pending, Duration::from_secs(ttl_secs)).await
 }
 
-pub async fn load_pending(
-    store: &EphemeralStore,
-    id: &str,
-) -> Result<Option<PendingAuthorization>, EphemeralError> {
+pub async fn load_pending(store: &EphemeralStore, id: &str) -> Result<Option<PendingAuthorization>, EphemeralError> {
     if id.is_empty() || id.len() > 64 {
         return Ok(None);
     }
@@ -331,10 +269,7 @@ pub async fn load_pending(
 }
 
 /// Removes a pending request for good: a request is answered once.
-pub async fn finish_pending(
-    store: &EphemeralStore,
-    id: &str,
-) -> Result<Option<PendingAuthorization>, EphemeralError> {
+pub async fn finish_pending(store: &EphemeralStore, id: &str) -> Result<Option<PendingAuthorization>, EphemeralError> {
     store.take_json(&pending_key(id)).await
 }
 
@@ -378,9 +313,7 @@ pub async fn issue_code(
         auth_time: session.auth_time,
         amr: session.amr.clone(),
     };
-    store
-        .put_json(&code_key(&code), &grant, Duration::from_secs(ttl_secs))
-        .await?;
+    store.put_json(&code_key(&code), &grant, Duration::from_secs(ttl_secs)).await?;
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = &pending.state {
         params.push(("state", state));
@@ -391,10 +324,7 @@ pub async fn issue_code(
 
 /// The URL that carries an error back to the client (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
 pub fn error_redirect(error: &RedirectError, issuer: &str) -> String {
-    let mut params = vec![
-        ("error", error.error),
-        ("error_description", error.description.as_str()),
-    ];
+    let mut params = vec![("error", error.error), ("error_description", error.description.as_str())];
     if let Some(state) = &error.state {
         params.push(("state", state));
     }
@@ -474,9 +404,7 @@ mod tests {
             assert!(
                 matches!(
                     validate(&p, Some(client(false)), 0),
-                    Err(AuthorizeError::Untrusted(
-                        UntrustedRequest::RedirectUriMismatch
-                    ))
+                    Err(AuthorizeError::Untrusted(UntrustedRequest::RedirectUriMismatch))
                 ),
                 "{uri}"
             );
@@ -492,57 +420,30 @@ mod tests {
         let mut p = params();
         p.code_challenge = None;
         p.code_challenge_method = None;
-        assert_eq!(
-            redirect_error(validate(&p, Some(client(true)), 0)),
-            "invalid_request"
-        );
-        assert!(
-            validate(&p, Some(client(false)), 0).is_ok(),
-            "optional for confidential clients"
-        );
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_request");
+        assert!(validate(&p, Some(client(false)), 0).is_ok(), "optional for confidential clients");
 
         let mut p = params();
         p.code_challenge_method = Some("plain".into());
-        assert_eq!(
-            redirect_error(validate(&p, Some(client(false)), 0)),
-            "invalid_request"
-        );
+        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), "invalid_request");
         p.code_challenge_method = None;
-        assert_eq!(
-            redirect_error(validate(&p, Some(client(false)), 0)),
-            "invalid_request"
-        );
+        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), "invalid_request");
     }
 
     #[test]
     fn response_type_and_scope_are_checked() {
         let mut p = params();
         p.response_type = Some("token".into());
-        assert_eq!(
-            redirect_error(validate(&p, Some(client(true)), 0)),
-            "unsupported_response_type"
-        );
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "unsupported_response_type");
         let mut p = params();
         p.scope = Some("profile".into());
-        assert_eq!(
-            redirect_error(validate(&p, Some(client(true)), 0)),
-            "invalid_scope"
-        );
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_scope");
         p.scope = Some("openid admin".into());
-        assert_eq!(
-            redirect_error(validate(&p, Some(client(true)), 0)),
-            "invalid_scope"
-        );
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_scope");
     }
 
     fn session(auth_time: UnixTime) -> BrowserSession {
-        BrowserSession {
-            id: "s".into(),
-            user_id: "u".into(),
-            auth_time,
-            amr: vec!["pwd".into()],
-            expires_at: i64::MAX,
-        }
+        BrowserSession { id: "s".into(), user_id: "u".into(), auth_time, amr: vec!["pwd".into()], expires_at: i64::MAX }
     }
 
     #[test]
@@ -550,26 +451,14 @@ mod tests {
         let mut pending = validate(&params(), Some(client(true)), 100).unwrap();
         let granted = vec!["openid".to_string(), "profile".to_string()];
         assert_eq!(next_step(&pending, None, None, 100), Ok(NextStep::SignIn));
-        assert_eq!(
-            next_step(&pending, Some(&session(50)), None, 100),
-            Ok(NextStep::Consent)
-        );
-        assert_eq!(
-            next_step(&pending, Some(&session(50)), Some(&granted), 100),
-            Ok(NextStep::IssueCode)
-        );
+        assert_eq!(next_step(&pending, Some(&session(50)), None, 100), Ok(NextStep::Consent));
+        assert_eq!(next_step(&pending, Some(&session(50)), Some(&granted), 100), Ok(NextStep::IssueCode));
 
         pending.max_age = Some(30);
-        assert_eq!(
-            next_step(&pending, Some(&session(50)), Some(&granted), 100),
-            Ok(NextStep::SignIn)
-        );
+        assert_eq!(next_step(&pending, Some(&session(50)), Some(&granted), 100), Ok(NextStep::SignIn));
         pending.max_age = None;
         pending.prompt_login = true;
-        assert_eq!(
-            next_step(&pending, Some(&session(50)), Some(&granted), 100),
-            Ok(NextStep::SignIn)
-        );
+        assert_eq!(next_step(&pending, Some(&session(50)), Some(&granted), 100), Ok(NextStep::SignIn));
         assert_eq!(
             next_step(&pending, Some(&session(100)), Some(&granted), 100),
             Ok(NextStep::SignIn),
@@ -578,15 +467,7 @@ mod tests {
 
         pending.prompt_login = false;
         pending.prompt_none = true;
-        assert_eq!(
-            next_step(&pending, None, None, 100).unwrap_err().error,
-            "login_required"
-        );
-        assert_eq!(
-            next_step(&pending, Some(&session(50)), None, 100)
-                .unwrap_err()
-                .error,
-            "consent_required"
-        );
+        assert_eq!(next_step(&pending, None, None, 100).unwrap_err().error, "login_required");
+        assert_eq!(next_step(&pending, Some(&session(50)), None, 100).unwrap_err().error, "consent_required");
     }
 }

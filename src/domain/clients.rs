@@ -17,11 +17,8 @@ pub enum GrantType {
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [
-        GrantType::AuthorizationCode,
-        GrantType::RefreshToken,
-        GrantType::ClientCredentials,
-    ];
+    pub const ALL: [GrantType; 3] =
+        [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,10 +29,7 @@ impl GrantType {
     }
 
     pub fn parse(raw: &str) -> Result<GrantType, ClientError> {
-        GrantType::ALL
-            .into_iter()
-            .find(|g| g.as_str() == raw)
-            .ok_or_else(|| ClientError::UnknownGrant(raw.to_string()))
+        GrantType::ALL.into_iter().find(|g| g.as_str() == raw).ok_or_else(|| ClientError::UnknownGrant(raw.to_string()))
     }
 }
 
@@ -70,9 +64,7 @@ pub enum ClientError {
     InvalidRedirectUri(String, &'static str),
     #[error("{0:?} is not a valid scope")]
     InvalidScope(String),
-    #[error(
-        "unknown grant type {0:?} (expected authorization_code, refresh_token or client_credentials)"
-    )]
+    #[error("unknown grant type {0:?} (expected authorization_code, refresh_token or client_credentials)")]
     UnknownGrant(String),
     #[error("the authorization_code grant needs at least one --redirect-uri")]
     MissingRedirectUri,
@@ -95,6 +87,8 @@ pub struct NewClient {
     pub first_party: bool,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where OpenID Back-Channel Logout 1.0 notifications go.
+    pub backchannel_logout_uri: Option<String>,
     pub scopes: String,
     pub grants: Vec<String>,
     /// For a confidential client: the secret to use, or `None` to generate one.
@@ -111,29 +105,16 @@ pub struct AddedClient {
 /// Validates and stores a client. Only a hash of the secret is kept.
 pub async fn add_client(db: &Db, new: NewClient) -> Result<AddedClient, ClientError> {
     let valid_id = (1..=255).contains(&new.id.len())
-        && new
-            .id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '~' | ':'));
+        && new.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '~' | ':'));
     if !valid_id {
         return Err(ClientError::InvalidClientId);
     }
-    for uri in new
-        .redirect_uris
-        .iter()
-        .chain(&new.post_logout_redirect_uris)
-    {
+    for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
         validate_redirect_uri(uri)?;
     }
     let scopes = parse_scopes(&new.scopes)?;
     let mut grants = Vec::new();
-    for grant in new
-        .grants
-        .iter()
-        .flat_map(|g| g.split(','))
-        .map(str::trim)
-        .filter(|g| !g.is_empty())
-    {
+    for grant in new.grants.iter().flat_map(|g| g.split(',')).map(str::trim).filter(|g| !g.is_empty()) {
         let grant = GrantType::parse(grant)?;
         if !grants.contains(&grant) {
             grants.push(grant);
@@ -160,26 +141,20 @@ pub async fn add_client(db: &Db, new: NewClient) -> Result<AddedClient, ClientEr
         }
     };
     let client = Client {
-        name: new
-            .name
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| new.id.clone()),
+        name: new.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| new.id.clone()),
         id: new.id,
         public: new.public,
         first_party: new.first_party,
         redirect_uris: new.redirect_uris,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
-        backchannel_logout_uri: None,
+        backchannel_logout_uri: new.backchannel_logout_uri,
         allowed_scopes: scopes,
         allowed_grants: grants,
         enabled: true,
         created_at: now(),
     };
     db::clients::insert(db, &client, secret_hash.as_deref()).await?;
-    Ok(AddedClient {
-        client,
-        generated_secret,
-    })
+    Ok(AddedClient { client, generated_secret })
 }
 
 pub async fn list_clients(db: &Db) -> Result<Vec<Client>, ClientError> {
@@ -198,11 +173,7 @@ pub enum ClientAuthError {
 
 /// Authenticates a client at the token, introspection or revocation endpoint. A public
 /// client presents only its id (`none`); a confidential one must present its secret.
-pub async fn authenticate(
-    db: &Db,
-    client_id: &str,
-    secret: Option<&str>,
-) -> Result<Client, ClientAuthError> {
+pub async fn authenticate(db: &Db, client_id: &str, secret: Option<&str>) -> Result<Client, ClientAuthError> {
     let Some((client, stored_hash)) = db::clients::find(db, client_id).await? else {
         return Err(ClientAuthError::Failed);
     };
@@ -218,18 +189,12 @@ pub async fn authenticate(
 
 /// A client by id, if it exists and is enabled.
 pub async fn find_enabled(db: &Db, client_id: &str) -> anyhow::Result<Option<Client>> {
-    Ok(db::clients::find(db, client_id)
-        .await?
-        .map(|(client, _)| client)
-        .filter(|client| client.enabled))
+    Ok(db::clients::find(db, client_id).await?.map(|(client, _)| client).filter(|client| client.enabled))
 }
 
 /// Checks a presented client secret against the stored hash, in constant time.
 pub fn secret_matches(presented: &str, stored_hash: &str) -> bool {
-    constant_time_eq(
-        hash_secret(&SecretString::from(presented)).as_bytes(),
-        stored_hash.as_bytes(),
-    )
+    constant_time_eq(hash_secret(&SecretString::from(presented)).as_bytes(), stored_hash.as_bytes())
 }
 
 fn hash_secret(secret: &SecretString) -> String {
@@ -253,9 +218,7 @@ fn validate_redirect_uri(raw: &str) -> Result<(), ClientError> {
         // `url` would read `https:///x` as `https://x/`; matching is on the raw string, so
         // the raw string itself must name the host.
         "http" | "https"
-            if raw
-                .split_once("://")
-                .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/')) =>
+            if raw.split_once("://").is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/')) =>
         {
             Ok(())
         }
@@ -269,9 +232,7 @@ fn validate_redirect_uri(raw: &str) -> Result<(), ClientError> {
 pub fn parse_scopes(raw: &str) -> Result<Vec<String>, ClientError> {
     let mut scopes: Vec<String> = Vec::new();
     for scope in raw.split(' ').filter(|s| !s.is_empty()) {
-        let valid = scope
-            .bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        let valid = scope.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
         if !valid {
             return Err(ClientError::InvalidScope(scope.to_string()));
         }
@@ -291,13 +252,7 @@ mod tests {
         assert!(validate_redirect_uri("https://app.example/callback").is_ok());
         assert!(validate_redirect_uri("http://localhost:3000/cb").is_ok());
         assert!(validate_redirect_uri("com.example.app:/oauth").is_ok());
-        for bad in [
-            "/relative",
-            "https://app.example/cb#frag",
-            "javascript:alert(1)",
-            "not a uri",
-            "https:///nohost",
-        ] {
+        for bad in ["/relative", "https://app.example/cb#frag", "javascript:alert(1)", "not a uri", "https:///nohost"] {
             assert!(validate_redirect_uri(bad).is_err(), "{bad}");
         }
     }
@@ -311,10 +266,7 @@ mod tests {
 
     #[test]
     fn scopes_are_split_and_checked() {
-        assert_eq!(
-            parse_scopes("openid  profile openid").unwrap(),
-            vec!["openid", "profile"]
-        );
+        assert_eq!(parse_scopes("openid  profile openid").unwrap(), vec!["openid", "profile"]);
         assert!(parse_scopes("open\"id").is_err());
     }
 }

@@ -76,25 +76,12 @@ pub async fn exchange_code(
     code_verifier: Option<&str>,
     now: UnixTime,
 ) -> Result<TokenSet, GrantError> {
-    if !client
-        .allowed_grants
-        .contains(&GrantType::AuthorizationCode)
-    {
+    if !client.allowed_grants.contains(&GrantType::AuthorizationCode) {
         return Err(GrantError::UnauthorizedClient);
     }
     let settings = &state.settings;
-    let Some(grant) = state
-        .ephemeral
-        .take_json::<CodeGrant>(&code_key(code))
-        .await
-        .map_err(unexpected)?
-    else {
-        if let Some(grant_id) = state
-            .ephemeral
-            .get(&used_code_key(code))
-            .await
-            .map_err(unexpected)?
-        {
+    let Some(grant) = state.ephemeral.take_json::<CodeGrant>(&code_key(code)).await.map_err(unexpected)? else {
+        if let Some(grant_id) = state.ephemeral.get(&used_code_key(code)).await.map_err(unexpected)? {
             let grant_id = String::from_utf8_lossy(&grant_id).into_owned();
             tracing::warn!(%grant_id, client_id = %client.id, "authorization code reused: revoking its grant");
             end_grant(state, &grant_id, now).await?;
@@ -104,68 +91,53 @@ pub async fn exchange_code(
     let grant_id = uuid::Uuid::new_v4().to_string();
     // Remember the code as used, for as long as tokens from it can live.
     let remember = Duration::from_secs(
-        settings
-            .tokens
-            .access_token_ttl_secs
-            .max(settings.tokens.authorization_code_ttl_secs)
-            + 60,
+        settings.tokens.access_token_ttl_secs.max(settings.tokens.authorization_code_ttl_secs) + 60,
     );
-    state
-        .ephemeral
-        .put(&used_code_key(code), grant_id.as_bytes(), remember)
-        .await
-        .map_err(unexpected)?;
+    state.ephemeral.put(&used_code_key(code), grant_id.as_bytes(), remember).await.map_err(unexpected)?;
 
     if grant.client_id != client.id {
-        return Err(GrantError::InvalidGrant(
-            "code was issued to another client",
-        ));
+        return Err(GrantError::InvalidGrant("code was issued to another client"));
     }
     if redirect_uri != Some(grant.redirect_uri.as_str()) {
-        return Err(GrantError::InvalidGrant(
-            "redirect_uri differs from the authorization request",
-        ));
+        return Err(GrantError::InvalidGrant("redirect_uri differs from the authorization request"));
     }
     match (&grant.code_challenge, code_verifier) {
         (Some(challenge), Some(verifier)) if pkce_matches(challenge, verifier) => {}
         (Some(_), _) => return Err(GrantError::InvalidGrant("PKCE verification failed")),
         (None, Some(_)) => {
-            return Err(GrantError::InvalidGrant(
-                "code_verifier without a code_challenge",
-            ));
+            return Err(GrantError::InvalidGrant("code_verifier without a code_challenge"));
         }
         (None, None) => {}
     }
-    let user = db::users::find_by_id(&state.db, &grant.user_id)
-        .await?
-        .filter(|user| !user.disabled);
+    let user = db::users::find_by_id(&state.db, &grant.user_id).await?.filter(|user| !user.disabled);
     let Some(user) = user else {
-        return Err(GrantError::InvalidGrant(
-            "the user no longer exists or is disabled",
-        ));
+        return Err(GrantError::InvalidGrant("the user no longer exists or is disabled"));
     };
 
     let wants_refresh = grant.scope.iter().any(|s| s == "offline_access")
         || (client.first_party && settings.tokens.first_party_refresh_without_offline_access);
-    let refresh_token = if wants_refresh && client.allowed_grants.contains(&GrantType::RefreshToken)
-    {
-        let family = RefreshFamily {
-            id: grant_id.clone(),
-            user_id: user.id.clone(),
-            client_id: client.id.clone(),
-            session_id: Some(grant.session_id.clone()),
-            scope: grant.scope.clone(),
-            amr: grant.amr.clone(),
-            auth_time: grant.auth_time,
-            created_at: now,
-            expires_at: now + settings.tokens.refresh_token_ttl_secs as i64,
-            revoked_at: None,
-        };
-        db::refresh_tokens::create_family(&state.db, &family).await?;
-        Some(new_refresh_token(state, &family.id, now).await?)
+    let wants_refresh = wants_refresh && client.allowed_grants.contains(&GrantType::RefreshToken);
+    // Every exchange is recorded as a grant (a refresh-token family, maybe without tokens),
+    // so that logout and revocation find everything issued in a browser session.
+    let lifetime = if wants_refresh {
+        settings.tokens.refresh_token_ttl_secs
     } else {
-        None
+        settings.tokens.access_token_ttl_secs.max(settings.tokens.id_token_ttl_secs)
     };
+    let family = RefreshFamily {
+        id: grant_id.clone(),
+        user_id: user.id.clone(),
+        client_id: client.id.clone(),
+        session_id: Some(grant.session_id.clone()),
+        scope: grant.scope.clone(),
+        amr: grant.amr.clone(),
+        auth_time: grant.auth_time,
+        created_at: now,
+        expires_at: now + lifetime as i64,
+        revoked_at: None,
+    };
+    db::refresh_tokens::create_family(&state.db, &family).await?;
+    let refresh_token = if wants_refresh { Some(new_refresh_token(state, &family.id, now).await?) } else { None };
     let grant = Grant {
         grant_id,
         client_id: client.id.clone(),
@@ -177,34 +149,20 @@ pub async fn exchange_code(
         session_id: Some(grant.session_id),
     };
     let tokens = tokens::mint(settings, &state.keyring, &grant, now).map_err(unexpected)?;
-    Ok(TokenSet {
-        tokens,
-        refresh_token,
-    })
+    Ok(TokenSet { tokens, refresh_token })
 }
 
 /// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, compared in constant time.
 fn pkce_matches(challenge: &str, verifier: &str) -> bool {
     let valid = (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
-    valid
-        && constant_time_eq(
-            URL_SAFE_NO_PAD.encode(digest.as_ref()).as_bytes(),
-            challenge.as_bytes(),
-        )
+    valid && constant_time_eq(URL_SAFE_NO_PAD.encode(digest.as_ref()).as_bytes(), challenge.as_bytes())
 }
 
-async fn new_refresh_token(
-    state: &AppState,
-    family_id: &str,
-    now: UnixTime,
-) -> Result<String, GrantError> {
+async fn new_refresh_token(state: &AppState, family_id: &str, now: UnixTime) -> Result<String, GrantError> {
     let token = random_token(32);
-    db::refresh_tokens::insert_token(&state.db, &sha256_b64(token.as_bytes()), family_id, now)
-        .await?;
+    db::refresh_tokens::insert_token(&state.db, &sha256_b64(token.as_bytes()), family_id, now).await?;
     Ok(token)
 }
 
@@ -235,13 +193,9 @@ pub async fn refresh(
         end_grant(state, &family.id, now).await?;
         return Err(GrantError::InvalidGrant("refresh token already used"));
     }
-    let user = db::users::find_by_id(&state.db, &family.user_id)
-        .await?
-        .filter(|user| !user.disabled);
+    let user = db::users::find_by_id(&state.db, &family.user_id).await?.filter(|user| !user.disabled);
     let Some(user) = user else {
-        return Err(GrantError::InvalidGrant(
-            "the user no longer exists or is disabled",
-        ));
+        return Err(GrantError::InvalidGrant("the user no longer exists or is disabled"));
     };
     let scope = match requested_scope {
         Some(scope) if scope.iter().all(|s| family.scope.contains(s)) => scope,
@@ -260,10 +214,7 @@ pub async fn refresh(
         session_id: family.session_id.clone(),
     };
     let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
-    Ok(TokenSet {
-        tokens,
-        refresh_token: Some(next),
-    })
+    Ok(TokenSet { tokens, refresh_token: Some(next) })
 }
 
 /// Client credentials (RFC 6749 §4.4): a confidential client acting for itself.
@@ -273,20 +224,12 @@ pub async fn client_credentials(
     requested: Option<Vec<String>>,
     now: UnixTime,
 ) -> Result<TokenSet, GrantError> {
-    if client.public
-        || !client
-            .allowed_grants
-            .contains(&GrantType::ClientCredentials)
-    {
+    if client.public || !client.allowed_grants.contains(&GrantType::ClientCredentials) {
         return Err(GrantError::UnauthorizedClient);
     }
     // User-facing scopes make no sense without a user.
-    let grantable: Vec<String> = client
-        .allowed_scopes
-        .iter()
-        .filter(|s| !matches!(s.as_str(), "openid" | "offline_access"))
-        .cloned()
-        .collect();
+    let grantable: Vec<String> =
+        client.allowed_scopes.iter().filter(|s| !matches!(s.as_str(), "openid" | "offline_access")).cloned().collect();
     let scope = match requested {
         Some(scope) if scope.iter().all(|s| grantable.contains(s)) => scope,
         Some(_) => return Err(GrantError::InvalidScope),
@@ -303,18 +246,13 @@ pub async fn client_credentials(
         session_id: None,
     };
     let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
-    Ok(TokenSet {
-        tokens,
-        refresh_token: None,
-    })
+    Ok(TokenSet { tokens, refresh_token: None })
 }
 
 /// Ends a grant: its refresh-token family and every access token issued under it.
 pub async fn end_grant(state: &AppState, grant_id: &str, now: UnixTime) -> Result<(), GrantError> {
     db::refresh_tokens::revoke_family(&state.db, grant_id, now).await?;
-    tokens::revoke_grant(&state.settings, &state.ephemeral, grant_id)
-        .await
-        .map_err(unexpected)?;
+    tokens::revoke_grant(&state.settings, &state.ephemeral, grant_id).await.map_err(unexpected)?;
     Ok(())
 }
 
@@ -334,12 +272,7 @@ pub async fn find_live_refresh_token(
 /// Revokes a token presented by `client` (RFC 7009): a refresh token ends its grant; an
 /// access token ends the access tokens of its grant. Tokens of other clients and unknown
 /// tokens are ignored, as the RFC asks (the answer is 200 either way).
-pub async fn revoke(
-    state: &AppState,
-    client: &Client,
-    token: &str,
-    now: UnixTime,
-) -> Result<(), GrantError> {
+pub async fn revoke(state: &AppState, client: &Client, token: &str, now: UnixTime) -> Result<(), GrantError> {
     let hash = sha256_b64(token.as_bytes());
     if let Some((_, family)) = db::refresh_tokens::find_token(&state.db, &hash).await? {
         if family.client_id == client.id {
@@ -347,19 +280,10 @@ pub async fn revoke(
         }
         return Ok(());
     }
-    if let Ok(claims) = tokens::verify_access_token(
-        &state.settings,
-        &state.keyring,
-        &state.ephemeral,
-        token,
-        now,
-    )
-    .await
+    if let Ok(claims) = tokens::verify_access_token(&state.settings, &state.keyring, &state.ephemeral, token, now).await
         && claims.client_id == client.id
     {
-        tokens::revoke_grant(&state.settings, &state.ephemeral, &claims.gid)
-            .await
-            .map_err(unexpected)?;
+        tokens::revoke_grant(&state.settings, &state.ephemeral, &claims.gid).await.map_err(unexpected)?;
     }
     Ok(())
 }
@@ -370,12 +294,9 @@ pub async fn end_session_grants(
     session_id: &str,
     now: UnixTime,
 ) -> Result<Vec<RefreshFamily>, GrantError> {
-    let families =
-        db::refresh_tokens::revoke_families_of_session(&state.db, session_id, now).await?;
+    let families = db::refresh_tokens::revoke_families_of_session(&state.db, session_id, now).await?;
     for family in &families {
-        tokens::revoke_grant(&state.settings, &state.ephemeral, &family.id)
-            .await
-            .map_err(unexpected)?;
+        tokens::revoke_grant(&state.settings, &state.ephemeral, &family.id).await.map_err(unexpected)?;
     }
     Ok(families)
 }
@@ -389,10 +310,7 @@ mod tests {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(pkce_matches(challenge, verifier));
-        assert!(!pkce_matches(
-            challenge,
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl"
-        ));
+        assert!(!pkce_matches(challenge, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl"));
         assert!(!pkce_matches(challenge, challenge));
     }
 }

@@ -2,6 +2,7 @@
 //! names actix; storage goes through `crate::store`.
 
 pub mod authorization;
+pub mod backchannel;
 pub mod clients;
 pub mod grants;
 pub mod keys;
@@ -23,10 +24,7 @@ pub fn now() -> UnixTime {
 pub fn format_time(at: UnixTime) -> String {
     time::OffsetDateTime::from_unix_timestamp(at)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| at.to_string())
 }
 

@@ -31,20 +31,10 @@ pub enum Verification {
 
 impl PasswordHasher {
     pub fn new(settings: &PasswordSettings) -> anyhow::Result<PasswordHasher> {
-        let params = argon2::Params::new(
-            settings.memory_kib,
-            settings.iterations,
-            settings.parallelism,
-            None,
-        )
-        .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        Ok(PasswordHasher {
-            params,
-            in_flight: Arc::new(Semaphore::new(cores)),
-        })
+        let params = argon2::Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
+            .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Ok(PasswordHasher { params, in_flight: Arc::new(Semaphore::new(cores)) })
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -66,11 +56,7 @@ impl PasswordHasher {
     /// Checks `password` against `stored`. With no stored hash (an unknown user, or one
     /// without a password) a dummy hash is still computed, so the answer takes as long
     /// either way and does not reveal whether the user exists.
-    pub async fn verify(
-        &self,
-        password: &SecretString,
-        stored: Option<String>,
-    ) -> anyhow::Result<Verification> {
+    pub async fn verify(&self, password: &SecretString, stored: Option<String>) -> anyhow::Result<Verification> {
         let password = password.clone();
         let argon2 = self.argon2();
         let wanted = self.params.clone();
@@ -79,26 +65,17 @@ impl PasswordHasher {
                 let _ = argon2.hash_password(password.expose_secret().as_bytes());
                 return Ok(Verification::Mismatch);
             };
-            let hash = PasswordHash::new(&stored)
-                .map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))?;
-            if argon2
-                .verify_password(password.expose_secret().as_bytes(), &hash)
-                .is_err()
-            {
+            let hash =
+                PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))?;
+            if argon2.verify_password(password.expose_secret().as_bytes(), &hash).is_err() {
                 return Ok(Verification::Mismatch);
             }
             let current = argon2::Params::try_from(&hash).ok();
             let same = current.is_some_and(|p| {
-                p.m_cost() == wanted.m_cost()
-                    && p.t_cost() == wanted.t_cost()
-                    && p.p_cost() == wanted.p_cost()
+                p.m_cost() == wanted.m_cost() && p.t_cost() == wanted.t_cost() && p.p_cost() == wanted.p_cost()
             });
             let argon2id = hash.algorithm.as_str() == "argon2id";
-            Ok(if same && argon2id {
-                Verification::Match
-            } else {
-                Verification::MatchNeedsRehash
-            })
+            Ok(if same && argon2id { Verification::Match } else { Verification::MatchNeedsRehash })
         })
         .await
     }
@@ -107,14 +84,8 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let _permit = self
-            .in_flight
-            .acquire()
-            .await
-            .context("password hasher closed")?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .context("password hashing task failed")?
+        let _permit = self.in_flight.acquire().await.context("password hasher closed")?;
+        tokio::task::spawn_blocking(work).await.context("password hashing task failed")?
     }
 }
 
@@ -123,12 +94,7 @@ mod tests {
     use super::*;
 
     fn hasher(memory_kib: u32) -> PasswordHasher {
-        PasswordHasher::new(&PasswordSettings {
-            memory_kib,
-            iterations: 1,
-            parallelism: 1,
-        })
-        .unwrap()
+        PasswordHasher::new(&PasswordSettings { memory_kib, iterations: 1, parallelism: 1 }).unwrap()
     }
 
     #[tokio::test]
@@ -136,29 +102,14 @@ mod tests {
         let hasher = hasher(64);
         let hash = hasher.hash(&"correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert_eq!(
-            hasher
-                .verify(&"correct horse".into(), Some(hash.clone()))
-                .await
-                .unwrap(),
-            Verification::Match
-        );
-        assert_eq!(
-            hasher.verify(&"wrong".into(), Some(hash)).await.unwrap(),
-            Verification::Mismatch
-        );
-        assert_eq!(
-            hasher.verify(&"anything".into(), None).await.unwrap(),
-            Verification::Mismatch
-        );
+        assert_eq!(hasher.verify(&"correct horse".into(), Some(hash.clone())).await.unwrap(), Verification::Match);
+        assert_eq!(hasher.verify(&"wrong".into(), Some(hash)).await.unwrap(), Verification::Mismatch);
+        assert_eq!(hasher.verify(&"anything".into(), None).await.unwrap(), Verification::Mismatch);
     }
 
     #[tokio::test]
     async fn a_hash_with_old_parameters_asks_for_a_rehash() {
         let old = hasher(64).hash(&"pw".into()).await.unwrap();
-        assert_eq!(
-            hasher(128).verify(&"pw".into(), Some(old)).await.unwrap(),
-            Verification::MatchNeedsRehash
-        );
+        assert_eq!(hasher(128).verify(&"pw".into(), Some(old)).await.unwrap(), Verification::MatchNeedsRehash);
     }
 }

@@ -43,18 +43,12 @@ pub async fn start(
         amr,
         expires_at: now + ttl_secs as i64,
     };
-    store
-        .put_json(&key(&session.id), &session, Duration::from_secs(ttl_secs))
-        .await?;
+    store.put_json(&key(&session.id), &session, Duration::from_secs(ttl_secs)).await?;
     Ok(session)
 }
 
 /// The live session with this id, if any.
-pub async fn find(
-    store: &EphemeralStore,
-    id: &str,
-    now: UnixTime,
-) -> Result<Option<BrowserSession>, EphemeralError> {
+pub async fn find(store: &EphemeralStore, id: &str, now: UnixTime) -> Result<Option<BrowserSession>, EphemeralError> {
     if id.is_empty() || id.len() > 64 {
         return Ok(None);
     }

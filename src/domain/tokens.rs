@@ -63,11 +63,7 @@ pub struct AccessClaims {
 
 impl AccessClaims {
     pub fn scopes(&self) -> Vec<String> {
-        self.scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
+        self.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()
     }
 }
 
@@ -88,19 +84,11 @@ impl From<EphemeralError> for TokenError {
 }
 
 /// Signs the access token and, when the grant has a user and `openid`, the ID token.
-pub fn mint(
-    settings: &Settings,
-    keyring: &Keyring,
-    grant: &Grant,
-    now: UnixTime,
-) -> Result<IssuedTokens, KeyError> {
+pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime) -> Result<IssuedTokens, KeyError> {
     let key = keyring.signing_key(now)?;
     let access_ttl = settings.tokens.access_token_ttl_secs;
     let scope = grant.scope.join(" ");
-    let subject = grant
-        .user
-        .as_ref()
-        .map_or(grant.client_id.clone(), |user| user.id.clone());
+    let subject = grant.user.as_ref().map_or(grant.client_id.clone(), |user| user.id.clone());
     let access = AccessClaims {
         iss: settings.issuer.clone(),
         sub: subject.clone(),
@@ -122,10 +110,7 @@ pub fn mint(
             claims.insert("iss".into(), json!(settings.issuer));
             claims.insert("sub".into(), json!(subject));
             claims.insert("aud".into(), json!(grant.client_id));
-            claims.insert(
-                "exp".into(),
-                json!(now + settings.tokens.id_token_ttl_secs as i64),
-            );
+            claims.insert("exp".into(), json!(now + settings.tokens.id_token_ttl_secs as i64));
             claims.insert("iat".into(), json!(now));
             if let Some(auth_time) = grant.auth_time {
                 claims.insert("auth_time".into(), json!(auth_time));
@@ -145,12 +130,7 @@ pub fn mint(
         }
         _ => None,
     };
-    Ok(IssuedTokens {
-        access_token,
-        id_token,
-        expires_in: access_ttl,
-        scope,
-    })
+    Ok(IssuedTokens { access_token, id_token, expires_in: access_ttl, scope })
 }
 
 /// OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token.
@@ -189,22 +169,15 @@ pub async fn verify_access_token(
     token: &str,
     now: UnixTime,
 ) -> Result<AccessClaims, TokenError> {
-    let header =
-        jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
+    let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
     if header.alg != Algorithm::RS256 {
         return Err(TokenError::Invalid("algorithm"));
     }
-    if !header
-        .typ
-        .as_deref()
-        .is_some_and(|typ| typ.eq_ignore_ascii_case("at+jwt"))
-    {
+    if !header.typ.as_deref().is_some_and(|typ| typ.eq_ignore_ascii_case("at+jwt")) {
         return Err(TokenError::Invalid("not an access token"));
     }
     let kid = header.kid.ok_or(TokenError::Invalid("no kid"))?;
-    let key = keyring
-        .verification_key(&kid)
-        .ok_or(TokenError::Invalid("unknown key"))?;
+    let key = keyring.verification_key(&kid).ok_or(TokenError::Invalid("unknown key"))?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[&settings.issuer]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
@@ -229,19 +202,12 @@ fn revoked_key(grant_id: &str) -> String {
 
 /// Makes every access token of `grant_id` invalid from now on. The marker lives as long
 /// as such a token can.
-pub async fn revoke_grant(
-    settings: &Settings,
-    store: &EphemeralStore,
-    grant_id: &str,
-) -> Result<(), EphemeralError> {
+pub async fn revoke_grant(settings: &Settings, store: &EphemeralStore, grant_id: &str) -> Result<(), EphemeralError> {
     let ttl = Duration::from_secs(settings.tokens.access_token_ttl_secs + 60);
     store.put(&revoked_key(grant_id), b"1", ttl).await
 }
 
-pub async fn is_grant_revoked(
-    store: &EphemeralStore,
-    grant_id: &str,
-) -> Result<bool, EphemeralError> {
+pub async fn is_grant_revoked(store: &EphemeralStore, grant_id: &str) -> Result<bool, EphemeralError> {
     Ok(store.get(&revoked_key(grant_id)).await?.is_some())
 }
 
@@ -260,11 +226,7 @@ pub struct IdTokenHint {
 
 /// Verifies an ID token we issued, as a logout hint: signature and issuer must hold, but
 /// an expired hint is fine (OpenID RP-Initiated Logout 1.0 §2).
-pub fn verify_id_token_hint(
-    settings: &Settings,
-    keyring: &Keyring,
-    token: &str,
-) -> Option<IdTokenHint> {
+pub fn verify_id_token_hint(settings: &Settings, keyring: &Keyring, token: &str) -> Option<IdTokenHint> {
     let header = jsonwebtoken::decode_header(token).ok()?;
     if header.alg != Algorithm::RS256 {
         return None;
@@ -275,7 +237,5 @@ pub fn verify_id_token_hint(
     validation.set_required_spec_claims(&["iss", "sub", "aud"]);
     validation.validate_exp = false;
     validation.validate_aud = false;
-    jsonwebtoken::decode::<IdTokenHint>(token, key.decoding_key(), &validation)
-        .ok()
-        .map(|data| data.claims)
+    jsonwebtoken::decode::<IdTokenHint>(token, key.decoding_key(), &validation).ok().map(|data| data.claims)
 }

@@ -28,14 +28,8 @@ pub struct Username(String);
 impl Username {
     pub fn parse(raw: &str) -> Result<Username, UserError> {
         let valid = (1..=64).contains(&raw.chars().count())
-            && raw
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-        if valid {
-            Ok(Username(raw.to_string()))
-        } else {
-            Err(UserError::InvalidUsername)
-        }
+            && raw.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+        if valid { Ok(Username(raw.to_string())) } else { Err(UserError::InvalidUsername) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -58,11 +52,7 @@ impl Email {
         let valid = raw.len() <= 320
             && !raw.chars().any(char::is_whitespace)
             && matches!(raw.split_once('@'), Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
-        if valid {
-            Ok(Email(raw.to_string()))
-        } else {
-            Err(UserError::InvalidEmail)
-        }
+        if valid { Ok(Email(raw.to_string())) } else { Err(UserError::InvalidEmail) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -102,14 +92,8 @@ pub struct NewUser {
 pub async fn add_user(db: &Db, hasher: &PasswordHasher, new: NewUser) -> Result<User, UserError> {
     let username = Username::parse(&new.username)?;
     let email = new.email.as_deref().map(Email::parse).transpose()?;
-    let display_name = new
-        .display_name
-        .map(|name| name.trim().to_string())
-        .filter(|name| !name.is_empty());
-    if display_name
-        .as_ref()
-        .is_some_and(|name| name.chars().count() > 255)
-    {
+    let display_name = new.display_name.map(|name| name.trim().to_string()).filter(|name| !name.is_empty());
+    if display_name.as_ref().is_some_and(|name| name.chars().count() > 255) {
         return Err(UserError::InvalidDisplayName);
     }
     if new.password.expose_secret().is_empty() {
@@ -137,12 +121,8 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>, UserError> {
 
 /// Disables a user: they can no longer sign in.
 pub async fn disable_user(db: &Db, username: &str) -> Result<User, UserError> {
-    let key = Username::parse(username)
-        .map_err(|_| UserError::NotFound(username.to_string()))?
-        .key();
-    db::users::set_disabled(db, &key, true, now())
-        .await?
-        .ok_or_else(|| UserError::NotFound(username.to_string()))
+    let key = Username::parse(username).map_err(|_| UserError::NotFound(username.to_string()))?.key();
+    db::users::set_disabled(db, &key, true, now()).await?.ok_or_else(|| UserError::NotFound(username.to_string()))
 }
 
 #[cfg(test)]
@@ -151,10 +131,7 @@ mod tests {
 
     #[test]
     fn usernames_are_compared_without_case() {
-        assert_eq!(
-            Username::parse("Alice").unwrap().key(),
-            Username::parse("alice").unwrap().key()
-        );
+        assert_eq!(Username::parse("Alice").unwrap().key(), Username::parse("alice").unwrap().key());
     }
 
     #[test]

@@ -13,11 +13,7 @@ pub const COOKIE: &str = "latchkey_csrf";
 
 /// The token for a form: the browser's existing one, or a new one with the cookie to set.
 pub fn token(request: &HttpRequest, settings: &Settings) -> (String, Option<Cookie<'static>>) {
-    if let Some(existing) = request
-        .cookie(COOKIE)
-        .map(|c| c.value().to_string())
-        .filter(|v| v.len() == 43)
-    {
+    if let Some(existing) = request.cookie(COOKIE).map(|c| c.value().to_string()).filter(|v| v.len() == 43) {
         return (existing, None);
     }
     let token = random_token(32);

@@ -38,12 +38,6 @@ async fn check_health(state: web::Data<AppState>) -> HttpResponse {
         "database": database,
         "ephemeral_store": { "backend": state.ephemeral.backend_name(), "status": store },
     });
-    let mut response = if healthy {
-        HttpResponse::Ok()
-    } else {
-        HttpResponse::ServiceUnavailable()
-    };
-    response
-        .insert_header(("Cache-Control", "no-store"))
-        .json(body)
+    let mut response = if healthy { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() };
+    response.insert_header(("Cache-Control", "no-store")).json(body)
 }

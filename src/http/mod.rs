@@ -14,10 +14,7 @@ use actix_web::{HttpResponse, web};
 
 /// The sitemap: each area mounts its own routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(oidc::routes)
-        .configure(login::routes)
-        .configure(health::routes)
-        .configure(assets::routes);
+    cfg.configure(oidc::routes).configure(login::routes).configure(health::routes).configure(assets::routes);
 }
 
 /// Headers every response carries. The CSP allows only our own scripts and styles, and
@@ -35,9 +32,5 @@ pub fn security_headers() -> DefaultHeaders {
 
 /// Anything no route matched.
 pub async fn not_found() -> HttpResponse {
-    pages::error_page(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "Page not found",
-        "There is nothing at this address.",
-    )
+    pages::error_page(actix_web::http::StatusCode::NOT_FOUND, "Page not found", "There is nothing at this address.")
 }

@@ -20,9 +20,7 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
             .body(html),
         Err(error) => {
             tracing::error!(%error, "cannot render a page");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("Something went wrong.")
+            HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("Something went wrong.")
         }
     }
 }
@@ -30,33 +28,22 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
 /// A generic 500 page; the cause goes to the log.
 pub fn internal_error(error: &anyhow::Error) -> HttpResponse {
     tracing::error!(error = %format!("{error:#}"), "request failed");
-    error_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Please try again in a moment.",
-    )
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Please try again in a moment.")
 }
 
 /// A 303 to `location` (after a POST, RFC 9110 §15.4.4; fine after a GET too).
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header(("Location", location))
-        .insert_header(("Cache-Control", "no-store"))
-        .finish()
+    HttpResponse::SeeOther().insert_header(("Location", location)).insert_header(("Cache-Control", "no-store")).finish()
 }
 
 /// An HTML error page for a browser: used wherever redirecting back to a client would be
 /// unsafe or impossible.
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
     match (ErrorPage { title, message }).render() {
-        Ok(html) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(html),
+        Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
         Err(error) => {
             tracing::error!(%error, "cannot render the error page");
-            HttpResponse::build(status)
-                .content_type("text/plain; charset=utf-8")
-                .body(message.to_string())
+            HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(message.to_string())
         }
     }
 }

@@ -18,9 +18,7 @@ pub fn cookie(state: &AppState, session: &BrowserSession) -> Cookie<'static> {
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(state.settings.secure_cookies())
-        .max_age(time::Duration::seconds(
-            state.settings.sessions.ttl_secs as i64,
-        ))
+        .max_age(time::Duration::seconds(state.settings.sessions.ttl_secs as i64))
         .finish()
 }
 
@@ -41,18 +39,13 @@ pub fn presented_id(request: &HttpRequest) -> Option<String> {
 }
 
 /// The browser's live session and its user, when the user still exists and is enabled.
-pub async fn current(
-    state: &AppState,
-    request: &HttpRequest,
-) -> anyhow::Result<Option<(BrowserSession, User)>> {
+pub async fn current(state: &AppState, request: &HttpRequest) -> anyhow::Result<Option<(BrowserSession, User)>> {
     let Some(id) = presented_id(request) else {
         return Ok(None);
     };
     let Some(session) = sessions::find(&state.ephemeral, &id, now()).await? else {
         return Ok(None);
     };
-    let user = db::users::find_by_id(&state.db, &session.user_id)
-        .await?
-        .filter(|user| !user.disabled);
+    let user = db::users::find_by_id(&state.db, &session.user_id).await?.filter(|user| !user.disabled);
     Ok(user.map(|user| (session, user)))
 }

@@ -24,28 +24,12 @@ async fn users_can_be_added_listed_and_disabled() {
     .assert_success();
     let listed = env.latchkey(&["user", "list"], None);
     listed.assert_success();
-    let line = listed
-        .stdout
-        .lines()
-        .find(|l| l.contains("alice"))
-        .expect("alice is listed")
-        .to_string();
-    assert!(
-        line.contains("alice@example.com") && line.contains("yes") && line.contains("enabled"),
-        "{line}"
-    );
+    let line = listed.stdout.lines().find(|l| l.contains("alice")).expect("alice is listed").to_string();
+    assert!(line.contains("alice@example.com") && line.contains("yes") && line.contains("enabled"), "{line}");
 
-    env.latchkey(&["user", "disable", "ALICE"], None)
-        .assert_success();
+    env.latchkey(&["user", "disable", "ALICE"], None).assert_success();
     let listed = env.latchkey(&["user", "list"], None);
-    assert!(
-        listed
-            .stdout
-            .lines()
-            .any(|l| l.contains("alice") && l.contains("disabled")),
-        "{}",
-        listed.stdout
-    );
+    assert!(listed.stdout.lines().any(|l| l.contains("alice") && l.contains("disabled")), "{}", listed.stdout);
 
     // The password is stored as an argon2id hash, never as typed.
     let db = env.database().await;
@@ -58,52 +42,24 @@ async fn users_can_be_added_listed_and_disabled() {
         .unwrap()
         .unwrap();
     let hash: String = row.try_get("", "password_hash").unwrap();
-    assert!(
-        hash.starts_with("$argon2id$") && !hash.contains("s3cret"),
-        "{hash}"
-    );
+    assert!(hash.starts_with("$argon2id$") && !hash.contains("s3cret"), "{hash}");
 }
 
 #[tokio::test]
 async fn the_cli_refuses_bad_user_input_clearly() {
     let env = TestEnv::new().await;
-    env.latchkey(&["user", "add", "alice", "--password-stdin"], Some("pw\n"))
-        .assert_success();
+    env.latchkey(&["user", "add", "alice", "--password-stdin"], Some("pw\n")).assert_success();
 
-    env.latchkey(
-        &["user", "add", "Alice", "--password-stdin"],
-        Some("other\n"),
-    )
-    .assert_refused("already taken");
-    env.latchkey(&["user", "add", "bob", "--password-stdin"], Some("\n"))
-        .assert_refused("password must not be empty");
-    env.latchkey(
-        &["user", "add", "bob smith", "--password-stdin"],
-        Some("pw"),
-    )
-    .assert_refused("username must be");
-    env.latchkey(
-        &[
-            "user",
-            "add",
-            "bob",
-            "--email",
-            "not-an-email",
-            "--password-stdin",
-        ],
-        Some("pw"),
-    )
-    .assert_refused("email");
-    env.latchkey(&["user", "disable", "nobody"], None)
-        .assert_refused("no user named");
+    env.latchkey(&["user", "add", "Alice", "--password-stdin"], Some("other\n")).assert_refused("already taken");
+    env.latchkey(&["user", "add", "bob", "--password-stdin"], Some("\n")).assert_refused("password must not be empty");
+    env.latchkey(&["user", "add", "bob smith", "--password-stdin"], Some("pw")).assert_refused("username must be");
+    env.latchkey(&["user", "add", "bob", "--email", "not-an-email", "--password-stdin"], Some("pw"))
+        .assert_refused("email");
+    env.latchkey(&["user", "disable", "nobody"], None).assert_refused("no user named");
 
     // Passwords never go on the command line: --password-stdin is required.
     let output = env.latchkey(&["user", "add", "carol"], Some("pw"));
-    assert!(
-        !output.success && output.stderr.contains("--password-stdin"),
-        "{}",
-        output.stderr
-    );
+    assert!(!output.success && output.stderr.contains("--password-stdin"), "{}", output.stderr);
     let listed = env.latchkey(&["user", "list"], None);
     assert!(
         !listed.stdout.contains("bob") && !listed.stdout.contains("carol"),
@@ -141,15 +97,8 @@ async fn a_confidential_client_gets_a_generated_secret_shown_once_and_stored_has
 
     let listed = env.latchkey(&["client", "list"], None);
     listed.assert_success();
-    assert!(
-        listed.stdout.contains("webapp") && listed.stdout.contains("confidential"),
-        "{}",
-        listed.stdout
-    );
-    assert!(
-        !listed.stdout.contains(&secret),
-        "the secret is never shown again"
-    );
+    assert!(listed.stdout.contains("webapp") && listed.stdout.contains("confidential"), "{}", listed.stdout);
+    assert!(!listed.stdout.contains(&secret), "the secret is never shown again");
 
     let db = env.database().await;
     let row = db
@@ -169,154 +118,49 @@ async fn a_confidential_client_gets_a_generated_secret_shown_once_and_stored_has
 async fn clients_can_be_public_or_bring_their_own_secret() {
     let env = TestEnv::new().await;
     let public = env.latchkey(
-        &[
-            "client",
-            "add",
-            "spa",
-            "--public",
-            "--first-party",
-            "--redirect-uri",
-            "http://localhost:3000/cb",
-        ],
+        &["client", "add", "spa", "--public", "--first-party", "--redirect-uri", "http://localhost:3000/cb"],
         None,
     );
     public.assert_success();
     assert!(!public.stdout.contains("secret"), "{}", public.stdout);
 
     let own = env.latchkey(
-        &[
-            "client",
-            "add",
-            "svc",
-            "--grant",
-            "client_credentials",
-            "--secret-stdin",
-            "--scope",
-            "admin",
-        ],
+        &["client", "add", "svc", "--grant", "client_credentials", "--secret-stdin", "--scope", "admin"],
         Some(&format!("{}\n", "x".repeat(40))),
     );
     own.assert_success();
-    assert!(
-        !own.stdout.contains("secret ("),
-        "a provided secret is not echoed: {}",
-        own.stdout
-    );
+    assert!(!own.stdout.contains("secret ("), "a provided secret is not echoed: {}", own.stdout);
 
     let listed = env.latchkey(&["client", "list"], None).stdout;
-    assert!(
-        listed
-            .lines()
-            .any(|l| l.contains("spa") && l.contains("public") && l.contains("yes")),
-        "{listed}"
-    );
-    assert!(
-        listed
-            .lines()
-            .any(|l| l.contains("svc") && l.contains("confidential")),
-        "{listed}"
-    );
+    assert!(listed.lines().any(|l| l.contains("spa") && l.contains("public") && l.contains("yes")), "{listed}");
+    assert!(listed.lines().any(|l| l.contains("svc") && l.contains("confidential")), "{listed}");
 }
 
 #[tokio::test]
 async fn the_cli_refuses_bad_client_input_clearly() {
     let env = TestEnv::new().await;
+    env.latchkey(&["client", "add", "app", "--redirect-uri", "https://app.example/cb"], None).assert_success();
+    env.latchkey(&["client", "add", "app", "--redirect-uri", "https://app.example/cb"], None)
+        .assert_refused("already exists");
+    env.latchkey(&["client", "add", "bad-uri", "--redirect-uri", "not a uri"], None)
+        .assert_refused("not a valid redirect URI");
+    env.latchkey(&["client", "add", "frag", "--redirect-uri", "https://app.example/cb#x"], None)
+        .assert_refused("fragment");
+    env.latchkey(&["client", "add", "nouri"], None).assert_refused("redirect-uri");
+    env.latchkey(&["client", "add", "weird", "--redirect-uri", "https://a.example/", "--grant", "implicit"], None)
+        .assert_refused("unknown grant type");
     env.latchkey(
-        &[
-            "client",
-            "add",
-            "app",
-            "--redirect-uri",
-            "https://app.example/cb",
-        ],
-        None,
-    )
-    .assert_success();
-    env.latchkey(
-        &[
-            "client",
-            "add",
-            "app",
-            "--redirect-uri",
-            "https://app.example/cb",
-        ],
-        None,
-    )
-    .assert_refused("already exists");
-    env.latchkey(
-        &["client", "add", "bad-uri", "--redirect-uri", "not a uri"],
-        None,
-    )
-    .assert_refused("not a valid redirect URI");
-    env.latchkey(
-        &[
-            "client",
-            "add",
-            "frag",
-            "--redirect-uri",
-            "https://app.example/cb#x",
-        ],
-        None,
-    )
-    .assert_refused("fragment");
-    env.latchkey(&["client", "add", "nouri"], None)
-        .assert_refused("redirect-uri");
-    env.latchkey(
-        &[
-            "client",
-            "add",
-            "weird",
-            "--redirect-uri",
-            "https://a.example/",
-            "--grant",
-            "implicit",
-        ],
-        None,
-    )
-    .assert_refused("unknown grant type");
-    env.latchkey(
-        &[
-            "client",
-            "add",
-            "pub",
-            "--public",
-            "--secret-stdin",
-            "--redirect-uri",
-            "https://a.example/",
-        ],
+        &["client", "add", "pub", "--public", "--secret-stdin", "--redirect-uri", "https://a.example/"],
         Some(&"y".repeat(40)),
     )
     .assert_refused("public client");
-    env.latchkey(
-        &[
-            "client",
-            "add",
-            "weak",
-            "--secret-stdin",
-            "--redirect-uri",
-            "https://a.example/",
-        ],
-        Some("short"),
-    )
-    .assert_refused("at least 32");
-    env.latchkey(
-        &[
-            "client",
-            "add",
-            "bad id!",
-            "--redirect-uri",
-            "https://a.example/",
-        ],
-        None,
-    )
-    .assert_refused("client id");
+    env.latchkey(&["client", "add", "weak", "--secret-stdin", "--redirect-uri", "https://a.example/"], Some("short"))
+        .assert_refused("at least 32");
+    env.latchkey(&["client", "add", "bad id!", "--redirect-uri", "https://a.example/"], None)
+        .assert_refused("client id");
 
     let listed = env.latchkey(&["client", "list"], None).stdout;
-    assert_eq!(
-        listed.lines().count(),
-        2,
-        "only the header and `app`: {listed}"
-    );
+    assert_eq!(listed.lines().count(), 2, "only the header and `app`: {listed}");
 }
 
 #[tokio::test]
@@ -324,13 +168,7 @@ async fn migrate_applies_the_schema_and_is_idempotent() {
     let env = TestEnv::new().await;
     let first = env.latchkey(&["migrate"], None);
     first.assert_success();
-    assert!(
-        first
-            .stdout
-            .contains("applied m20261129_000001_create_users"),
-        "{}",
-        first.stdout
-    );
+    assert!(first.stdout.contains("applied m20261129_000001_create_users"), "{}", first.stdout);
     let second = env.latchkey(&["migrate"], None);
     second.assert_success();
     assert!(second.stdout.contains("up to date"), "{}", second.stdout);

@@ -6,17 +6,8 @@ fn refused_with_exit_2(env: &TestEnv, extra: &[(&str, &str)], args: &[&str], key
     let mut vars = env.env_vars();
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let output = run_latchkey(env.dir.path(), &vars, args, None);
-    assert_eq!(
-        output.code,
-        Some(2),
-        "exit code 2 expected; stderr: {}",
-        output.stderr
-    );
-    assert!(
-        output.stderr.contains(key),
-        "stderr should name {key:?}: {}",
-        output.stderr
-    );
+    assert_eq!(output.code, Some(2), "exit code 2 expected; stderr: {}", output.stderr);
+    assert!(output.stderr.contains(key), "stderr should name {key:?}: {}", output.stderr);
     assert_eq!(output.stderr.trim().lines().count(), 1, "{}", output.stderr);
     assert!(!output.stderr.contains("panicked"));
 }
@@ -24,54 +15,19 @@ fn refused_with_exit_2(env: &TestEnv, extra: &[(&str, &str)], args: &[&str], key
 #[tokio::test]
 async fn bad_configuration_exits_2_naming_the_key() {
     let env = TestEnv::new().await;
-    refused_with_exit_2(
-        &env,
-        &[("LATCHKEY_SERVER__BIND", "not-an-address")],
-        &["user", "list"],
-        "server.bind",
-    );
-    refused_with_exit_2(
-        &env,
-        &[("LATCHKEY_KEYS__RSA_BITS", "1024")],
-        &["user", "list"],
-        "keys.rsa_bits",
-    );
-    refused_with_exit_2(
-        &env,
-        &[("LATCHKEY_ISSUER", "localhost:8080")],
-        &["user", "list"],
-        "issuer",
-    );
-    refused_with_exit_2(
-        &env,
-        &[("LATCHKEY_ISSUER", "https://id.example/")],
-        &["user", "list"],
-        "issuer",
-    );
-    refused_with_exit_2(
-        &env,
-        &[("LATCHKEY_DATABASE__URL", "mysql://x")],
-        &["user", "list"],
-        "database.url",
-    );
-    refused_with_exit_2(
-        &env,
-        &[("LATCHKEY_LOG__FORMAT", "xml")],
-        &["user", "list"],
-        "log.format",
-    );
+    refused_with_exit_2(&env, &[("LATCHKEY_SERVER__BIND", "not-an-address")], &["user", "list"], "server.bind");
+    refused_with_exit_2(&env, &[("LATCHKEY_KEYS__RSA_BITS", "1024")], &["user", "list"], "keys.rsa_bits");
+    refused_with_exit_2(&env, &[("LATCHKEY_ISSUER", "localhost:8080")], &["user", "list"], "issuer");
+    refused_with_exit_2(&env, &[("LATCHKEY_ISSUER", "https://id.example/")], &["user", "list"], "issuer");
+    refused_with_exit_2(&env, &[("LATCHKEY_DATABASE__URL", "mysql://x")], &["user", "list"], "database.url");
+    refused_with_exit_2(&env, &[("LATCHKEY_LOG__FORMAT", "xml")], &["user", "list"], "log.format");
     refused_with_exit_2(
         &env,
         &[("LATCHKEY_TOKENS__ACCESS_TOKEN_TTL_SECS", "soon")],
         &["user", "list"],
         "tokens.access_token_ttl_secs",
     );
-    refused_with_exit_2(
-        &env,
-        &[],
-        &["--config", "/no/such/file.toml", "user", "list"],
-        "--config",
-    );
+    refused_with_exit_2(&env, &[], &["--config", "/no/such/file.toml", "user", "list"], "--config");
 }
 
 #[tokio::test]
@@ -80,34 +36,15 @@ async fn a_config_file_is_read_and_the_environment_overrides_it() {
     let file = env.dir.path().join("custom.toml");
     std::fs::write(&file, "[keys]\nrsa_bits = 1000\n").unwrap();
     let path = file.display().to_string();
-    refused_with_exit_2(
-        &env,
-        &[],
-        &["--config", &path, "user", "list"],
-        "keys.rsa_bits",
-    );
+    refused_with_exit_2(&env, &[], &["--config", &path, "user", "list"], "keys.rsa_bits");
 
     let mut vars = env.env_vars();
     vars.push(("LATCHKEY_KEYS__RSA_BITS".into(), "2048".into()));
-    let output = run_latchkey(
-        env.dir.path(),
-        &vars,
-        &["--config", &path, "user", "list"],
-        None,
-    );
-    assert!(
-        output.success,
-        "the environment wins over the file: {}",
-        output.stderr
-    );
+    let output = run_latchkey(env.dir.path(), &vars, &["--config", &path, "user", "list"], None);
+    assert!(output.success, "the environment wins over the file: {}", output.stderr);
 
     std::fs::write(&file, "issuer = [broken\n").unwrap();
-    refused_with_exit_2(
-        &env,
-        &[],
-        &["--config", &path, "user", "list"],
-        "invalid configuration",
-    );
+    refused_with_exit_2(&env, &[], &["--config", &path, "user", "list"], "invalid configuration");
 }
 
 #[test]
@@ -118,8 +55,5 @@ fn the_shipped_config_toml_holds_the_documented_defaults() {
     );
     let shipped = shipped.unwrap_or_else(|error| panic!("config.toml does not load: {error}"));
     let defaults = latchkey::config::Settings::default();
-    assert_eq!(
-        serde_json::to_value(&shipped).unwrap(),
-        serde_json::to_value(&defaults).unwrap()
-    );
+    assert_eq!(serde_json::to_value(&shipped).unwrap(), serde_json::to_value(&defaults).unwrap());
 }

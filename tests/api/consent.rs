@@ -1,8 +1,6 @@
 //! The consent page and the prompt parameter.
 
-use crate::flow::{
-    ClientOptions, REDIRECT_URI, add_user, location, pkce, query_param, register_client,
-};
+use crate::flow::{ClientOptions, REDIRECT_URI, add_user, location, pkce, query_param, register_client};
 use crate::helpers::TestEnv;
 
 #[tokio::test]
@@ -12,18 +10,13 @@ async fn denying_consent_returns_access_denied_to_the_client() {
     add_user(&app, "alice").await;
     let rp = register_client(&app, "thirdparty", ClientOptions::default()).await;
     let response = app.authorize(&rp, &pkce(), &[]).await;
-    let response = app
-        .submit_login(&location(&response), "alice", crate::flow::PASSWORD)
-        .await;
+    let response = app.submit_login(&location(&response), "alice", crate::flow::PASSWORD).await;
     let consent_path = location(&response);
     assert!(consent_path.starts_with("/consent"));
     let response = app.submit_consent(&consent_path, "deny").await;
     let target = location(&response);
     assert!(target.starts_with(REDIRECT_URI));
-    assert_eq!(
-        query_param(&target, "error").as_deref(),
-        Some("access_denied")
-    );
+    assert_eq!(query_param(&target, "error").as_deref(), Some("access_denied"));
     assert_eq!(query_param(&target, "state").as_deref(), Some("state-123"));
     // Answered once: the same request cannot be consented to afterwards.
     assert_eq!(app.submit_consent_without_reload(&consent_path).await, 400);
@@ -37,41 +30,17 @@ async fn consent_is_remembered_per_scope_set_and_prompt_none_asks_for_it() {
     let rp = register_client(&app, "thirdparty", ClientOptions::default()).await;
 
     let pkce = pkce();
-    app.obtain_code(&rp, "alice", &pkce, &[("scope", "openid profile")])
-        .await;
+    app.obtain_code(&rp, "alice", &pkce, &[("scope", "openid profile")]).await;
     // Same scopes again: straight back with a code, no consent page.
-    let again = app
-        .authorize(&rp, &pkce, &[("scope", "openid profile")])
-        .await;
-    assert!(
-        query_param(&location(&again), "code").is_some(),
-        "{}",
-        location(&again)
-    );
+    let again = app.authorize(&rp, &pkce, &[("scope", "openid profile")]).await;
+    assert!(query_param(&location(&again), "code").is_some(), "{}", location(&again));
     // More scopes: consent again; with prompt=none that is an error for the client.
-    let more = app
-        .authorize(
-            &rp,
-            &pkce,
-            &[("scope", "openid profile email"), ("prompt", "none")],
-        )
-        .await;
-    assert_eq!(
-        query_param(&location(&more), "error").as_deref(),
-        Some("consent_required")
-    );
-    let more = app
-        .authorize(&rp, &pkce, &[("scope", "openid profile email")])
-        .await;
+    let more = app.authorize(&rp, &pkce, &[("scope", "openid profile email"), ("prompt", "none")]).await;
+    assert_eq!(query_param(&location(&more), "error").as_deref(), Some("consent_required"));
+    let more = app.authorize(&rp, &pkce, &[("scope", "openid profile email")]).await;
     assert!(location(&more).starts_with("/consent"));
     // prompt=login forces a fresh sign-in even with a session.
-    let login = app
-        .authorize(
-            &rp,
-            &pkce,
-            &[("scope", "openid profile"), ("prompt", "login")],
-        )
-        .await;
+    let login = app.authorize(&rp, &pkce, &[("scope", "openid profile"), ("prompt", "login")]).await;
     assert!(location(&login).starts_with("/login"));
 }
 
@@ -80,9 +49,7 @@ async fn login_hint_prefills_the_username() {
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
     let rp = register_client(&app, "webapp", ClientOptions::default()).await;
-    let response = app
-        .authorize(&rp, &pkce(), &[("login_hint", "bob@example.com")])
-        .await;
+    let response = app.authorize(&rp, &pkce(), &[("login_hint", "bob@example.com")]).await;
     let page = app.get(&location(&response)).await.text().await.unwrap();
     assert!(page.contains(r#"value="bob@example.com""#), "{page}");
 }
@@ -91,28 +58,9 @@ impl crate::helpers::TestApp {
     /// Posts "allow" for a consent page whose request may be gone; returns the status.
     async fn submit_consent_without_reload(&self, consent_path: &str) -> u16 {
         let request_id = query_param(&format!("http://x{consent_path}"), "request").unwrap();
-        let csrf = self
-            .client
-            .get(self.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let csrf = self.client.get(self.url("/login")).send().await.unwrap().text().await.unwrap();
         let csrf = crate::flow::hidden_field(&csrf, "csrf_token");
-        let form = [
-            ("csrf_token", csrf),
-            ("request", request_id),
-            ("decision", "allow".into()),
-        ];
-        self.client
-            .post(self.url("/consent"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        let form = [("csrf_token", csrf), ("request", request_id), ("decision", "allow".into())];
+        self.client.post(self.url("/consent")).form(&form).send().await.unwrap().status().as_u16()
     }
 }

@@ -15,10 +15,7 @@ async fn store() -> (TestEnv, EphemeralStore) {
 #[tokio::test]
 async fn a_value_can_be_taken_exactly_once() {
     let (_env, store) = store().await;
-    store
-        .put("code:1", b"grant", Duration::from_secs(60))
-        .await
-        .unwrap();
+    store.put("code:1", b"grant", Duration::from_secs(60)).await.unwrap();
     assert_eq!(store.get("code:1").await.unwrap(), Some(b"grant".to_vec()));
     assert_eq!(store.take("code:1").await.unwrap(), Some(b"grant".to_vec()));
     assert_eq!(store.take("code:1").await.unwrap(), None);
@@ -28,10 +25,7 @@ async fn a_value_can_be_taken_exactly_once() {
 #[tokio::test]
 async fn of_many_concurrent_takers_exactly_one_wins() {
     let (_env, store) = store().await;
-    store
-        .put("ceremony", b"state", Duration::from_secs(60))
-        .await
-        .unwrap();
+    store.put("ceremony", b"state", Duration::from_secs(60)).await.unwrap();
     let takers = (0..16).map(|_| {
         let store = store.clone();
         tokio::spawn(async move { store.take("ceremony").await.unwrap() })
@@ -48,14 +42,8 @@ async fn of_many_concurrent_takers_exactly_one_wins() {
 #[tokio::test]
 async fn values_expire_after_their_ttl() {
     let (_env, store) = store().await;
-    store
-        .put("short", b"x", Duration::from_millis(100))
-        .await
-        .unwrap();
-    store
-        .put("long", b"y", Duration::from_secs(60))
-        .await
-        .unwrap();
+    store.put("short", b"x", Duration::from_millis(100)).await.unwrap();
+    store.put("long", b"y", Duration::from_secs(60)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(store.get("short").await.unwrap(), None);
     assert_eq!(store.get("long").await.unwrap(), Some(b"y".to_vec()));
@@ -64,28 +52,9 @@ async fn values_expire_after_their_ttl() {
 #[tokio::test]
 async fn counters_count_within_their_window_and_json_round_trips() {
     let (_env, store) = store().await;
-    assert_eq!(
-        store
-            .increment("login:1.2.3.4", Duration::from_secs(60))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        store
-            .increment("login:1.2.3.4", Duration::from_secs(60))
-            .await
-            .unwrap(),
-        2
-    );
-    store
-        .put_json(
-            "session",
-            &serde_json::json!({"user": "u1"}),
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap();
+    assert_eq!(store.increment("login:1.2.3.4", Duration::from_secs(60)).await.unwrap(), 1);
+    assert_eq!(store.increment("login:1.2.3.4", Duration::from_secs(60)).await.unwrap(), 2);
+    store.put_json("session", &serde_json::json!({"user": "u1"}), Duration::from_secs(60)).await.unwrap();
     let value: serde_json::Value = store.take_json("session").await.unwrap().unwrap();
     assert_eq!(value["user"], "u1");
 }
@@ -94,9 +63,7 @@ async fn counters_count_within_their_window_and_json_round_trips() {
 async fn tests_with_different_prefixes_do_not_see_each_others_keys() {
     let (_env_a, a) = store().await;
     let (_env_b, b) = store().await;
-    a.put("shared-name", b"a", Duration::from_secs(60))
-        .await
-        .unwrap();
+    a.put("shared-name", b"a", Duration::from_secs(60)).await.unwrap();
     if matches!(a, EphemeralStore::Redis(_)) {
         assert_eq!(b.get("shared-name").await.unwrap(), None);
     }

@@ -23,6 +23,7 @@ pub struct ClientOptions {
     pub public: bool,
     pub first_party: bool,
     pub grants: &'static str,
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl Default for ClientOptions {
@@ -31,6 +32,7 @@ impl Default for ClientOptions {
             public: false,
             first_party: false,
             grants: "authorization_code,refresh_token",
+            backchannel_logout_uri: None,
         }
     }
 }
@@ -45,6 +47,7 @@ pub async fn register_client(app: &TestApp, client_id: &str, options: ClientOpti
             first_party: options.first_party,
             redirect_uris: vec![REDIRECT_URI.into()],
             post_logout_redirect_uris: vec![POST_LOGOUT_URI.into()],
+            backchannel_logout_uri: options.backchannel_logout_uri.clone(),
             scopes: "openid profile email offline_access".into(),
             grants: vec![options.grants.into()],
             secret: None,
@@ -53,12 +56,7 @@ pub async fn register_client(app: &TestApp, client_id: &str, options: ClientOpti
     .await
     .unwrap();
     use secrecy::ExposeSecret;
-    Rp {
-        client_id: client_id.into(),
-        secret: added
-            .generated_secret
-            .map(|s| s.expose_secret().to_string()),
-    }
+    Rp { client_id: client_id.into(), secret: added.generated_secret.map(|s| s.expose_secret().to_string()) }
 }
 
 pub async fn add_user(app: &TestApp, username: &str) -> User {
@@ -85,10 +83,7 @@ pub struct Pkce {
 pub fn pkce() -> Pkce {
     let verifier = latchkey::domain::random_token(32);
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
-    Pkce {
-        challenge: URL_SAFE_NO_PAD.encode(digest.as_ref()),
-        verifier,
-    }
+    Pkce { challenge: URL_SAFE_NO_PAD.encode(digest.as_ref()), verifier }
 }
 
 pub fn location(response: &Response) -> String {
@@ -104,21 +99,14 @@ pub fn location(response: &Response) -> String {
 /// The value of a hidden form field in a page.
 pub fn hidden_field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no field {name} in:\n{html}"))
-        + marker.len();
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name} in:\n{html}")) + marker.len();
     let end = start + html[start..].find('"').unwrap();
     html[start..end].to_string()
 }
 
 /// A query parameter of a URL.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 impl TestApp {
@@ -136,12 +124,7 @@ impl TestApp {
         ];
         params.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
         params.extend(extra.iter().filter(|(_, v)| !v.is_empty()));
-        self.client
-            .get(self.url("/authorize"))
-            .query(&params)
-            .send()
-            .await
-            .unwrap()
+        self.client.get(self.url("/authorize")).query(&params).send().await.unwrap()
     }
 
     /// Fills in the login form found at `login_path` and submits it.
@@ -155,12 +138,7 @@ impl TestApp {
             ("username", username.to_string()),
             ("password", password.to_string()),
         ];
-        self.client
-            .post(self.url("/login"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
+        self.client.post(self.url("/login")).form(&form).send().await.unwrap()
     }
 
     /// Answers the consent page found at `consent_path`.
@@ -171,31 +149,17 @@ impl TestApp {
             ("request", hidden_field(&html, "request")),
             ("decision", decision.into()),
         ];
-        self.client
-            .post(self.url("/consent"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
+        self.client.post(self.url("/consent")).form(&form).send().await.unwrap()
     }
 
     /// Runs the browser part of the flow (login, consent) and returns the code.
-    pub async fn obtain_code(
-        &self,
-        rp: &Rp,
-        username: &str,
-        pkce: &Pkce,
-        extra: &[(&str, &str)],
-    ) -> String {
+    pub async fn obtain_code(&self, rp: &Rp, username: &str, pkce: &Pkce, extra: &[(&str, &str)]) -> String {
         let mut response = self.authorize(rp, pkce, extra).await;
         for _ in 0..4 {
             assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
             let next = location(&response);
             if next.starts_with(REDIRECT_URI) {
-                assert_eq!(
-                    query_param(&next, "iss").as_deref(),
-                    Some(self.address.as_str())
-                );
+                assert_eq!(query_param(&next, "iss").as_deref(), Some(self.address.as_str()));
                 return query_param(&next, "code").unwrap_or_else(|| panic!("no code in {next}"));
             }
             response = if next.starts_with("/login") {
@@ -243,11 +207,6 @@ impl TestApp {
     }
 
     pub async fn userinfo(&self, access_token: &str) -> Response {
-        self.client
-            .get(self.url("/userinfo"))
-            .bearer_auth(access_token)
-            .send()
-            .await
-            .unwrap()
+        self.client.get(self.url("/userinfo")).bearer_auth(access_token).send().await.unwrap()
     }
 }

@@ -9,11 +9,7 @@ async fn healthz_reports_the_database_and_the_ephemeral_store() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
-    let backend = if env.redis_url.is_some() {
-        "redis"
-    } else {
-        "memory"
-    };
+    let backend = if env.redis_url.is_some() { "redis" } else { "memory" };
     assert_eq!(body["ephemeral_store"]["backend"], backend);
     assert_eq!(body["ephemeral_store"]["status"], "ok");
 }

@@ -42,20 +42,10 @@ impl TestEnv {
             Ok(admin_url) if !admin_url.is_empty() => {
                 create_postgres_database(&admin_url, &format!("latchkey_test_{id}")).await
             }
-            _ => format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("latchkey.db").display()
-            ),
+            _ => format!("sqlite://{}?mode=rwc", dir.path().join("latchkey.db").display()),
         };
-        let redis_url = std::env::var("LATCHKEY_TEST_REDIS_URL")
-            .ok()
-            .filter(|url| !url.is_empty());
-        TestEnv {
-            dir,
-            database_url,
-            redis_url,
-            redis_prefix: format!("latchkey-test:{id}:"),
-        }
+        let redis_url = std::env::var("LATCHKEY_TEST_REDIS_URL").ok().filter(|url| !url.is_empty());
+        TestEnv { dir, database_url, redis_url, redis_prefix: format!("latchkey-test:{id}:") }
     }
 
     pub fn keys_dir(&self) -> PathBuf {
@@ -65,10 +55,7 @@ impl TestEnv {
     /// Settings for an app on `port`: issuer `http://localhost:{port}` (a WebAuthn RP ID
     /// must be a host name), cheap argon2, fast key refresh.
     pub fn settings(&self, port: u16) -> Settings {
-        let mut settings = Settings {
-            issuer: format!("http://localhost:{port}"),
-            ..Settings::default()
-        };
+        let mut settings = Settings { issuer: format!("http://localhost:{port}"), ..Settings::default() };
         settings.server.bind = ([127, 0, 0, 1], port).into();
         settings.server.workers = 1;
         settings.database.url = self.database_url.clone().into();
@@ -87,15 +74,10 @@ impl TestEnv {
     }
 
     pub async fn spawn_app_with(&self, customize: impl FnOnce(&mut Settings)) -> TestApp {
-        self.try_spawn_app_with(customize)
-            .await
-            .expect("the app should start")
+        self.try_spawn_app_with(customize).await.expect("the app should start")
     }
 
-    pub async fn try_spawn_app_with(
-        &self,
-        customize: impl FnOnce(&mut Settings),
-    ) -> anyhow::Result<TestApp> {
+    pub async fn try_spawn_app_with(&self, customize: impl FnOnce(&mut Settings)) -> anyhow::Result<TestApp> {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let mut settings = self.settings(port);
@@ -109,37 +91,17 @@ impl TestEnv {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        Ok(TestApp {
-            address: format!("http://localhost:{port}"),
-            state,
-            client,
-            server,
-        })
+        Ok(TestApp { address: format!("http://localhost:{port}"), state, client, server })
     }
 
     /// The environment a `latchkey` process needs to run in this world.
     pub fn env_vars(&self) -> Vec<(String, String)> {
         let mut vars = vec![
-            (
-                "LATCHKEY_DATABASE__URL".to_string(),
-                self.database_url.clone(),
-            ),
-            (
-                "LATCHKEY_KEYS__DIR".to_string(),
-                self.keys_dir().display().to_string(),
-            ),
-            (
-                "LATCHKEY_REDIS__KEY_PREFIX".to_string(),
-                self.redis_prefix.clone(),
-            ),
-            (
-                "LATCHKEY_PASSWORDS__MEMORY_KIB".to_string(),
-                "64".to_string(),
-            ),
-            (
-                "LATCHKEY_PASSWORDS__ITERATIONS".to_string(),
-                "1".to_string(),
-            ),
+            ("LATCHKEY_DATABASE__URL".to_string(), self.database_url.clone()),
+            ("LATCHKEY_KEYS__DIR".to_string(), self.keys_dir().display().to_string()),
+            ("LATCHKEY_REDIS__KEY_PREFIX".to_string(), self.redis_prefix.clone()),
+            ("LATCHKEY_PASSWORDS__MEMORY_KIB".to_string(), "64".to_string()),
+            ("LATCHKEY_PASSWORDS__ITERATIONS".to_string(), "1".to_string()),
         ];
         if let Some(url) = &self.redis_url {
             vars.push(("LATCHKEY_REDIS__URL".to_string(), url.clone()));
@@ -167,53 +129,22 @@ pub struct CliOutput {
 
 impl CliOutput {
     pub fn assert_success(&self) -> &CliOutput {
-        assert!(
-            self.success,
-            "latchkey failed ({:?}):\nstdout: {}\nstderr: {}",
-            self.code, self.stdout, self.stderr
-        );
+        assert!(self.success, "latchkey failed ({:?}):\nstdout: {}\nstderr: {}", self.code, self.stdout, self.stderr);
         self
     }
 
     /// A refusal: non-zero exit, one clear line, no panic.
     pub fn assert_refused(&self, expected: &str) {
-        assert!(
-            !self.success,
-            "latchkey should have failed:\nstdout: {}",
-            self.stdout
-        );
-        assert!(
-            !self.stderr.contains("panicked"),
-            "latchkey panicked: {}",
-            self.stderr
-        );
-        assert!(
-            self.stderr.contains(expected),
-            "stderr should mention {expected:?}: {}",
-            self.stderr
-        );
-        assert_eq!(
-            self.stderr.trim().lines().count(),
-            1,
-            "one error line expected: {}",
-            self.stderr
-        );
+        assert!(!self.success, "latchkey should have failed:\nstdout: {}", self.stdout);
+        assert!(!self.stderr.contains("panicked"), "latchkey panicked: {}", self.stderr);
+        assert!(self.stderr.contains(expected), "stderr should mention {expected:?}: {}", self.stderr);
+        assert_eq!(self.stderr.trim().lines().count(), 1, "one error line expected: {}", self.stderr);
     }
 }
 
-pub fn run_latchkey(
-    dir: &Path,
-    env: &[(String, String)],
-    args: &[&str],
-    stdin: Option<&str>,
-) -> CliOutput {
+pub fn run_latchkey(dir: &Path, env: &[(String, String)], args: &[&str], stdin: Option<&str>) -> CliOutput {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    command.current_dir(dir).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("LATCHKEY_")) {
         command.env_remove(key);
     }
@@ -239,13 +170,8 @@ pub fn run_latchkey(
 }
 
 async fn create_postgres_database(admin_url: &str, name: &str) -> String {
-    let admin = Database::connect(admin_url)
-        .await
-        .expect("PostgreSQL (LATCHKEY_TEST_DATABASE_URL) must be reachable");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
+    let admin = Database::connect(admin_url).await.expect("PostgreSQL (LATCHKEY_TEST_DATABASE_URL) must be reachable");
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
     admin.close().await.unwrap();
     let mut url = url::Url::parse(admin_url).unwrap();
     url.set_path(&format!("/{name}"));
@@ -280,19 +206,10 @@ impl TestApp {
     }
 
     pub async fn jwks(&self) -> serde_json::Value {
-        self.get("/.well-known/jwks.json")
-            .await
-            .json()
-            .await
-            .unwrap()
+        self.get("/.well-known/jwks.json").await.json().await.unwrap()
     }
 
     pub async fn jwks_kids(&self) -> Vec<String> {
-        self.jwks().await["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_string())
-            .collect()
+        self.jwks().await["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
     }
 }

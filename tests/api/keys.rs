@@ -11,21 +11,11 @@ use crate::helpers::{TestApp, TestEnv, eventually};
 
 /// Verifies `token` the way a relying party would: the JWKS fetched over HTTP, the key
 /// picked by `kid`, jsonwebtoken doing the RS256 check. None of Latchkey's signing code.
-async fn verify_with_published_keys(
-    app: &TestApp,
-    token: &str,
-) -> Result<serde_json::Value, String> {
+async fn verify_with_published_keys(app: &TestApp, token: &str) -> Result<serde_json::Value, String> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
     let kid = header.kid.ok_or("no kid")?;
-    let jwks: jsonwebtoken::jwk::JwkSet = app
-        .get("/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let jwk = jwks
-        .find(&kid)
-        .ok_or(format!("kid {kid} is not published"))?;
+    let jwks: jsonwebtoken::jwk::JwkSet = app.get("/.well-known/jwks.json").await.json().await.unwrap();
+    let jwk = jwks.find(&kid).ok_or(format!("kid {kid} is not published"))?;
     let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[ISSUER]);
@@ -39,11 +29,7 @@ const ISSUER: &str = "https://issuer.test";
 
 fn sign_at(app: &TestApp, at: i64) -> String {
     let key = app.state.keyring.signing_key(at).unwrap();
-    key.sign_jwt(
-        "JWT",
-        &json!({ "iss": ISSUER, "sub": "user-1", "exp": now() + 600 }),
-    )
-    .unwrap()
+    key.sign_jwt("JWT", &json!({ "iss": ISSUER, "sub": "user-1", "exp": now() + 600 })).unwrap()
 }
 
 #[tokio::test]
@@ -52,15 +38,8 @@ async fn jwks_publishes_public_members_only_with_cache_headers() {
     let app = env.spawn_app().await;
     let response = app.get("/.well-known/jwks.json").await;
     assert_eq!(response.status(), 200);
-    let cache_control = response.headers()["cache-control"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let max_age: u64 = cache_control
-        .strip_prefix("public, max-age=")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let cache_control = response.headers()["cache-control"].to_str().unwrap().to_string();
+    let max_age: u64 = cache_control.strip_prefix("public, max-age=").unwrap().parse().unwrap();
     assert!(max_age <= 300, "{cache_control}");
     assert!(response.headers().contains_key("etag"));
 
@@ -70,11 +49,7 @@ async fn jwks_publishes_public_members_only_with_cache_headers() {
     let key = keys[0].as_object().unwrap();
     let mut members: Vec<&str> = key.keys().map(String::as_str).collect();
     members.sort();
-    assert_eq!(
-        members,
-        ["alg", "e", "kid", "kty", "n", "use"],
-        "no private member (d, p, q, dp, dq, qi)"
-    );
+    assert_eq!(members, ["alg", "e", "kid", "kty", "n", "use"], "no private member (d, p, q, dp, dq, qi)");
     assert_eq!(key["kty"], "RSA");
     assert_eq!(key["use"], "sig");
     assert_eq!(key["alg"], "RS256");
@@ -87,24 +62,14 @@ async fn a_matching_etag_gets_304_and_a_stale_one_gets_the_document() {
     let first = app.get("/.well-known/jwks.json").await;
     let etag = first.headers()["etag"].to_str().unwrap().to_string();
 
-    let revalidated = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
+    let revalidated =
+        app.client.get(app.url("/.well-known/jwks.json")).header("If-None-Match", &etag).send().await.unwrap();
     assert_eq!(revalidated.status(), 304);
     assert_eq!(revalidated.headers()["etag"], etag.as_str());
     assert!(revalidated.bytes().await.unwrap().is_empty());
 
-    let stale = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .header("If-None-Match", "\"stale\"")
-        .send()
-        .await
-        .unwrap();
+    let stale =
+        app.client.get(app.url("/.well-known/jwks.json")).header("If-None-Match", "\"stale\"").send().await.unwrap();
     assert_eq!(stale.status(), 200);
 }
 
@@ -112,17 +77,9 @@ async fn a_matching_etag_gets_304_and_a_stale_one_gets_the_document() {
 async fn the_kid_is_the_rfc7638_thumbprint_of_the_published_key() {
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    let jwks: jsonwebtoken::jwk::JwkSet = app
-        .get("/.well-known/jwks.json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = app.get("/.well-known/jwks.json").await.json().await.unwrap();
     let jwk: &Jwk = &jwks.keys[0];
-    assert_eq!(
-        jwk.common.key_id.as_deref(),
-        Some(jwk.thumbprint(ThumbprintHash::SHA256).unwrap().as_str())
-    );
+    assert_eq!(jwk.common.key_id.as_deref(), Some(jwk.thumbprint(ThumbprintHash::SHA256).unwrap().as_str()));
 }
 
 #[tokio::test]
@@ -135,13 +92,8 @@ async fn a_jwt_signed_by_the_keyring_verifies_with_the_published_key() {
 
     // A tampered payload does not verify.
     let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
-    parts[1] =
-        base64_url(&json!({ "iss": ISSUER, "sub": "admin", "exp": now() + 600 }).to_string());
-    assert!(
-        verify_with_published_keys(&app, &parts.join("."))
-            .await
-            .is_err()
-    );
+    parts[1] = base64_url(&json!({ "iss": ISSUER, "sub": "admin", "exp": now() + 600 }).to_string());
+    assert!(verify_with_published_keys(&app, &parts.join(".")).await.is_err());
 }
 
 fn base64_url(text: &str) -> String {
@@ -150,8 +102,7 @@ fn base64_url(text: &str) -> String {
 }
 
 #[tokio::test]
-async fn keys_rotate_publishes_the_next_key_which_signs_after_the_lead_time_while_the_old_one_still_verifies()
- {
+async fn keys_rotate_publishes_the_next_key_which_signs_after_the_lead_time_while_the_old_one_still_verifies() {
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
     let old_kid = app.jwks_kids().await[0].clone();
@@ -159,17 +110,10 @@ async fn keys_rotate_publishes_the_next_key_which_signs_after_the_lead_time_whil
 
     let rotated = env.latchkey(&["keys", "rotate"], None);
     rotated.assert_success();
-    assert!(
-        rotated.stdout.contains("generated signing key"),
-        "{}",
-        rotated.stdout
-    );
+    assert!(rotated.stdout.contains("generated signing key"), "{}", rotated.stdout);
 
     // The running server picks the rotation up from the database (refresh every second here).
-    let published = eventually(Duration::from_secs(10), || async {
-        app.jwks_kids().await.len() == 2
-    })
-    .await;
+    let published = eventually(Duration::from_secs(10), || async { app.jwks_kids().await.len() == 2 }).await;
     assert!(published, "the next key should appear in the JWKS");
     let kids = app.jwks_kids().await;
     let new_kid = kids.iter().find(|kid| **kid != old_kid).unwrap().clone();
@@ -179,38 +123,15 @@ async fn keys_rotate_publishes_the_next_key_which_signs_after_the_lead_time_whil
     assert_eq!(app.state.keyring.signing_key(now()).unwrap().kid, old_kid);
     let later = now() + lead + 1;
     let new_token = sign_at(&app, later);
-    assert_eq!(
-        jsonwebtoken::decode_header(&new_token)
-            .unwrap()
-            .kid
-            .as_deref(),
-        Some(new_kid.as_str())
-    );
+    assert_eq!(jsonwebtoken::decode_header(&new_token).unwrap().kid.as_deref(), Some(new_kid.as_str()));
     assert!(verify_with_published_keys(&app, &new_token).await.is_ok());
-    assert!(
-        verify_with_published_keys(&app, &old_token).await.is_ok(),
-        "the old key still verifies"
-    );
+    assert!(verify_with_published_keys(&app, &old_token).await.is_ok(), "the old key still verifies");
 
     let listed = env.latchkey(&["keys", "list"], None);
     listed.assert_success();
-    let state_of = |kid: &str| {
-        listed
-            .stdout
-            .lines()
-            .find(|line| line.starts_with(kid))
-            .map(str::to_string)
-    };
-    assert!(
-        state_of(&new_kid).unwrap().contains(" next "),
-        "{}",
-        listed.stdout
-    );
-    assert!(
-        state_of(&old_kid).unwrap().contains(" active "),
-        "{}",
-        listed.stdout
-    );
+    let state_of = |kid: &str| listed.stdout.lines().find(|line| line.starts_with(kid)).map(str::to_string);
+    assert!(state_of(&new_kid).unwrap().contains(" next "), "{}", listed.stdout);
+    assert!(state_of(&old_kid).unwrap().contains(" active "), "{}", listed.stdout);
 }
 
 #[tokio::test]
@@ -222,25 +143,14 @@ async fn a_key_whose_lead_time_passed_signs_and_the_superseded_key_stays_publish
         })
         .await;
     let old_kid = app.jwks_kids().await[0].clone();
-    app.state
-        .keyring
-        .rotate(&app.state.db, now())
-        .await
-        .unwrap();
-    let switched = eventually(Duration::from_secs(10), || async {
-        app.state.keyring.signing_key(now()).unwrap().kid != old_kid
-    })
-    .await;
-    assert!(
-        switched,
-        "the new key should sign once its lead time has passed"
-    );
+    app.state.keyring.rotate(&app.state.db, now()).await.unwrap();
+    let switched =
+        eventually(Duration::from_secs(10), || async { app.state.keyring.signing_key(now()).unwrap().kid != old_kid })
+            .await;
+    assert!(switched, "the new key should sign once its lead time has passed");
     let token = sign_at(&app, now());
     assert!(verify_with_published_keys(&app, &token).await.is_ok());
-    assert!(
-        app.jwks_kids().await.contains(&old_kid),
-        "the previous key stays published"
-    );
+    assert!(app.jwks_kids().await.contains(&old_kid), "the previous key stays published");
 }
 
 #[tokio::test]
@@ -264,24 +174,10 @@ async fn a_second_instance_serves_the_same_jwks_and_sees_a_rotation_made_by_the_
     let second = env.spawn_app().await;
     assert_eq!(first.jwks().await, second.jwks().await);
 
-    let rotated = first
-        .state
-        .keyring
-        .rotate(&first.state.db, now())
-        .await
-        .unwrap();
-    let seen = eventually(Duration::from_secs(10), || async {
-        second.jwks_kids().await.contains(&rotated.kid)
-    })
-    .await;
-    assert!(
-        seen,
-        "the second instance should publish the key the first one generated"
-    );
-    let synced = eventually(Duration::from_secs(10), || async {
-        first.jwks().await == second.jwks().await
-    })
-    .await;
+    let rotated = first.state.keyring.rotate(&first.state.db, now()).await.unwrap();
+    let seen = eventually(Duration::from_secs(10), || async { second.jwks_kids().await.contains(&rotated.kid) }).await;
+    assert!(seen, "the second instance should publish the key the first one generated");
+    let synced = eventually(Duration::from_secs(10), || async { first.jwks().await == second.jwks().await }).await;
     assert!(synced);
 
     // A token signed by one instance verifies against the other's JWKS.
@@ -295,11 +191,7 @@ async fn a_wrong_master_key_refuses_to_start() {
     drop(env.spawn_app().await);
 
     let wrong = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-    let error = env
-        .try_spawn_app_with(|s| s.keys.master_key = Some(wrong.into()))
-        .await
-        .err()
-        .expect("must not start");
+    let error = env.try_spawn_app_with(|s| s.keys.master_key = Some(wrong.into())).await.err().expect("must not start");
     assert!(format!("{error:#}").contains("master key"), "{error:#}");
 
     // The same as a process: a clear line and a failing exit code; the key file is untouched.
@@ -310,11 +202,7 @@ async fn a_wrong_master_key_refuses_to_start() {
 
     // A missing key file once keys exist is an error too, never a silent regeneration.
     std::fs::remove_file(env.keys_dir().join("master.key")).unwrap();
-    let error = env
-        .try_spawn_app_with(|_| {})
-        .await
-        .err()
-        .expect("must not start");
+    let error = env.try_spawn_app_with(|_| {}).await.err().expect("must not start");
     assert!(format!("{error:#}").contains("master key"), "{error:#}");
     assert!(!env.keys_dir().join("master.key").exists());
 }

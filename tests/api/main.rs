@@ -4,6 +4,7 @@
 //! LATCHKEY_TEST_REDIS_URL is set), and speaks HTTP to it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backchannel;
 mod cli;
 mod config;
 mod consent;
@@ -13,6 +14,7 @@ mod flow;
 mod health;
 mod helpers;
 mod keys;
+mod login;
 mod oidc_flow;
 mod oidc_refusals;
 mod token_endpoint;

@@ -9,15 +9,7 @@ async fn app_with_rp() -> (TestEnv, TestApp, Rp) {
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
     add_user(&app, "alice").await;
-    let rp = register_client(
-        &app,
-        "webapp",
-        ClientOptions {
-            first_party: true,
-            ..ClientOptions::default()
-        },
-    )
-    .await;
+    let rp = register_client(&app, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
     (env, app, rp)
 }
 
@@ -28,60 +20,28 @@ async fn json(response: reqwest::Response) -> (u16, Value) {
 #[tokio::test]
 async fn malformed_token_requests_get_rfc6749_errors() {
     let (_env, app, rp) = app_with_rp().await;
-    let (status, body) = json(
-        app.token(&rp, &[("grant_type", "password"), ("username", "alice")])
-            .await,
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("unsupported_grant_type"))
-    );
+    let (status, body) = json(app.token(&rp, &[("grant_type", "password"), ("username", "alice")]).await).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
     let (status, body) = json(app.token(&rp, &[("code", "x")]).await).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_request"))
-    );
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
     let (_, body) = json(
-        app.token(
-            &rp,
-            &[
-                ("grant_type", "authorization_code"),
-                ("grant_type", "authorization_code"),
-                ("code", "x"),
-            ],
-        )
-        .await,
+        app.token(&rp, &[("grant_type", "authorization_code"), ("grant_type", "authorization_code"), ("code", "x")])
+            .await,
     )
     .await;
     assert_eq!(body["error"], "invalid_request", "a repeated parameter");
-    let (_, body) = json(
-        app.token(&rp, &[("grant_type", "authorization_code")])
-            .await,
-    )
-    .await;
+    let (_, body) = json(app.token(&rp, &[("grant_type", "authorization_code")]).await).await;
     assert_eq!(body["error"], "invalid_request", "a missing code");
 }
 
 #[tokio::test]
 async fn a_code_is_bound_to_its_client_and_redirect_uri() {
     let (_env, app, rp) = app_with_rp().await;
-    let other = register_client(
-        &app,
-        "other",
-        ClientOptions {
-            first_party: true,
-            ..ClientOptions::default()
-        },
-    )
-    .await;
+    let other = register_client(&app, "other", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
     let pkce = pkce();
     let code = app.obtain_code(&rp, "alice", &pkce, &[]).await;
     let (_, body) = json(app.exchange_code(&other, &code, &pkce.verifier).await).await;
-    assert_eq!(
-        body["error"], "invalid_grant",
-        "another client cannot redeem it"
-    );
+    assert_eq!(body["error"], "invalid_grant", "another client cannot redeem it");
 
     let code = app.obtain_code(&rp, "alice", &pkce, &[]).await;
     let wrong_uri = app
@@ -103,9 +63,7 @@ async fn a_code_is_bound_to_its_client_and_redirect_uri() {
 async fn refresh_tokens_are_issued_only_with_offline_access() {
     let (_env, app, rp) = app_with_rp().await;
     let pkce = pkce();
-    let code = app
-        .obtain_code(&rp, "alice", &pkce, &[("scope", "openid profile")])
-        .await;
+    let code = app.obtain_code(&rp, "alice", &pkce, &[("scope", "openid profile")]).await;
     let (status, body) = json(app.exchange_code(&rp, &code, &pkce.verifier).await).await;
     assert_eq!(status, 200);
     assert!(body.get("refresh_token").is_none(), "{body}");
@@ -117,23 +75,11 @@ async fn refresh_tokens_are_issued_only_with_offline_access() {
 async fn client_credentials_is_for_confidential_clients_only() {
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    let service = register_client(
-        &app,
-        "service",
-        ClientOptions {
-            grants: "client_credentials",
-            ..ClientOptions::default()
-        },
-    )
-    .await;
-    let (status, body) = json(
-        app.token(
-            &service,
-            &[("grant_type", "client_credentials"), ("scope", "profile")],
-        )
-        .await,
-    )
-    .await;
+    let service =
+        register_client(&app, "service", ClientOptions { grants: "client_credentials", ..ClientOptions::default() })
+            .await;
+    let (status, body) =
+        json(app.token(&service, &[("grant_type", "client_credentials"), ("scope", "profile")]).await).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
     let claims = latchkey::domain::tokens::verify_access_token(
@@ -148,30 +94,11 @@ async fn client_credentials_is_for_confidential_clients_only() {
     assert_eq!(claims.sub, "service");
     assert_eq!(claims.client_id, "service");
 
-    let (_, body) = json(
-        app.token(
-            &service,
-            &[("grant_type", "client_credentials"), ("scope", "openid")],
-        )
-        .await,
-    )
-    .await;
+    let (_, body) = json(app.token(&service, &[("grant_type", "client_credentials"), ("scope", "openid")]).await).await;
     assert_eq!(body["error"], "invalid_scope");
 
-    let spa = register_client(
-        &app,
-        "spa",
-        ClientOptions {
-            public: true,
-            ..ClientOptions::default()
-        },
-    )
-    .await;
-    let (_, body) = json(
-        app.token(&spa, &[("grant_type", "client_credentials")])
-            .await,
-    )
-    .await;
+    let spa = register_client(&app, "spa", ClientOptions { public: true, ..ClientOptions::default() }).await;
+    let (_, body) = json(app.token(&spa, &[("grant_type", "client_credentials")]).await).await;
     assert_eq!(body["error"], "unauthorized_client");
 }
 
@@ -193,10 +120,7 @@ async fn introspection_reports_live_tokens_and_inactive_revoked_ones() {
     assert_eq!(active["active"], true);
     assert_eq!(active["client_id"], "webapp");
     assert_eq!(introspect(refresh.clone()).await["active"], true);
-    assert_eq!(
-        introspect("garbage".into()).await,
-        serde_json::json!({"active": false})
-    );
+    assert_eq!(introspect("garbage".into()).await, serde_json::json!({"active": false}));
 
     let revoke = app
         .client
@@ -207,23 +131,10 @@ async fn introspection_reports_live_tokens_and_inactive_revoked_ones() {
         .await
         .unwrap();
     assert_eq!(revoke.status(), 200);
-    assert_eq!(
-        introspect(refresh).await,
-        serde_json::json!({"active": false})
-    );
-    assert_eq!(
-        introspect(access).await,
-        serde_json::json!({"active": false}),
-        "the grant's access tokens end with it"
-    );
+    assert_eq!(introspect(refresh).await, serde_json::json!({"active": false}));
+    assert_eq!(introspect(access).await, serde_json::json!({"active": false}), "the grant's access tokens end with it");
 
-    let anonymous = app
-        .client
-        .post(app.url("/introspect"))
-        .form(&[("token", "x")])
-        .send()
-        .await
-        .unwrap();
+    let anonymous = app.client.post(app.url("/introspect")).form(&[("token", "x")]).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
 }
 
@@ -231,12 +142,7 @@ async fn introspection_reports_live_tokens_and_inactive_revoked_ones() {
 async fn discovery_lists_every_endpoint_and_capability() {
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    let document: Value = app
-        .get("/.well-known/openid-configuration")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let document: Value = app.get("/.well-known/openid-configuration").await.json().await.unwrap();
     for (key, path) in [
         ("authorization_endpoint", "/authorize"),
         ("token_endpoint", "/token"),
@@ -247,14 +153,8 @@ async fn discovery_lists_every_endpoint_and_capability() {
     ] {
         assert_eq!(document[key], format!("{}{path}", app.address), "{key}");
     }
-    assert_eq!(
-        document["code_challenge_methods_supported"],
-        serde_json::json!(["S256"])
-    );
-    assert_eq!(
-        document["authorization_response_iss_parameter_supported"],
-        true
-    );
+    assert_eq!(document["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(document["authorization_response_iss_parameter_supported"], true);
     assert_eq!(
         document["grant_types_supported"],
         serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
@@ -263,21 +163,7 @@ async fn discovery_lists_every_endpoint_and_capability() {
         document["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
     );
-    for claim in [
-        "sub",
-        "amr",
-        "auth_time",
-        "nonce",
-        "email",
-        "preferred_username",
-    ] {
-        assert!(
-            document["claims_supported"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|c| c == claim),
-            "{claim}"
-        );
+    for claim in ["sub", "amr", "auth_time", "nonce", "email", "preferred_username"] {
+        assert!(document["claims_supported"].as_array().unwrap().iter().any(|c| c == claim), "{claim}");
     }
 }

@@ -31,10 +31,7 @@ impl MasterKey {
     /// Loads the master key. A new one is made only when there is none anywhere and no
     /// sealed key exists yet: otherwise a missing key file is an error, never a silent
     /// regeneration that would orphan the keys in the database.
-    pub fn load_or_create(
-        settings: &KeySettings,
-        sealed_keys_exist: bool,
-    ) -> Result<MasterKey, KeyError> {
+    pub fn load_or_create(settings: &KeySettings, sealed_keys_exist: bool) -> Result<MasterKey, KeyError> {
         if let Some(encoded) = &settings.master_key {
             return MasterKey::decode(encoded.expose_secret(), "keys.master_key");
         }
@@ -47,9 +44,9 @@ impl MasterKey {
                 }
                 MasterKey::create(&settings.dir, &path)
             }
-            Err(error) => Err(KeyError::Unexpected(
-                anyhow::Error::new(error).context(format!("cannot read {}", path.display())),
-            )),
+            Err(error) => {
+                Err(KeyError::Unexpected(anyhow::Error::new(error).context(format!("cannot read {}", path.display()))))
+            }
         }
     }
 
@@ -68,9 +65,7 @@ impl MasterKey {
             file.sync_all()
         };
         write().map_err(|e| {
-            KeyError::Unexpected(
-                anyhow::Error::new(e).context(format!("cannot create {}", path.display())),
-            )
+            KeyError::Unexpected(anyhow::Error::new(e).context(format!("cannot create {}", path.display())))
         })?;
         tracing::info!(path = %path.display(), "created a new master key; back it up, and give every instance the same one");
         MasterKey::decode(&encoded, &path.display().to_string())
@@ -83,11 +78,9 @@ impl MasterKey {
             .ok()
             .filter(|b| b.len() == 32)
             .ok_or_else(|| KeyError::MalformedMasterKey(source.to_string()))?;
-        let key = UnboundKey::new(&AES_256_GCM, &bytes)
-            .map_err(|_| KeyError::MalformedMasterKey(source.to_string()))?;
-        Ok(MasterKey {
-            key: LessSafeKey::new(key),
-        })
+        let key =
+            UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| KeyError::MalformedMasterKey(source.to_string()))?;
+        Ok(MasterKey { key: LessSafeKey::new(key) })
     }
 
     /// Encrypts `plaintext`, binding it to `kid`: nonce || ciphertext || tag.
@@ -96,11 +89,7 @@ impl MasterKey {
         rand::fill(&mut nonce);
         let mut sealed = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(kid.as_bytes()),
-                &mut sealed,
-            )
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(kid.as_bytes()), &mut sealed)
             .map_err(|_| KeyError::Unexpected(anyhow::anyhow!("AES-GCM sealing failed")))?;
         Ok([nonce.as_slice(), &sealed].concat())
     }
@@ -111,10 +100,7 @@ impl MasterKey {
         let (nonce, ciphertext) = sealed.split_at_checked(NONCE_LEN).ok_or_else(wrong)?;
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| wrong())?;
         let mut buffer = ciphertext.to_vec();
-        let plaintext = self
-            .key
-            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut buffer)
-            .map_err(|_| wrong())?;
+        let plaintext = self.key.open_in_place(nonce, Aad::from(kid.as_bytes()), &mut buffer).map_err(|_| wrong())?;
         Ok(plaintext.to_vec())
     }
 }
@@ -124,10 +110,7 @@ mod tests {
     use super::*;
 
     fn settings(dir: &Path) -> KeySettings {
-        KeySettings {
-            dir: dir.to_path_buf(),
-            ..KeySettings::default()
-        }
+        KeySettings { dir: dir.to_path_buf(), ..KeySettings::default() }
     }
 
     #[test]
@@ -136,17 +119,11 @@ mod tests {
         let key = MasterKey::load_or_create(&settings(dir.path()), false).unwrap();
         let sealed = key.seal("kid-1", b"private").unwrap();
         assert_eq!(key.open("kid-1", &sealed).unwrap(), b"private");
-        assert!(matches!(
-            key.open("kid-2", &sealed),
-            Err(KeyError::WrongMasterKey(_))
-        ));
+        assert!(matches!(key.open("kid-2", &sealed), Err(KeyError::WrongMasterKey(_))));
 
         let other = tempfile::tempdir().unwrap();
         let other_key = MasterKey::load_or_create(&settings(other.path()), false).unwrap();
-        assert!(matches!(
-            other_key.open("kid-1", &sealed),
-            Err(KeyError::WrongMasterKey(_))
-        ));
+        assert!(matches!(other_key.open("kid-1", &sealed), Err(KeyError::WrongMasterKey(_))));
     }
 
     #[test]
@@ -159,10 +136,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(FILE_NAME))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.path().join(FILE_NAME)).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -170,10 +144,7 @@ mod tests {
     #[test]
     fn a_missing_key_file_is_an_error_once_keys_exist() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            MasterKey::load_or_create(&settings(dir.path()), true),
-            Err(KeyError::MissingMasterKey(_))
-        ));
+        assert!(matches!(MasterKey::load_or_create(&settings(dir.path()), true), Err(KeyError::MissingMasterKey(_))));
         assert!(!dir.path().join(FILE_NAME).exists());
     }
 }

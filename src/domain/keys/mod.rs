@@ -27,9 +27,7 @@ pub enum KeyError {
     MissingMasterKey(std::path::PathBuf),
     #[error("{0}: the master key must be base64 of 32 bytes")]
     MalformedMasterKey(String),
-    #[error(
-        "the master key does not decrypt signing key {0}: it is not the master key these keys were sealed with"
-    )]
+    #[error("the master key does not decrypt signing key {0}: it is not the master key these keys were sealed with")]
     WrongMasterKey(String),
     #[error("no signing key is active")]
     NoSigningKey,
@@ -121,11 +119,7 @@ fn states_at(activations: &[UnixTime], now: UnixTime, retention: i64) -> Vec<Key
             Some(active) if i < active => {
                 // Superseded when its successor took over.
                 let superseded_at = activations[i + 1];
-                if now < superseded_at + retention {
-                    KeyState::Previous
-                } else {
-                    KeyState::Retired
-                }
+                if now < superseded_at + retention { KeyState::Previous } else { KeyState::Retired }
             }
             _ => KeyState::Next,
         })
@@ -133,11 +127,7 @@ fn states_at(activations: &[UnixTime], now: UnixTime, retention: i64) -> Vec<Key
 }
 
 impl KeySet {
-    fn build(
-        mut keys: Vec<Arc<SigningKey>>,
-        now: UnixTime,
-        retention: i64,
-    ) -> Result<KeySet, KeyError> {
+    fn build(mut keys: Vec<Arc<SigningKey>>, now: UnixTime, retention: i64) -> Result<KeySet, KeyError> {
         keys.sort_by_key(|key| (key.activates_at, key.generation));
         let activations: Vec<UnixTime> = keys.iter().map(|key| key.activates_at).collect();
         let states = states_at(&activations, now, retention);
@@ -149,14 +139,9 @@ impl KeySet {
             .filter(|(_, state)| state.is_published())
             .map(|(key, _)| key.public_jwk())
             .collect();
-        let body = serde_json::to_vec(&serde_json::json!({ "keys": published }))
-            .map_err(anyhow::Error::from)?;
+        let body = serde_json::to_vec(&serde_json::json!({ "keys": published })).map_err(anyhow::Error::from)?;
         let etag = format!("\"{}\"", &sha256_b64(&body)[..22]);
-        Ok(KeySet {
-            keys,
-            states,
-            jwks: Jwks { body, etag },
-        })
+        Ok(KeySet { keys, states, jwks: Jwks { body, etag } })
     }
 
     fn find(&self, kid: &str) -> Option<&Arc<SigningKey>> {
@@ -189,11 +174,7 @@ impl Keyring {
             retention: settings.key_retention_secs() as i64,
         };
         let empty = KeySet::build(Vec::new(), now, policy.retention)?;
-        let keyring = Keyring {
-            master,
-            policy,
-            current: RwLock::new(Arc::new(empty)),
-        };
+        let keyring = Keyring { master, policy, current: RwLock::new(Arc::new(empty)) };
         keyring.load(stored, now)?;
         keyring.refresh(db, now).await?;
         Ok(keyring)
@@ -201,10 +182,7 @@ impl Keyring {
 
     /// The current snapshot: cheap (an `Arc` clone), never blocks on key generation.
     pub fn snapshot(&self) -> Arc<KeySet> {
-        self.current
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     /// Re-reads the keys from the database and, when the active key is due, generates
@@ -216,9 +194,7 @@ impl Keyring {
             None => Some(now),
             Some(newest)
                 if newest.activates_at <= now
-                    && now
-                        >= newest.activates_at + self.policy.rotation_period
-                            - self.policy.publish_lead =>
+                    && now >= newest.activates_at + self.policy.rotation_period - self.policy.publish_lead =>
             {
                 Some(now + self.policy.publish_lead)
             }
@@ -237,29 +213,13 @@ impl Keyring {
     pub async fn rotate(&self, db: &Db, now: UnixTime) -> Result<KeyInfo, KeyError> {
         for _ in 0..3 {
             self.load(db::signing_keys::list(db).await?, now)?;
-            let generation = self
-                .snapshot()
-                .keys
-                .iter()
-                .map(|key| key.generation)
-                .max()
-                .unwrap_or(0)
-                + 1;
-            if let Some(kid) = self
-                .create(db, generation, now + self.policy.publish_lead, now)
-                .await?
-            {
+            let generation = self.snapshot().keys.iter().map(|key| key.generation).max().unwrap_or(0) + 1;
+            if let Some(kid) = self.create(db, generation, now + self.policy.publish_lead, now).await? {
                 self.load(db::signing_keys::list(db).await?, now)?;
-                return self
-                    .describe(now)
-                    .into_iter()
-                    .find(|info| info.kid == kid)
-                    .ok_or(KeyError::NoSigningKey);
+                return self.describe(now).into_iter().find(|info| info.kid == kid).ok_or(KeyError::NoSigningKey);
             }
         }
-        Err(KeyError::Unexpected(anyhow::anyhow!(
-            "another instance kept rotating at the same time; try again"
-        )))
+        Err(KeyError::Unexpected(anyhow::anyhow!("another instance kept rotating at the same time; try again")))
     }
 
     /// Generates, seals and stores a key of `generation`; `None` if another instance stored
@@ -274,9 +234,7 @@ impl Keyring {
         let bits = self.policy.bits;
         let generated = tokio::task::spawn_blocking(move || signing_key::generate(bits))
             .await
-            .map_err(|e| {
-                KeyError::Unexpected(anyhow::anyhow!("key generation task failed: {e}"))
-            })??;
+            .map_err(|e| KeyError::Unexpected(anyhow::anyhow!("key generation task failed: {e}")))??;
         let sealed = SealedKey {
             sealed_private_key: self.master.seal(&generated.kid, &generated.pkcs8.0)?,
             kid: generated.kid.clone(),
@@ -302,10 +260,7 @@ impl Keyring {
             }
         }
         let set = Arc::new(KeySet::build(keys, now, self.policy.retention)?);
-        *self
-            .current
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = set;
+        *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = set;
         Ok(())
     }
 
@@ -316,10 +271,7 @@ impl Keyring {
 
     /// The key that signs at `now`.
     pub fn signing_key(&self, now: UnixTime) -> Result<Arc<SigningKey>, KeyError> {
-        self.snapshot()
-            .signing_key(now)
-            .cloned()
-            .ok_or(KeyError::NoSigningKey)
+        self.snapshot().signing_key(now).cloned().ok_or(KeyError::NoSigningKey)
     }
 
     /// A published key by `kid`, for verifying tokens this server issued.
@@ -378,9 +330,6 @@ mod tests {
 
     #[test]
     fn retention_counts_from_when_the_successor_took_over() {
-        assert_eq!(
-            states_at(&[0, 100, 200], 205, 10),
-            vec![Retired, Previous, Active]
-        );
+        assert_eq!(states_at(&[0, 100, 200], 205, 10), vec![Retired, Previous, Active]);
     }
 }

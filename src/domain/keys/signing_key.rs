@@ -25,19 +25,11 @@ pub struct GeneratedKey {
 /// Generates an RSA key of `bits` bits. Takes from 0.1 s (2048) to seconds (4096): call it
 /// on a blocking thread.
 pub fn generate(bits: usize) -> Result<GeneratedKey, KeyError> {
-    let private =
-        rsa::RsaPrivateKey::new(&mut rand::rng(), bits).context("RSA key generation failed")?;
+    let private = rsa::RsaPrivateKey::new(&mut rand::rng(), bits).context("RSA key generation failed")?;
     let n = URL_SAFE_NO_PAD.encode(private.n_bytes());
     let e = URL_SAFE_NO_PAD.encode(private.e_bytes());
-    let pkcs8 = private
-        .to_pkcs8_der()
-        .context("cannot encode the RSA key as PKCS#8")?;
-    Ok(GeneratedKey {
-        kid: thumbprint(&n, &e),
-        n,
-        e,
-        pkcs8: PrivateKeyDer(pkcs8.as_bytes().to_vec()),
-    })
+    let pkcs8 = private.to_pkcs8_der().context("cannot encode the RSA key as PKCS#8")?;
+    Ok(GeneratedKey { kid: thumbprint(&n, &e), n, e, pkcs8: PrivateKeyDer(pkcs8.as_bytes().to_vec()) })
 }
 
 /// The RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic
@@ -93,18 +85,11 @@ impl SigningKey {
     /// Parses a stored key's private half once; it signs from then on.
     pub fn new(stored: SealedKey, pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
         let key_pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| {
-            KeyError::Unexpected(anyhow::anyhow!(
-                "stored key {} is not a valid RSA key: {e}",
-                stored.kid
-            ))
+            KeyError::Unexpected(anyhow::anyhow!("stored key {} is not a valid RSA key: {e}", stored.kid))
         })?;
-        let decoding_key = jsonwebtoken::DecodingKey::from_rsa_components(&stored.n, &stored.e)
-            .map_err(|e| {
-                KeyError::Unexpected(anyhow::anyhow!(
-                    "stored key {} has bad public parameters: {e}",
-                    stored.kid
-                ))
-            })?;
+        let decoding_key = jsonwebtoken::DecodingKey::from_rsa_components(&stored.n, &stored.e).map_err(|e| {
+            KeyError::Unexpected(anyhow::anyhow!("stored key {} has bad public parameters: {e}", stored.kid))
+        })?;
         Ok(SigningKey {
             decoding_key,
             kid: stored.kid,
@@ -123,39 +108,19 @@ impl SigningKey {
     }
 
     pub fn public_jwk(&self) -> PublicJwk<'_> {
-        PublicJwk {
-            kty: "RSA",
-            use_: "sig",
-            alg: "RS256",
-            kid: &self.kid,
-            n: &self.n,
-            e: &self.e,
-        }
+        PublicJwk { kty: "RSA", use_: "sig", alg: "RS256", kid: &self.kid, n: &self.n, e: &self.e }
     }
 
     /// Signs `claims` as a compact JWS (RFC 7515) with RS256 and this key's `kid`. `typ` is
     /// `JWT` for ID tokens and `at+jwt` for access tokens (RFC 9068 §2.1).
     pub fn sign_jwt<C: Serialize>(&self, typ: &str, claims: &C) -> Result<String, KeyError> {
-        let header = serde_json::to_vec(&Header {
-            alg: "RS256",
-            typ,
-            kid: &self.kid,
-        })
-        .context("cannot encode JWT header")?;
+        let header =
+            serde_json::to_vec(&Header { alg: "RS256", typ, kid: &self.kid }).context("cannot encode JWT header")?;
         let claims = serde_json::to_vec(claims).context("cannot encode JWT claims")?;
-        let mut jws = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(claims)
-        );
+        let mut jws = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
         let mut signature = vec![0u8; self.key_pair.public_modulus_len()];
         self.key_pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                jws.as_bytes(),
-                &mut signature,
-            )
+            .sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), jws.as_bytes(), &mut signature)
             .map_err(|_| KeyError::Unexpected(anyhow::anyhow!("RSA signing failed")))?;
         jws.push('.');
         jws.push_str(&URL_SAFE_NO_PAD.encode(signature));
@@ -181,10 +146,7 @@ mod tests {
     fn kid_is_the_rfc7638_thumbprint() {
         // RFC 7638 §3.1 example key and its thumbprint.
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        assert_eq!(
-            thumbprint(n, "AQAB"),
-            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
-        );
+        assert_eq!(thumbprint(n, "AQAB"), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
     }
 
     #[test]
@@ -201,12 +163,7 @@ mod tests {
             activates_at: 0,
         };
         let key = SigningKey::new(stored, &generated.pkcs8.0).unwrap();
-        let token = key
-            .sign_jwt(
-                "JWT",
-                &serde_json::json!({"sub": "alice", "exp": 4_000_000_000u64}),
-            )
-            .unwrap();
+        let token = key.sign_jwt("JWT", &serde_json::json!({"sub": "alice", "exp": 4_000_000_000u64})).unwrap();
 
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some(generated.kid.as_str()));

@@ -48,10 +48,7 @@ pub struct LoginForm {
 
 /// Loads the pending authorization request a login page belongs to, if any.
 /// `Err` is the page to show when it is gone.
-async fn pending_request(
-    state: &AppState,
-    id: Option<&str>,
-) -> Result<Option<PendingAuthorization>, HttpResponse> {
+async fn pending_request(state: &AppState, id: Option<&str>) -> Result<Option<PendingAuthorization>, HttpResponse> {
     let Some(id) = id.filter(|id| !id.is_empty()) else {
         return Ok(None);
     };
@@ -84,22 +81,12 @@ pub async fn show_login_form(
             },
         ),
         None => match session::current(&state, &request).await {
-            Ok(Some((_, user))) => render(
-                StatusCode::OK,
-                &SignedInPage {
-                    username: &user.username,
-                    csrf_token: &csrf_token,
-                },
-            ),
+            Ok(Some((_, user))) => {
+                render(StatusCode::OK, &SignedInPage { username: &user.username, csrf_token: &csrf_token })
+            }
             Ok(None) => render(
                 StatusCode::OK,
-                &LoginPage {
-                    csrf_token: &csrf_token,
-                    request_id: "",
-                    client_name: None,
-                    username: "",
-                    error: None,
-                },
+                &LoginPage { csrf_token: &csrf_token, request_id: "", client_name: None, username: "", error: None },
             ),
             Err(error) => return internal_error(&error),
         },
@@ -124,57 +111,40 @@ pub async fn submit_password(
         Err(page) => return page,
     };
     let password = SecretString::from(form.password);
-    let user =
-        match login::sign_in_with_password(&state.db, &state.passwords, &form.username, &password)
-            .await
-        {
-            Ok(user) => user,
-            Err(LoginError::InvalidCredentials) => {
-                tracing::info!("password sign-in failed");
-                let csrf_token = form.csrf_token.unwrap_or_default();
-                return render(
-                    StatusCode::UNAUTHORIZED,
-                    &LoginPage {
-                        csrf_token: &csrf_token,
-                        request_id: pending.as_ref().map(|p| p.id.as_str()).unwrap_or_default(),
-                        client_name: pending.as_ref().map(|p| p.client_name.as_str()),
-                        username: &form.username,
-                        error: Some("Invalid username or password"),
-                    },
-                );
-            }
-            Err(LoginError::Unexpected(error)) => return internal_error(&error),
-        };
+    let user = match login::sign_in_with_password(&state.db, &state.passwords, &form.username, &password).await {
+        Ok(user) => user,
+        Err(LoginError::InvalidCredentials) => {
+            tracing::info!("password sign-in failed");
+            let csrf_token = form.csrf_token.unwrap_or_default();
+            return render(
+                StatusCode::UNAUTHORIZED,
+                &LoginPage {
+                    csrf_token: &csrf_token,
+                    request_id: pending.as_ref().map(|p| p.id.as_str()).unwrap_or_default(),
+                    client_name: pending.as_ref().map(|p| p.client_name.as_str()),
+                    username: &form.username,
+                    error: Some("Invalid username or password"),
+                },
+            );
+        }
+        Err(LoginError::Unexpected(error)) => return internal_error(&error),
+    };
     let previous = session::presented_id(&request);
     let ttl = state.settings.sessions.ttl_secs;
-    let browser_session = match sessions::start(
-        &state.ephemeral,
-        previous.as_deref(),
-        &user.id,
-        vec!["pwd".into()],
-        ttl,
-        now(),
-    )
-    .await
-    {
-        Ok(session) => session,
-        Err(error) => return internal_error(&error.into()),
-    };
+    let browser_session =
+        match sessions::start(&state.ephemeral, previous.as_deref(), &user.id, vec!["pwd".into()], ttl, now()).await {
+            Ok(session) => session,
+            Err(error) => return internal_error(&error.into()),
+        };
     tracing::info!(user_id = %user.id, "signed in with a password");
     let cookie = session::cookie(&state, &browser_session);
     let mut response = match pending {
         Some(pending) => {
             // The user has just signed in for this request: prompt=login is satisfied.
-            let pending = PendingAuthorization {
-                prompt_login: false,
-                ..pending
-            };
-            if let Err(error) = authorization::save_pending(
-                &state.ephemeral,
-                &pending,
-                state.settings.sessions.login_timeout_secs,
-            )
-            .await
+            let pending = PendingAuthorization { prompt_login: false, ..pending };
+            if let Err(error) =
+                authorization::save_pending(&state.ephemeral, &pending, state.settings.sessions.login_timeout_secs)
+                    .await
             {
                 return internal_error(&error.into());
             }
@@ -188,9 +158,5 @@ pub async fn submit_password(
 
 /// A form posted without the browser's CSRF token: refused, nothing done.
 pub fn csrf_failure() -> HttpResponse {
-    error_page(
-        StatusCode::FORBIDDEN,
-        "This form has expired",
-        "Go back, reload the page and try again.",
-    )
+    error_page(StatusCode::FORBIDDEN, "This form has expired", "Go back, reload the page and try again.")
 }

@@ -4,9 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::domain::authorization::{
-    self, AuthorizationParams, AuthorizeError, NextStep, PendingAuthorization,
-};
+use crate::domain::authorization::{self, AuthorizationParams, AuthorizeError, NextStep, PendingAuthorization};
 use crate::domain::clients;
 use crate::domain::sessions::BrowserSession;
 use crate::domain::{now, users::User};
@@ -31,11 +29,7 @@ pub async fn start_post(
     start(&state, &request, &params).await
 }
 
-async fn start(
-    state: &AppState,
-    request: &HttpRequest,
-    params: &AuthorizationParams,
-) -> HttpResponse {
+async fn start(state: &AppState, request: &HttpRequest, params: &AuthorizationParams) -> HttpResponse {
     let client = match params.client_id.as_deref() {
         Some(id) if !id.is_empty() => match clients::find_enabled(&state.db, id).await {
             Ok(client) => client,
@@ -46,25 +40,14 @@ async fn start(
     let pending = match authorization::validate(params, client, now()) {
         Ok(pending) => pending,
         Err(AuthorizeError::Untrusted(reason)) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "This sign-in request is not valid",
-                &reason.to_string(),
-            );
+            return error_page(StatusCode::BAD_REQUEST, "This sign-in request is not valid", &reason.to_string());
         }
         Err(AuthorizeError::Redirect(error)) => {
-            return see_other(&authorization::error_redirect(
-                &error,
-                &state.settings.issuer,
-            ));
+            return see_other(&authorization::error_redirect(&error, &state.settings.issuer));
         }
     };
-    if let Err(error) = authorization::save_pending(
-        &state.ephemeral,
-        &pending,
-        state.settings.sessions.login_timeout_secs,
-    )
-    .await
+    if let Err(error) =
+        authorization::save_pending(&state.ephemeral, &pending, state.settings.sessions.login_timeout_secs).await
     {
         return internal_error(&error.into());
     }
@@ -83,12 +66,10 @@ pub async fn proceed(
     signed_in: Option<&(BrowserSession, User)>,
 ) -> HttpResponse {
     let consented = match signed_in {
-        Some((_, user)) => {
-            match db::consents::find(&state.db, &user.id, &pending.client_id).await {
-                Ok(consented) => consented,
-                Err(error) => return internal_error(&error),
-            }
-        }
+        Some((_, user)) => match db::consents::find(&state.db, &user.id, &pending.client_id).await {
+            Ok(consented) => consented,
+            Err(error) => return internal_error(&error),
+        },
         None => None,
     };
     let session = signed_in.map(|(session, _)| session);

@@ -16,14 +16,12 @@ use crate::state::AppState;
 /// Parses an `application/x-www-form-urlencoded` body. A parameter sent twice is an
 /// `invalid_request` (RFC 6749 §3.2).
 pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-        .map_err(|_| OAuthError::invalid_request("the body is not a valid form"))?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::invalid_request("the body is not a valid form"))?;
     let mut params = HashMap::with_capacity(pairs.len());
     for (key, value) in pairs {
         if params.insert(key.clone(), value).is_some() {
-            return Err(OAuthError::invalid_request(format!(
-                "parameter {key} is repeated"
-            )));
+            return Err(OAuthError::invalid_request(format!("parameter {key} is repeated")));
         }
     }
     Ok(params)
@@ -40,14 +38,10 @@ pub async fn authenticate(
     let form_secret = params.get("client_secret").map(String::as_str);
     let (client_id, secret) = match (basic, form_secret) {
         (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                "use one client authentication method, not two",
-            ));
+            return Err(OAuthError::invalid_request("use one client authentication method, not two"));
         }
         (Some((id, _)), _) if form_id.is_some_and(|form_id| form_id != id) => {
-            return Err(OAuthError::invalid_request(
-                "client_id differs from the authenticated client",
-            ));
+            return Err(OAuthError::invalid_request("client_id differs from the authenticated client"));
         }
         (Some((id, secret)), None) => (id, Some(secret)),
         (None, secret) => match form_id {
@@ -64,25 +58,15 @@ fn basic_credentials(request: &HttpRequest) -> Result<Option<(String, String)>, 
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| OAuthError::invalid_client())?;
-    let Some(encoded) = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))
-    else {
+    let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
         return Err(OAuthError::invalid_client());
     };
-    let decoded = STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| OAuthError::invalid_client())?;
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| OAuthError::invalid_client())?;
     let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client())?;
-    let (id, secret) = decoded
-        .split_once(':')
-        .ok_or_else(OAuthError::invalid_client)?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(OAuthError::invalid_client)?;
     Ok(Some((form_decode(id), form_decode(secret))))
 }
 
 fn form_decode(value: &str) -> String {
-    url::form_urlencoded::parse(format!("v={value}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    url::form_urlencoded::parse(format!("v={value}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }

@@ -106,10 +106,7 @@ pub async fn submit_consent(
         return match authorization::finish_pending(&state.ephemeral, &pending.id).await {
             Ok(Some(_)) => {
                 let error = pending.error("access_denied", "the user denied the request");
-                see_other(&authorization::error_redirect(
-                    &error,
-                    &state.settings.issuer,
-                ))
+                see_other(&authorization::error_redirect(&error, &state.settings.issuer))
             }
             Ok(None) => expired_page(),
             Err(error) => internal_error(&error.into()),
@@ -125,15 +122,10 @@ pub async fn submit_consent(
             granted.push(scope.clone());
         }
     }
-    if let Err(error) =
-        db::consents::save(&state.db, &user.id, &pending.client_id, &granted, now()).await
-    {
+    if let Err(error) = db::consents::save(&state.db, &user.id, &pending.client_id, &granted, now()).await {
         return internal_error(&error);
     }
     // The user just answered: do not ask again for this request even with prompt=consent.
-    let answered = PendingAuthorization {
-        prompt_consent: false,
-        ..pending
-    };
+    let answered = PendingAuthorization { prompt_consent: false, ..pending };
     proceed(&state, &answered, Some(&signed_in)).await
 }

@@ -43,11 +43,10 @@ impl Document {
             "claims_parameter_supported": false,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
-            "backchannel_logout_supported": false,
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
         });
-        Document {
-            body: document.to_string().into_bytes(),
-        }
+        Document { body: document.to_string().into_bytes() }
     }
 }
 

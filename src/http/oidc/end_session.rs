@@ -11,7 +11,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::domain::tokens::{self, IdTokenHint};
-use crate::domain::{clients, grants, now, sessions};
+use crate::domain::{backchannel, clients, grants, now, sessions};
 use crate::http::pages::{error_page, internal_error, render, see_other};
 use crate::http::{csrf, session};
 use crate::state::AppState;
@@ -54,21 +54,9 @@ pub async fn logout_post(
     logout(&state, &request, params.into_inner(), true).await
 }
 
-async fn logout(
-    state: &AppState,
-    request: &HttpRequest,
-    params: LogoutParams,
-    posted: bool,
-) -> HttpResponse {
-    let bad = |message: &str| {
-        error_page(
-            StatusCode::BAD_REQUEST,
-            "This sign-out request is not valid",
-            message,
-        )
-    };
-    let hint: Option<IdTokenHint> = match params.id_token_hint.as_deref().filter(|h| !h.is_empty())
-    {
+async fn logout(state: &AppState, request: &HttpRequest, params: LogoutParams, posted: bool) -> HttpResponse {
+    let bad = |message: &str| error_page(StatusCode::BAD_REQUEST, "This sign-out request is not valid", message);
+    let hint: Option<IdTokenHint> = match params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
         Some(raw) => match tokens::verify_id_token_hint(&state.settings, &state.keyring, raw) {
             Some(hint) => Some(hint),
             None => return bad("The id_token_hint was not issued by this server."),
@@ -84,11 +72,7 @@ async fn logout(
         (None, None) => None,
     };
     // Checked before anything else happens: never redirect to an unregistered URI.
-    let redirect = match params
-        .post_logout_redirect_uri
-        .as_deref()
-        .filter(|u| !u.is_empty())
-    {
+    let redirect = match params.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) {
         Some(uri) => {
             let Some(client_id) = &client_id else {
                 return bad("post_logout_redirect_uri needs client_id or id_token_hint.");
@@ -97,11 +81,7 @@ async fn logout(
                 Ok(client) => client,
                 Err(error) => return internal_error(&error),
             };
-            if !client.is_some_and(|c| {
-                c.post_logout_redirect_uris
-                    .iter()
-                    .any(|registered| registered == uri)
-            }) {
+            if !client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|registered| registered == uri)) {
                 return bad("The post_logout_redirect_uri is not registered for this application.");
             }
             Some(uri.to_string())
@@ -137,8 +117,10 @@ async fn logout(
     }
 
     if let Some((browser_session, user)) = &signed_in {
-        if let Err(error) = grants::end_session_grants(state, &browser_session.id, now()).await {
-            return internal_error(&anyhow::anyhow!(error));
+        let now = now();
+        match grants::end_session_grants(state, &browser_session.id, now).await {
+            Ok(families) => backchannel::notify(state, &families, now),
+            Err(error) => return internal_error(&anyhow::anyhow!(error)),
         }
         if let Err(error) = sessions::end(&state.ephemeral, &browser_session.id).await {
             return internal_error(&error.into());

@@ -16,10 +16,7 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(code: &'static str, description: impl Into<String>) -> OAuthError {
-        OAuthError {
-            code,
-            description: Some(description.into()),
-        }
+        OAuthError { code, description: Some(description.into()) }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> OAuthError {
@@ -53,14 +50,9 @@ impl ResponseError for OAuthError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        response
-            .insert_header(("Cache-Control", "no-store"))
-            .insert_header(("Pragma", "no-cache"));
+        response.insert_header(("Cache-Control", "no-store")).insert_header(("Pragma", "no-cache"));
         if self.code == "invalid_client" {
-            response.insert_header((
-                "WWW-Authenticate",
-                r#"Basic realm="latchkey", charset="UTF-8""#,
-            ));
+            response.insert_header(("WWW-Authenticate", r#"Basic realm="latchkey", charset="UTF-8""#));
         }
         let mut body = json!({ "error": self.code });
         if let Some(description) = &self.description {
@@ -89,14 +81,12 @@ impl From<GrantError> for OAuthError {
                     "the grant is invalid, expired, revoked or was issued to another client",
                 )
             }
-            GrantError::UnauthorizedClient => OAuthError::new(
-                "unauthorized_client",
-                "this client may not use this grant type",
-            ),
-            GrantError::InvalidScope => OAuthError::new(
-                "invalid_scope",
-                "the requested scope exceeds what was granted",
-            ),
+            GrantError::UnauthorizedClient => {
+                OAuthError::new("unauthorized_client", "this client may not use this grant type")
+            }
+            GrantError::InvalidScope => {
+                OAuthError::new("invalid_scope", "the requested scope exceeds what was granted")
+            }
             GrantError::Unexpected(error) => OAuthError::server_error(&error),
         }
     }

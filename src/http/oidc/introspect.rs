@@ -28,14 +28,8 @@ pub async fn introspect(
     let hint = params.get("token_type_hint").map(String::as_str);
     let mut answer = json!({ "active": false });
     if hint != Some("refresh_token")
-        && let Ok(claims) = tokens::verify_access_token(
-            &state.settings,
-            &state.keyring,
-            &state.ephemeral,
-            token,
-            now,
-        )
-        .await
+        && let Ok(claims) =
+            tokens::verify_access_token(&state.settings, &state.keyring, &state.ephemeral, token, now).await
     {
         answer = json!({
             "active": true,
@@ -63,7 +57,5 @@ pub async fn introspect(
             "iat": family.created_at,
         });
     }
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(answer))
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(answer))
 }

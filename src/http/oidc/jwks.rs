@@ -28,9 +28,7 @@ pub async fn show(request: HttpRequest, state: web::Data<AppState>) -> HttpRespo
 /// when this instance learns of it up to `refresh_interval_secs` late.
 fn max_age(state: &AppState) -> u64 {
     let keys = &state.settings.keys;
-    keys.publish_lead_secs
-        .saturating_sub(keys.refresh_interval_secs)
-        .min(300)
+    keys.publish_lead_secs.saturating_sub(keys.refresh_interval_secs).min(300)
 }
 
 /// `If-None-Match` holds a list of entity tags, maybe weak (`W/"…"`), or `*` (RFC 9110 §13.1.2).

@@ -15,20 +15,17 @@ pub mod userinfo;
 use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/.well-known/openid-configuration",
-        web::get().to(discovery::show),
-    )
-    .route("/.well-known/jwks.json", web::get().to(jwks::show))
-    .route("/authorize", web::get().to(authorize::start_get))
-    .route("/authorize", web::post().to(authorize::start_post))
-    .route("/consent", web::get().to(consent::show_consent))
-    .route("/consent", web::post().to(consent::submit_consent))
-    .route("/token", web::post().to(token::exchange))
-    .route("/userinfo", web::get().to(userinfo::show))
-    .route("/userinfo", web::post().to(userinfo::show))
-    .route("/introspect", web::post().to(introspect::introspect))
-    .route("/revoke", web::post().to(revoke::revoke))
-    .route("/logout", web::get().to(end_session::logout_get))
-    .route("/logout", web::post().to(end_session::logout_post));
+    cfg.route("/.well-known/openid-configuration", web::get().to(discovery::show))
+        .route("/.well-known/jwks.json", web::get().to(jwks::show))
+        .route("/authorize", web::get().to(authorize::start_get))
+        .route("/authorize", web::post().to(authorize::start_post))
+        .route("/consent", web::get().to(consent::show_consent))
+        .route("/consent", web::post().to(consent::submit_consent))
+        .route("/token", web::post().to(token::exchange))
+        .route("/userinfo", web::get().to(userinfo::show))
+        .route("/userinfo", web::post().to(userinfo::show))
+        .route("/introspect", web::post().to(introspect::introspect))
+        .route("/revoke", web::post().to(revoke::revoke))
+        .route("/logout", web::get().to(end_session::logout_get))
+        .route("/logout", web::post().to(end_session::logout_post));
 }

@@ -19,7 +19,5 @@ pub async fn revoke(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     grants::revoke(&state, &client, token, now()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .finish())
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).finish())
 }

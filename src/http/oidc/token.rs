@@ -17,47 +17,25 @@ pub async fn exchange(
 ) -> Result<HttpResponse, OAuthError> {
     let params = parse_form(&body)?;
     let client = authenticate(&state, &request, &params).await?;
-    let param = |name: &str| {
-        params
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    };
+    let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let scope = match param("scope") {
-        Some(raw) => Some(
-            parse_scopes(raw)
-                .map_err(|_| OAuthError::new("invalid_scope", "scope is malformed"))?,
-        ),
+        Some(raw) => Some(parse_scopes(raw).map_err(|_| OAuthError::new("invalid_scope", "scope is malformed"))?),
         None => None,
     };
     let now = now();
     let set = match param("grant_type") {
         Some("authorization_code") => {
-            let code =
-                param("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-            grants::exchange_code(
-                &state,
-                &client,
-                code,
-                param("redirect_uri"),
-                param("code_verifier"),
-                now,
-            )
-            .await?
+            let code = param("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+            grants::exchange_code(&state, &client, code, param("redirect_uri"), param("code_verifier"), now).await?
         }
         Some("refresh_token") => {
-            let token = param("refresh_token")
-                .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+            let token =
+                param("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
             grants::refresh(&state, &client, token, scope, now).await?
         }
-        Some("client_credentials") => {
-            grants::client_credentials(&state, &client, scope, now).await?
-        }
+        Some("client_credentials") => grants::client_credentials(&state, &client, scope, now).await?,
         Some(_) => {
-            return Err(OAuthError::new(
-                "unsupported_grant_type",
-                "grant_type is not supported",
-            ));
+            return Err(OAuthError::new("unsupported_grant_type", "grant_type is not supported"));
         }
         None => return Err(OAuthError::invalid_request("grant_type is required")),
     };
@@ -73,8 +51,5 @@ pub async fn exchange(
     if let Some(refresh_token) = set.refresh_token {
         body["refresh_token"] = json!(refresh_token);
     }
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Pragma", "no-cache"))
-        .json(body))
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).insert_header(("Pragma", "no-cache")).json(body))
 }

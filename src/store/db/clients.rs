@@ -8,23 +8,12 @@ use super::{Db, is_unique_violation};
 use crate::domain::clients::{Client, ClientError, GrantType};
 
 fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
-    let list = |json: &str| {
-        serde_json::from_str::<Vec<String>>(json).context("malformed URI list in clients table")
-    };
+    let list = |json: &str| serde_json::from_str::<Vec<String>>(json).context("malformed URI list in clients table");
     Ok(Client {
         redirect_uris: list(&model.redirect_uris)?,
         post_logout_redirect_uris: list(&model.post_logout_redirect_uris)?,
-        allowed_scopes: model
-            .allowed_scopes
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
-        allowed_grants: model
-            .allowed_grants
-            .split(' ')
-            .filter_map(|g| GrantType::parse(g).ok())
-            .collect(),
+        allowed_scopes: model.allowed_scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        allowed_grants: model.allowed_grants.split(' ').filter_map(|g| GrantType::parse(g).ok()).collect(),
         id: model.id,
         name: model.name,
         public: model.public,
@@ -35,11 +24,7 @@ fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
     })
 }
 
-pub async fn insert(
-    db: &Db,
-    client: &Client,
-    secret_hash: Option<&str>,
-) -> Result<(), ClientError> {
+pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Result<(), ClientError> {
     let json = |list: &Vec<String>| serde_json::to_string(list).context("cannot encode URI list");
     let model = clients::ActiveModel {
         id: Set(client.id.clone()),
@@ -51,44 +36,30 @@ pub async fn insert(
         post_logout_redirect_uris: Set(json(&client.post_logout_redirect_uris)?),
         backchannel_logout_uri: Set(client.backchannel_logout_uri.clone()),
         allowed_scopes: Set(client.allowed_scopes.join(" ")),
-        allowed_grants: Set(client
-            .allowed_grants
-            .iter()
-            .map(|g| g.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")),
+        allowed_grants: Set(client.allowed_grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" ")),
         enabled: Set(client.enabled),
         created_at: Set(client.created_at),
         updated_at: Set(client.created_at),
     };
-    clients::Entity::insert(model)
-        .exec_without_returning(db)
-        .await
-        .map_err(|error| {
-            if is_unique_violation(&error) {
-                ClientError::AlreadyExists(client.id.clone())
-            } else {
-                ClientError::Unexpected(anyhow::Error::new(error).context("cannot insert client"))
-            }
-        })?;
+    clients::Entity::insert(model).exec_without_returning(db).await.map_err(|error| {
+        if is_unique_violation(&error) {
+            ClientError::AlreadyExists(client.id.clone())
+        } else {
+            ClientError::Unexpected(anyhow::Error::new(error).context("cannot insert client"))
+        }
+    })?;
     Ok(())
 }
 
 pub async fn list(db: &Db) -> anyhow::Result<Vec<Client>> {
-    let models = clients::Entity::find()
-        .order_by_asc(clients::Column::Id)
-        .all(db)
-        .await
-        .context("cannot list clients")?;
+    let models =
+        clients::Entity::find().order_by_asc(clients::Column::Id).all(db).await.context("cannot list clients")?;
     models.into_iter().map(to_domain).collect()
 }
 
 /// A client and its secret hash.
 pub async fn find(db: &Db, id: &str) -> anyhow::Result<Option<(Client, Option<String>)>> {
-    let Some(model) = clients::Entity::find_by_id(id.to_string())
-        .one(db)
-        .await
-        .context("cannot look up client")?
+    let Some(model) = clients::Entity::find_by_id(id.to_string()).one(db).await.context("cannot look up client")?
     else {
         return Ok(None);
     };

@@ -14,23 +14,11 @@ pub async fn find(db: &Db, user_id: &str, client_id: &str) -> anyhow::Result<Opt
         .one(db)
         .await
         .context("cannot read consent")?;
-    Ok(model.map(|m| {
-        m.scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
-    }))
+    Ok(model.map(|m| m.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()))
 }
 
 /// Records (or replaces) the scopes `user_id` allows `client_id`.
-pub async fn save(
-    db: &Db,
-    user_id: &str,
-    client_id: &str,
-    scopes: &[String],
-    at: UnixTime,
-) -> anyhow::Result<()> {
+pub async fn save(db: &Db, user_id: &str, client_id: &str, scopes: &[String], at: UnixTime) -> anyhow::Result<()> {
     let model = consents::ActiveModel {
         user_id: Set(user_id.to_string()),
         client_id: Set(client_id.to_string()),

@@ -12,10 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
-    Statement,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr, Statement};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseSettings;
@@ -37,15 +34,9 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
-    let db = Database::connect(options)
-        .await
-        .context("cannot connect to the database")?;
+    let db = Database::connect(options).await.context("cannot connect to the database")?;
     if db.get_database_backend() == DbBackend::Sqlite {
-        for pragma in [
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA busy_timeout = 10000",
-            "PRAGMA foreign_keys = ON",
-        ] {
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON"] {
             db.execute_raw(Statement::from_string(DbBackend::Sqlite, pragma))
                 .await
                 .context("cannot configure SQLite")?;
@@ -56,20 +47,13 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
 
 /// Applies every pending migration. Safe to call on every start.
 pub async fn migrate(db: &Db) -> anyhow::Result<()> {
-    Migrator::up(db, None)
-        .await
-        .context("cannot apply database migrations")
+    Migrator::up(db, None).await.context("cannot apply database migrations")
 }
 
 /// Lists applied and pending migrations, by name.
 pub async fn pending_migrations(db: &Db) -> anyhow::Result<Vec<String>> {
-    let pending = Migrator::get_pending_migrations(db)
-        .await
-        .context("cannot read the migration table")?;
-    Ok(pending
-        .iter()
-        .map(|migration| migration.name().to_string())
-        .collect())
+    let pending = Migrator::get_pending_migrations(db).await.context("cannot read the migration table")?;
+    Ok(pending.iter().map(|migration| migration.name().to_string()).collect())
 }
 
 pub async fn ping(db: &Db) -> Result<(), DbErr> {
@@ -78,17 +62,12 @@ pub async fn ping(db: &Db) -> Result<(), DbErr> {
 
 /// The folder an SQLite file lives in, when the URL names a file.
 fn sqlite_folder(url: &str) -> Option<std::path::PathBuf> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = path.split('?').next().unwrap_or_default();
     if path.is_empty() || path.starts_with(":memory:") {
         return None;
     }
-    std::path::Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Into::into)
+    std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()).map(Into::into)
 }
 
 pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
@@ -101,10 +80,7 @@ mod tests {
 
     #[test]
     fn sqlite_folder_is_the_parent_of_the_database_file() {
-        assert_eq!(
-            sqlite_folder("sqlite://data/latchkey.db?mode=rwc"),
-            Some("data".into())
-        );
+        assert_eq!(sqlite_folder("sqlite://data/latchkey.db?mode=rwc"), Some("data".into()));
         assert_eq!(sqlite_folder("sqlite:latchkey.db"), None);
         assert_eq!(sqlite_folder("sqlite::memory:"), None);
         assert_eq!(sqlite_folder("postgres://localhost/test"), None);

@@ -10,10 +10,7 @@ use crate::domain::UnixTime;
 use crate::domain::grants::RefreshFamily;
 
 fn split(list: &str) -> Vec<String> {
-    list.split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    list.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 fn to_domain(model: families::Model) -> RefreshFamily {
@@ -44,48 +41,30 @@ pub async fn create_family(db: &Db, family: &RefreshFamily) -> anyhow::Result<()
         expires_at: Set(family.expires_at),
         revoked_at: Set(None),
     };
-    families::Entity::insert(model)
-        .exec_without_returning(db)
-        .await
-        .context("cannot create refresh-token family")?;
+    families::Entity::insert(model).exec_without_returning(db).await.context("cannot create refresh-token family")?;
     Ok(())
 }
 
-pub async fn insert_token(
-    db: &Db,
-    token_hash: &str,
-    family_id: &str,
-    at: UnixTime,
-) -> anyhow::Result<()> {
+pub async fn insert_token(db: &Db, token_hash: &str, family_id: &str, at: UnixTime) -> anyhow::Result<()> {
     let model = tokens::ActiveModel {
         token_hash: Set(token_hash.to_string()),
         family_id: Set(family_id.to_string()),
         created_at: Set(at),
         used_at: Set(None),
     };
-    tokens::Entity::insert(model)
-        .exec_without_returning(db)
-        .await
-        .context("cannot store refresh token")?;
+    tokens::Entity::insert(model).exec_without_returning(db).await.context("cannot store refresh token")?;
     Ok(())
 }
 
 /// A refresh token by hash: whether it was used already, and its family.
-pub async fn find_token(
-    db: &Db,
-    token_hash: &str,
-) -> anyhow::Result<Option<(Option<UnixTime>, RefreshFamily)>> {
-    let Some(token) = tokens::Entity::find_by_id(token_hash.to_string())
-        .one(db)
-        .await
-        .context("cannot read refresh token")?
+pub async fn find_token(db: &Db, token_hash: &str) -> anyhow::Result<Option<(Option<UnixTime>, RefreshFamily)>> {
+    let Some(token) =
+        tokens::Entity::find_by_id(token_hash.to_string()).one(db).await.context("cannot read refresh token")?
     else {
         return Ok(None);
     };
-    let family = families::Entity::find_by_id(token.family_id)
-        .one(db)
-        .await
-        .context("cannot read refresh-token family")?;
+    let family =
+        families::Entity::find_by_id(token.family_id).one(db).await.context("cannot read refresh-token family")?;
     Ok(family.map(|family| (token.used_at, to_domain(family))))
 }
 
@@ -113,11 +92,7 @@ pub async fn revoke_family(db: &Db, family_id: &str, at: UnixTime) -> anyhow::Re
 }
 
 /// Revokes every live family issued in browser session `session_id`; returns them.
-pub async fn revoke_families_of_session(
-    db: &Db,
-    session_id: &str,
-    at: UnixTime,
-) -> anyhow::Result<Vec<RefreshFamily>> {
+pub async fn revoke_families_of_session(db: &Db, session_id: &str, at: UnixTime) -> anyhow::Result<Vec<RefreshFamily>> {
     let live = families::Entity::find()
         .filter(families::Column::SessionId.eq(session_id))
         .filter(families::Column::RevokedAt.is_null())

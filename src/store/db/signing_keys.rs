@@ -41,10 +41,7 @@ pub async fn insert(db: &Db, key: &SealedKey) -> anyhow::Result<bool> {
         created_at: Set(key.created_at),
         activates_at: Set(key.activates_at),
     };
-    match signing_keys::Entity::insert(model)
-        .exec_without_returning(db)
-        .await
-    {
+    match signing_keys::Entity::insert(model).exec_without_returning(db).await {
         Ok(_) => Ok(true),
         Err(error) if is_unique_violation(&error) => Ok(false),
         Err(error) => Err(anyhow::Error::new(error).context("cannot store signing key")),

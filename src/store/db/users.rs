@@ -1,9 +1,7 @@
 //! Queries on the `users` table.
 
 use anyhow::Context;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
 
 use super::entities::users;
 use super::{Db, is_unique_violation};
@@ -23,12 +21,7 @@ fn to_domain(model: users::Model) -> User {
     }
 }
 
-pub async fn insert(
-    db: &Db,
-    user: &User,
-    username_key: &str,
-    password_hash: Option<&str>,
-) -> Result<(), UserError> {
+pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Option<&str>) -> Result<(), UserError> {
     let model = users::ActiveModel {
         id: Set(user.id.clone()),
         username: Set(user.username.clone()),
@@ -41,33 +34,24 @@ pub async fn insert(
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
     };
-    users::Entity::insert(model)
-        .exec_without_returning(db)
-        .await
-        .map_err(|error| {
-            if is_unique_violation(&error) {
-                UserError::UsernameTaken(user.username.clone())
-            } else {
-                UserError::Unexpected(anyhow::Error::new(error).context("cannot insert user"))
-            }
-        })?;
+    users::Entity::insert(model).exec_without_returning(db).await.map_err(|error| {
+        if is_unique_violation(&error) {
+            UserError::UsernameTaken(user.username.clone())
+        } else {
+            UserError::Unexpected(anyhow::Error::new(error).context("cannot insert user"))
+        }
+    })?;
     Ok(())
 }
 
 pub async fn list(db: &Db) -> anyhow::Result<Vec<User>> {
-    let models = users::Entity::find()
-        .order_by_asc(users::Column::UsernameKey)
-        .all(db)
-        .await
-        .context("cannot list users")?;
+    let models =
+        users::Entity::find().order_by_asc(users::Column::UsernameKey).all(db).await.context("cannot list users")?;
     Ok(models.into_iter().map(to_domain).collect())
 }
 
 /// The user with this case-folded username, and their password hash.
-pub async fn find_by_username_key(
-    db: &Db,
-    username_key: &str,
-) -> anyhow::Result<Option<(User, Option<String>)>> {
+pub async fn find_by_username_key(db: &Db, username_key: &str) -> anyhow::Result<Option<(User, Option<String>)>> {
     let model = users::Entity::find()
         .filter(users::Column::UsernameKey.eq(username_key))
         .one(db)
@@ -80,12 +64,7 @@ pub async fn find_by_username_key(
 }
 
 /// Sets `disabled`; `None` when no such user exists.
-pub async fn set_disabled(
-    db: &Db,
-    username_key: &str,
-    disabled: bool,
-    at: UnixTime,
-) -> anyhow::Result<Option<User>> {
+pub async fn set_disabled(db: &Db, username_key: &str, disabled: bool, at: UnixTime) -> anyhow::Result<Option<User>> {
     let Some(model) = users::Entity::find()
         .filter(users::Column::UsernameKey.eq(username_key))
         .one(db)
@@ -102,28 +81,14 @@ pub async fn set_disabled(
 }
 
 pub async fn find_by_id(db: &Db, id: &str) -> anyhow::Result<Option<User>> {
-    let model = users::Entity::find_by_id(id.to_string())
-        .one(db)
-        .await
-        .context("cannot look up user")?;
+    let model = users::Entity::find_by_id(id.to_string()).one(db).await.context("cannot look up user")?;
     Ok(model.map(to_domain))
 }
 
-pub async fn set_password_hash(
-    db: &Db,
-    id: &str,
-    password_hash: &str,
-    at: UnixTime,
-) -> anyhow::Result<()> {
+pub async fn set_password_hash(db: &Db, id: &str, password_hash: &str, at: UnixTime) -> anyhow::Result<()> {
     users::Entity::update_many()
-        .col_expr(
-            users::Column::PasswordHash,
-            sea_orm::sea_query::Expr::value(password_hash),
-        )
-        .col_expr(
-            users::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(at),
-        )
+        .col_expr(users::Column::PasswordHash, sea_orm::sea_query::Expr::value(password_hash))
+        .col_expr(users::Column::UpdatedAt, sea_orm::sea_query::Expr::value(at))
         .filter(users::Column::Id.eq(id))
         .exec(db)
         .await

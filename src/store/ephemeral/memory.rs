@@ -32,11 +32,7 @@ impl Entries {
     }
 
     fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
-        if self
-            .by_key
-            .get(key)
-            .is_some_and(|entry| entry.expires_at <= now)
-        {
+        if self.by_key.get(key).is_some_and(|entry| entry.expires_at <= now) {
             self.remove(key);
         }
         self.by_key.get_mut(key)
@@ -69,18 +65,13 @@ impl Entries {
 
 impl MemoryStore {
     pub fn new(max_entries: usize) -> MemoryStore {
-        MemoryStore {
-            inner: Arc::default(),
-            max_entries: max_entries.max(1),
-        }
+        MemoryStore { inner: Arc::default(), max_entries: max_entries.max(1) }
     }
 
     fn entries(&self) -> MutexGuard<'_, Entries> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters for a cache, so a poisoned lock is simply taken over.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn put(&self, key: &str, value: &[u8], ttl: Duration) {
@@ -88,10 +79,7 @@ impl MemoryStore {
     }
 
     fn put_at(&self, key: &str, value: &[u8], ttl: Duration, now: Instant) {
-        let entry = Entry {
-            value: value.to_vec(),
-            expires_at: now + ttl,
-        };
+        let entry = Entry { value: value.to_vec(), expires_at: now + ttl };
         self.entries().insert(key, entry, self.max_entries, now);
     }
 
@@ -100,9 +88,7 @@ impl MemoryStore {
     }
 
     fn get_at(&self, key: &str, now: Instant) -> Option<Vec<u8>> {
-        self.entries()
-            .live(key, now)
-            .map(|entry| entry.value.clone())
+        self.entries().live(key, now).map(|entry| entry.value.clone())
     }
 
     pub fn take(&self, key: &str) -> Option<Vec<u8>> {
@@ -120,15 +106,7 @@ impl MemoryStore {
             entry.value = count.to_string().into_bytes();
             return count;
         }
-        entries.insert(
-            key,
-            Entry {
-                value: b"1".to_vec(),
-                expires_at: now + window,
-            },
-            self.max_entries,
-            now,
-        );
+        entries.insert(key, Entry { value: b"1".to_vec(), expires_at: now + window }, self.max_entries, now);
         1
     }
 
@@ -139,10 +117,7 @@ impl MemoryStore {
 }
 
 fn parse_count(bytes: &[u8]) -> u64 {
-    std::str::from_utf8(bytes)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+    std::str::from_utf8(bytes).ok().and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -156,10 +131,7 @@ mod tests {
         let store = MemoryStore::new(10);
         let now = Instant::now();
         store.put_at("k", b"v", MINUTE, now);
-        assert_eq!(
-            store.get_at("k", now + Duration::from_secs(59)),
-            Some(b"v".to_vec())
-        );
+        assert_eq!(store.get_at("k", now + Duration::from_secs(59)), Some(b"v".to_vec()));
         assert_eq!(store.get_at("k", now + MINUTE), None);
         assert_eq!(store.len(), 0);
     }
@@ -179,31 +151,14 @@ mod tests {
         let now = Instant::now();
         store.put_at("expired", b"1", Duration::from_secs(1), now);
         store.put_at("long", b"2", Duration::from_secs(100), now);
-        store.put_at(
-            "new",
-            b"3",
-            Duration::from_secs(50),
-            now + Duration::from_secs(2),
-        );
+        store.put_at("new", b"3", Duration::from_secs(50), now + Duration::from_secs(2));
         assert_eq!(store.get_at("expired", now), None);
         assert_eq!(store.get_at("long", now), Some(b"2".to_vec()));
 
-        store.put_at(
-            "newest",
-            b"4",
-            Duration::from_secs(200),
-            now + Duration::from_secs(3),
-        );
+        store.put_at("newest", b"4", Duration::from_secs(200), now + Duration::from_secs(3));
         assert_eq!(store.len(), 2);
-        assert_eq!(
-            store.get_at("new", now + Duration::from_secs(3)),
-            None,
-            "soonest to expire is evicted"
-        );
-        assert_eq!(
-            store.get_at("long", now + Duration::from_secs(3)),
-            Some(b"2".to_vec())
-        );
+        assert_eq!(store.get_at("new", now + Duration::from_secs(3)), None, "soonest to expire is evicted");
+        assert_eq!(store.get_at("long", now + Duration::from_secs(3)), Some(b"2".to_vec()));
     }
 
     #[test]

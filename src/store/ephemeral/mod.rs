@@ -36,9 +36,7 @@ impl EphemeralStore {
     /// builds the in-process store.
     pub async fn connect(settings: &Settings) -> Result<EphemeralStore, EphemeralError> {
         Ok(match &settings.redis.url {
-            Some(url) => {
-                EphemeralStore::Redis(RedisStore::connect(url, &settings.redis.key_prefix).await?)
-            }
+            Some(url) => EphemeralStore::Redis(RedisStore::connect(url, &settings.redis.key_prefix).await?),
             None => EphemeralStore::Memory(MemoryStore::new(settings.memory_store.max_entries)),
         })
     }
@@ -104,34 +102,15 @@ impl EphemeralStore {
         }
     }
 
-    pub async fn put_json<T: Serialize>(
-        &self,
-        key: &str,
-        value: &T,
-        ttl: Duration,
-    ) -> Result<(), EphemeralError> {
+    pub async fn put_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) -> Result<(), EphemeralError> {
         self.put(key, &serde_json::to_vec(value)?, ttl).await
     }
 
-    pub async fn get_json<T: DeserializeOwned>(
-        &self,
-        key: &str,
-    ) -> Result<Option<T>, EphemeralError> {
-        self.get(key)
-            .await?
-            .map(|bytes| serde_json::from_slice(&bytes))
-            .transpose()
-            .map_err(Into::into)
+    pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, EphemeralError> {
+        self.get(key).await?.map(|bytes| serde_json::from_slice(&bytes)).transpose().map_err(Into::into)
     }
 
-    pub async fn take_json<T: DeserializeOwned>(
-        &self,
-        key: &str,
-    ) -> Result<Option<T>, EphemeralError> {
-        self.take(key)
-            .await?
-            .map(|bytes| serde_json::from_slice(&bytes))
-            .transpose()
-            .map_err(Into::into)
+    pub async fn take_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, EphemeralError> {
+        self.take(key).await?.map(|bytes| serde_json::from_slice(&bytes)).transpose().map_err(Into::into)
     }
 }

@@ -19,10 +19,7 @@ impl RedisStore {
     pub async fn connect(url: &SecretString, prefix: &str) -> Result<RedisStore, EphemeralError> {
         let client = redis::Client::open(url.expose_secret())?;
         let connection = ConnectionManager::new(client).await?;
-        Ok(RedisStore {
-            connection,
-            prefix: prefix.to_string(),
-        })
+        Ok(RedisStore { connection, prefix: prefix.to_string() })
     }
 
     fn key(&self, key: &str) -> String {
@@ -32,13 +29,8 @@ impl RedisStore {
     pub async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), EphemeralError> {
         let mut connection = self.connection.clone();
         let millis = ttl.as_millis().max(1) as u64;
-        let _: () = redis::cmd("SET")
-            .arg(self.key(key))
-            .arg(value)
-            .arg("PX")
-            .arg(millis)
-            .query_async(&mut connection)
-            .await?;
+        let _: () =
+            redis::cmd("SET").arg(self.key(key)).arg(value).arg("PX").arg(millis).query_async(&mut connection).await?;
         Ok(())
     }
 
