@@ -25,6 +25,7 @@ pub struct Settings {
     pub keys: KeySettings,
     pub tokens: TokenSettings,
     pub sessions: SessionSettings,
+    pub passkeys: PasskeySettings,
     pub passwords: PasswordSettings,
     pub log: LogSettings,
 }
@@ -107,6 +108,55 @@ pub struct SessionSettings {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
+pub struct PasskeySettings {
+    /// Offer passkey registration and sign-in.
+    pub enabled: bool,
+    /// WebAuthn relying-party id; empty means the issuer's host. Must be a host name, not an IP.
+    pub rp_id: String,
+    /// The origin browsers show; empty means the issuer's origin. Set it behind a proxy
+    /// that changes scheme, host or port.
+    pub origin: String,
+    /// The name authenticators show for this site.
+    pub rp_name: String,
+}
+
+impl Default for PasskeySettings {
+    fn default() -> Self {
+        PasskeySettings { enabled: true, rp_id: String::new(), origin: String::new(), rp_name: "Latchkey".into() }
+    }
+}
+
+impl Settings {
+    /// The WebAuthn relying-party id and origin, from configuration or the issuer.
+    pub fn passkey_rp(&self) -> Result<(String, Url), ConfigError> {
+        let issuer = Url::parse(&self.issuer).map_err(|e| ConfigError::new("issuer", e.to_string()))?;
+        let origin = if self.passkeys.origin.is_empty() {
+            Url::parse(&issuer.origin().ascii_serialization()).map_err(|e| ConfigError::new("issuer", e.to_string()))?
+        } else {
+            Url::parse(&self.passkeys.origin).map_err(|e| ConfigError::new("passkeys.origin", e.to_string()))?
+        };
+        let rp_id = if self.passkeys.rp_id.is_empty() {
+            match issuer.host() {
+                Some(url::Host::Domain(host)) => host.to_string(),
+                _ => {
+                    return Err(ConfigError::new(
+                        "issuer",
+                        "passkeys need a host name, not an IP address (WebAuthn forbids IP relying-party ids); set passkeys.rp_id, or passkeys.enabled = false",
+                    ));
+                }
+            }
+        } else {
+            self.passkeys.rp_id.clone()
+        };
+        if rp_id.parse::<std::net::IpAddr>().is_ok() {
+            return Err(ConfigError::new("passkeys.rp_id", "must be a host name, not an IP address"));
+        }
+        Ok((rp_id, origin))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
 pub struct PasswordSettings {
     /// argon2id memory cost in KiB (OWASP: 19456).
     pub memory_kib: u32,
@@ -143,6 +193,7 @@ impl Default for Settings {
             keys: KeySettings::default(),
             tokens: TokenSettings::default(),
             sessions: SessionSettings::default(),
+            passkeys: PasskeySettings::default(),
             passwords: PasswordSettings::default(),
             log: LogSettings::default(),
         }
@@ -299,6 +350,9 @@ impl Settings {
         }
         if self.sessions.ttl_secs == 0 || self.sessions.login_timeout_secs == 0 {
             return Err(ConfigError::new("sessions", "ttl_secs and login_timeout_secs must be at least 1 second"));
+        }
+        if self.passkeys.enabled {
+            self.passkey_rp()?;
         }
         if argon2::Params::new(self.passwords.memory_kib, self.passwords.iterations, self.passwords.parallelism, None)
             .is_err()

@@ -31,7 +31,8 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("cannot build the HTTP client")?;
-    Ok(AppState { settings: Arc::new(settings), db, ephemeral, keyring: Arc::new(keyring), passwords, http })
+    let webauthn = crate::domain::passkeys::relying_party(&settings)?.map(Arc::new);
+    Ok(AppState { settings: Arc::new(settings), db, ephemeral, keyring: Arc::new(keyring), passwords, http, webauthn })
 }
 
 pub struct Application {

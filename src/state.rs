@@ -17,4 +17,6 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     /// For calls Latchkey makes itself (back-channel logout); short timeouts, no redirects.
     pub http: reqwest::Client,
+    /// The WebAuthn relying party; `None` when passkeys are disabled.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }

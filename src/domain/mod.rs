@@ -1,12 +1,14 @@
 //! The identity-provider rules: users, clients, passwords and signing keys. Nothing here
 //! names actix; storage goes through `crate::store`.
 
+pub mod audit;
 pub mod authorization;
 pub mod backchannel;
 pub mod clients;
 pub mod grants;
 pub mod keys;
 pub mod login;
+pub mod passkeys;
 pub mod passwords;
 pub mod sessions;
 pub mod tokens;

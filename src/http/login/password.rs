@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use crate::domain::authorization::{self, PendingAuthorization};
 use crate::domain::login::{self, LoginError};
-use crate::domain::{now, sessions};
 use crate::http::oidc::authorize;
 use crate::http::pages::{error_page, internal_error, render, see_other};
 use crate::http::{csrf, session};
@@ -22,6 +21,7 @@ struct LoginPage<'a> {
     client_name: Option<&'a str>,
     username: &'a str,
     error: Option<&'a str>,
+    passkeys_enabled: bool,
 }
 
 #[derive(Template)]
@@ -48,7 +48,10 @@ pub struct LoginForm {
 
 /// Loads the pending authorization request a login page belongs to, if any.
 /// `Err` is the page to show when it is gone.
-async fn pending_request(state: &AppState, id: Option<&str>) -> Result<Option<PendingAuthorization>, HttpResponse> {
+pub(super) async fn pending_request(
+    state: &AppState,
+    id: Option<&str>,
+) -> Result<Option<PendingAuthorization>, HttpResponse> {
     let Some(id) = id.filter(|id| !id.is_empty()) else {
         return Ok(None);
     };
@@ -78,6 +81,7 @@ pub async fn show_login_form(
                 client_name: Some(&pending.client_name),
                 username: pending.login_hint.as_deref().unwrap_or_default(),
                 error: None,
+                passkeys_enabled: state.webauthn.is_some(),
             },
         ),
         None => match session::current(&state, &request).await {
@@ -86,7 +90,14 @@ pub async fn show_login_form(
             }
             Ok(None) => render(
                 StatusCode::OK,
-                &LoginPage { csrf_token: &csrf_token, request_id: "", client_name: None, username: "", error: None },
+                &LoginPage {
+                    csrf_token: &csrf_token,
+                    request_id: "",
+                    client_name: None,
+                    username: "",
+                    error: None,
+                    passkeys_enabled: state.webauthn.is_some(),
+                },
             ),
             Err(error) => return internal_error(&error),
         },
@@ -124,34 +135,18 @@ pub async fn submit_password(
                     client_name: pending.as_ref().map(|p| p.client_name.as_str()),
                     username: &form.username,
                     error: Some("Invalid username or password"),
+                    passkeys_enabled: state.webauthn.is_some(),
                 },
             );
         }
         Err(LoginError::Unexpected(error)) => return internal_error(&error),
     };
-    let previous = session::presented_id(&request);
-    let ttl = state.settings.sessions.ttl_secs;
-    let browser_session =
-        match sessions::start(&state.ephemeral, previous.as_deref(), &user.id, vec!["pwd".into()], ttl, now()).await {
-            Ok(session) => session,
-            Err(error) => return internal_error(&error.into()),
-        };
     tracing::info!(user_id = %user.id, "signed in with a password");
-    let cookie = session::cookie(&state, &browser_session);
-    let mut response = match pending {
-        Some(pending) => {
-            // The user has just signed in for this request: prompt=login is satisfied.
-            let pending = PendingAuthorization { prompt_login: false, ..pending };
-            if let Err(error) =
-                authorization::save_pending(&state.ephemeral, &pending, state.settings.sessions.login_timeout_secs)
-                    .await
-            {
-                return internal_error(&error.into());
-            }
-            authorize::proceed(&state, &pending, Some(&(browser_session, user))).await
-        }
-        None => see_other("/login"),
+    let (location, cookie) = match super::complete_sign_in(&state, &request, &user, &["pwd"], pending).await {
+        Ok(done) => done,
+        Err(page) => return page,
     };
+    let mut response = see_other(&location);
     let _ = response.add_cookie(&cookie);
     response
 }

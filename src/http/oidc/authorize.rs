@@ -65,11 +65,22 @@ pub async fn proceed(
     pending: &PendingAuthorization,
     signed_in: Option<&(BrowserSession, User)>,
 ) -> HttpResponse {
+    match next_location(state, pending, signed_in).await {
+        Ok(location) => see_other(&location),
+        Err(page) => page,
+    }
+}
+
+/// Where the browser goes next for a pending request; `Err` is a page to show instead.
+pub async fn next_location(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    signed_in: Option<&(BrowserSession, User)>,
+) -> Result<String, HttpResponse> {
     let consented = match signed_in {
-        Some((_, user)) => match db::consents::find(&state.db, &user.id, &pending.client_id).await {
-            Ok(consented) => consented,
-            Err(error) => return internal_error(&error),
-        },
+        Some((_, user)) => {
+            db::consents::find(&state.db, &user.id, &pending.client_id).await.map_err(|e| internal_error(&e))?
+        }
         None => None,
     };
     let session = signed_in.map(|(session, _)| session);
@@ -77,31 +88,27 @@ pub async fn proceed(
     let issuer = &state.settings.issuer;
     match (&step, session) {
         (Ok(NextStep::SignIn), _) | (Ok(NextStep::IssueCode), None) => {
-            return see_other(&format!("/login?request={}", pending.id));
+            return Ok(format!("/login?request={}", pending.id));
         }
-        (Ok(NextStep::Consent), _) => {
-            return see_other(&format!("/consent?request={}", pending.id));
-        }
+        (Ok(NextStep::Consent), _) => return Ok(format!("/consent?request={}", pending.id)),
         _ => {}
     }
     // From here the request is answered, once: taking it first means a replayed or
     // concurrent submission finds nothing.
     match authorization::finish_pending(&state.ephemeral, &pending.id).await {
         Ok(Some(_)) => {}
-        Ok(None) => return expired_page(),
-        Err(error) => return internal_error(&error.into()),
+        Ok(None) => return Err(expired_page()),
+        Err(error) => return Err(internal_error(&error.into())),
     }
-    let location = match (step, session) {
+    match (step, session) {
         (Ok(_), Some(session)) => {
             let ttl = state.settings.tokens.authorization_code_ttl_secs;
-            authorization::issue_code(&state.ephemeral, pending, session, issuer, ttl).await
+            authorization::issue_code(&state.ephemeral, pending, session, issuer, ttl)
+                .await
+                .map_err(|error| internal_error(&error.into()))
         }
         (Err(error), _) => Ok(authorization::error_redirect(&error, issuer)),
-        (Ok(_), None) => return expired_page(),
-    };
-    match location {
-        Ok(location) => see_other(&location),
-        Err(error) => internal_error(&error.into()),
+        (Ok(_), None) => Err(expired_page()),
     }
 }
 

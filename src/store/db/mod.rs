@@ -1,9 +1,11 @@
 //! The durable database: SQLite (embedded default) or PostgreSQL, through sea-orm. Every
 //! query is written once for both. sea-orm models stay in here; callers get domain types.
 
+pub mod audit;
 pub mod clients;
 pub mod consents;
 mod entities;
+pub mod passkeys;
 pub mod refresh_tokens;
 pub mod signing_keys;
 pub mod users;

@@ -1,7 +1,9 @@
 //! sea-orm entities, one per table the code reads or writes. Private to `store::db`.
 
+pub mod audit_events;
 pub mod clients;
 pub mod consents;
+pub mod passkeys;
 pub mod refresh_token_families;
 pub mod refresh_tokens;
 pub mod signing_keys;

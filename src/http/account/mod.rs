@@ -1,0 +1,13 @@
+//! The signed-in user's own pages: `/account`, and the passkeys they manage there.
+
+pub mod passkeys;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/account", web::get().to(passkeys::show_account))
+        .route("/account/passkeys/register/start", web::post().to(passkeys::start_registration))
+        .route("/account/passkeys/register/finish", web::post().to(passkeys::finish_registration))
+        .route("/account/passkeys/{id}/rename", web::post().to(passkeys::rename))
+        .route("/account/passkeys/{id}/delete", web::post().to(passkeys::delete));
+}

@@ -1,0 +1,47 @@
+//! Writes to the `audit_events` table.
+
+use anyhow::Context;
+use sea_orm::{EntityTrait, Set};
+
+use super::Db;
+use super::entities::audit_events;
+use crate::domain::audit::AuditEvent;
+
+pub async fn insert(db: &Db, event: &AuditEvent) -> anyhow::Result<()> {
+    let model = audit_events::ActiveModel {
+        id: sea_orm::NotSet,
+        occurred_at: Set(event.occurred_at),
+        event_type: Set(event.event_type.to_string()),
+        actor_user_id: Set(event.actor_user_id.clone()),
+        subject_user_id: Set(event.subject_user_id.clone()),
+        client_id: Set(event.client_id.clone()),
+        source_ip: Set(event.source_ip.clone()),
+        details: Set(event.details.to_string()),
+    };
+    audit_events::Entity::insert(model).exec_without_returning(db).await.context("cannot write audit event")?;
+    Ok(())
+}
+
+/// The most recent events of a type, newest first (for tests and, later, the admin pages).
+pub async fn recent_of_type(db: &Db, event_type: &str, limit: u64) -> anyhow::Result<Vec<AuditEvent>> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let models = audit_events::Entity::find()
+        .filter(audit_events::Column::EventType.eq(event_type))
+        .order_by_desc(audit_events::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+        .context("cannot read audit events")?;
+    Ok(models
+        .into_iter()
+        .map(|m| AuditEvent {
+            occurred_at: m.occurred_at,
+            event_type: m.event_type,
+            actor_user_id: m.actor_user_id,
+            subject_user_id: m.subject_user_id,
+            client_id: m.client_id,
+            source_ip: m.source_ip,
+            details: serde_json::from_str(&m.details).unwrap_or_default(),
+        })
+        .collect())
+}
