@@ -15,7 +15,11 @@ use actix_web::{HttpResponse, web};
 
 /// The sitemap: each area mounts its own routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(oidc::routes).configure(login::routes).configure(health::routes).configure(assets::routes);
+    cfg.configure(oidc::routes)
+        .configure(login::routes)
+        .configure(account::routes)
+        .configure(health::routes)
+        .configure(assets::routes);
 }
 
 /// Headers every response carries. The CSP allows only our own scripts and styles, and

@@ -57,3 +57,14 @@ fn the_shipped_config_toml_holds_the_documented_defaults() {
     let defaults = latchkey::config::Settings::default();
     assert_eq!(serde_json::to_value(&shipped).unwrap(), serde_json::to_value(&defaults).unwrap());
 }
+
+#[tokio::test]
+async fn an_ip_address_issuer_is_refused_while_passkeys_are_enabled() {
+    let env = TestEnv::new().await;
+    refused_with_exit_2(&env, &[("LATCHKEY_ISSUER", "http://127.0.0.1:8080")], &["user", "list"], "IP address");
+    let mut vars = env.env_vars();
+    vars.push(("LATCHKEY_ISSUER".into(), "http://127.0.0.1:8080".into()));
+    vars.push(("LATCHKEY_PASSKEYS__ENABLED".into(), "false".into()));
+    let output = run_latchkey(env.dir.path(), &vars, &["user", "list"], None);
+    assert!(output.success, "fine without passkeys: {}", output.stderr);
+}

@@ -17,4 +17,6 @@ mod keys;
 mod login;
 mod oidc_flow;
 mod oidc_refusals;
+mod passkeys;
+mod soft_authenticator;
 mod token_endpoint;
