@@ -72,6 +72,8 @@ pub enum ClientError {
     PublicClientWithSecret,
     #[error("client secret must be at least 32 characters; leave it out to have one generated")]
     WeakSecret,
+    #[error("no client {0:?}")]
+    NotFound(String),
     #[error("client {0:?} already exists")]
     AlreadyExists(String),
     #[error(transparent)]
@@ -102,30 +104,125 @@ pub struct AddedClient {
     pub generated_secret: Option<SecretString>,
 }
 
-/// Validates and stores a client. Only a hash of the secret is kept.
-pub async fn add_client(db: &Db, new: NewClient) -> Result<AddedClient, ClientError> {
-    let valid_id = (1..=255).contains(&new.id.len())
-        && new.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '~' | ':'));
+/// A client's settings as an admin edits them.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub name: String,
+    pub first_party: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub scopes: String,
+    pub grants: Vec<String>,
+    pub enabled: bool,
+}
+
+/// Validates and applies an admin's edit of client `id`.
+pub async fn update_client(db: &Db, id: &str, settings: ClientSettings) -> Result<Client, ClientError> {
+    let (existing, _) = db::clients::find(db, id).await?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+    let validated = add_client_checks(
+        &existing.id,
+        existing.public,
+        &settings.redirect_uris,
+        &settings.post_logout_redirect_uris,
+        settings.backchannel_logout_uri.as_deref(),
+        &settings.scopes,
+        &settings.grants,
+        false,
+    )?;
+    let client = Client {
+        name: Some(settings.name).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| existing.id.clone()),
+        first_party: settings.first_party,
+        redirect_uris: settings.redirect_uris,
+        post_logout_redirect_uris: settings.post_logout_redirect_uris,
+        backchannel_logout_uri: settings.backchannel_logout_uri,
+        allowed_scopes: validated.0,
+        allowed_grants: validated.1,
+        enabled: settings.enabled,
+        ..existing
+    };
+    db::clients::update(db, &client, now()).await?;
+    Ok(client)
+}
+
+/// Replaces a confidential client's secret with a generated one, returned once.
+pub async fn rotate_secret(db: &Db, id: &str) -> Result<SecretString, ClientError> {
+    let (client, _) = db::clients::find(db, id).await?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+    if client.public {
+        return Err(ClientError::PublicClientWithSecret);
+    }
+    let secret = SecretString::from(random_token(32));
+    db::clients::set_secret_hash(db, id, &hash_secret(&secret)).await?;
+    Ok(secret)
+}
+
+pub async fn delete_client(db: &Db, id: &str) -> Result<(), ClientError> {
+    if db::clients::delete(db, id).await? { Ok(()) } else { Err(ClientError::NotFound(id.to_string())) }
+}
+
+pub async fn find_client(db: &Db, id: &str) -> Result<Client, ClientError> {
+    Ok(db::clients::find(db, id).await?.ok_or_else(|| ClientError::NotFound(id.to_string()))?.0)
+}
+
+/// The checks shared by registration and editing; returns the parsed scopes and grants.
+#[allow(clippy::too_many_arguments)]
+fn add_client_checks(
+    id: &str,
+    public: bool,
+    redirect_uris: &[String],
+    post_logout_redirect_uris: &[String],
+    backchannel_logout_uri: Option<&str>,
+    scopes: &str,
+    grants: &[String],
+    has_secret: bool,
+) -> Result<(Vec<String>, Vec<GrantType>), ClientError> {
+    let valid_id = (1..=255).contains(&id.len())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '~' | ':'));
     if !valid_id {
         return Err(ClientError::InvalidClientId);
     }
-    for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
+    for uri in redirect_uris.iter().chain(post_logout_redirect_uris) {
         validate_redirect_uri(uri)?;
     }
-    let scopes = parse_scopes(&new.scopes)?;
-    let mut grants = Vec::new();
-    for grant in new.grants.iter().flat_map(|g| g.split(',')).map(str::trim).filter(|g| !g.is_empty()) {
-        let grant = GrantType::parse(grant)?;
-        if !grants.contains(&grant) {
-            grants.push(grant);
+    if let Some(uri) = backchannel_logout_uri {
+        let valid =
+            Url::parse(uri).is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.fragment().is_none());
+        if !valid {
+            return Err(ClientError::InvalidRedirectUri(
+                uri.to_string(),
+                "a back-channel logout URI must be an http(s) URL without fragment",
+            ));
         }
     }
-    if grants.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
+    let scopes = parse_scopes(scopes)?;
+    let mut parsed = Vec::new();
+    for grant in grants.iter().flat_map(|g| g.split(',')).map(str::trim).filter(|g| !g.is_empty()) {
+        let grant = GrantType::parse(grant)?;
+        if !parsed.contains(&grant) {
+            parsed.push(grant);
+        }
+    }
+    if parsed.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
         return Err(ClientError::MissingRedirectUri);
     }
-    if new.public && (new.secret.is_some() || grants.contains(&GrantType::ClientCredentials)) {
+    if public && (has_secret || parsed.contains(&GrantType::ClientCredentials)) {
         return Err(ClientError::PublicClientWithSecret);
     }
+    Ok((scopes, parsed))
+}
+
+/// Validates and stores a client. Only a hash of the secret is kept.
+pub async fn add_client(db: &Db, new: NewClient) -> Result<AddedClient, ClientError> {
+    let (scopes, grants) = add_client_checks(
+        &new.id,
+        new.public,
+        &new.redirect_uris,
+        &new.post_logout_redirect_uris,
+        new.backchannel_logout_uri.as_deref(),
+        &new.scopes,
+        &new.grants,
+        new.secret.is_some(),
+    )?;
     let (secret_hash, generated_secret) = if new.public {
         (None, None)
     } else {

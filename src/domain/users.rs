@@ -125,6 +125,70 @@ pub async fn disable_user(db: &Db, username: &str) -> Result<User, UserError> {
     db::users::set_disabled(db, &key, true, now()).await?.ok_or_else(|| UserError::NotFound(username.to_string()))
 }
 
+/// An admin's change to a user; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct UserChange {
+    pub email: Option<Option<String>>,
+    pub display_name: Option<Option<String>>,
+    pub admin: Option<bool>,
+    pub disabled: Option<bool>,
+}
+
+pub async fn find_user(db: &Db, id: &str) -> Result<User, UserError> {
+    db::users::find_by_id(db, id).await?.ok_or_else(|| UserError::NotFound(id.to_string()))
+}
+
+/// Validates and applies an admin's change.
+pub async fn update_user(db: &Db, id: &str, mut change: UserChange) -> Result<User, UserError> {
+    if let Some(Some(email)) = &change.email {
+        change.email = Some(Some(Email::parse(email)?.as_str().to_string()));
+    }
+    if let Some(Some(name)) = &change.display_name {
+        let name = name.trim().to_string();
+        if name.chars().count() > 255 {
+            return Err(UserError::InvalidDisplayName);
+        }
+        change.display_name = Some(Some(name).filter(|n| !n.is_empty()));
+    }
+    db::users::update(db, id, &change, now()).await?.ok_or_else(|| UserError::NotFound(id.to_string()))
+}
+
+/// Deletes a user and, at once, everything that lets them in: passkeys, consents, grants
+/// (refresh tokens stop working immediately, access tokens at their next check) and,
+/// because sessions resolve their user on every request, their browser sessions.
+pub async fn delete_user(state: &crate::state::AppState, id: &str) -> Result<(), UserError> {
+    find_user(&state.db, id).await?;
+    let grant_ids = db::refresh_tokens::grant_ids_of_user(&state.db, id).await?;
+    for grant_id in grant_ids {
+        super::tokens::revoke_grant(&state.settings, &state.ephemeral, &grant_id).await.map_err(anyhow::Error::from)?;
+    }
+    if !db::users::delete_with_dependents(&state.db, id).await? {
+        return Err(UserError::NotFound(id.to_string()));
+    }
+    Ok(())
+}
+
+/// Sets a new password (argon2id-hashed).
+pub async fn set_password(
+    db: &Db,
+    hasher: &PasswordHasher,
+    id: &str,
+    password: &SecretString,
+) -> Result<(), UserError> {
+    if password.expose_secret().is_empty() {
+        return Err(UserError::EmptyPassword);
+    }
+    find_user(db, id).await?;
+    let hash = hasher.hash(password).await?;
+    db::users::set_password_hash(db, id, &hash, now()).await?;
+    Ok(())
+}
+
+/// A page of users matching `query` by username or email.
+pub async fn search_users(db: &Db, query: &str, page: u64, per_page: u64) -> Result<(Vec<User>, u64), UserError> {
+    Ok(db::users::search(db, query, page.saturating_sub(1) * per_page, per_page).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

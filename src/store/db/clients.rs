@@ -66,3 +66,41 @@ pub async fn find(db: &Db, id: &str) -> anyhow::Result<Option<(Client, Option<St
     let hash = model.secret_hash.clone();
     Ok(Some((to_domain(model)?, hash)))
 }
+
+/// Replaces a client's settings (not its id or secret); `false` when no such client.
+pub async fn update(db: &Db, client: &Client, at: crate::domain::UnixTime) -> anyhow::Result<bool> {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    let Some(model) = clients::Entity::find_by_id(client.id.clone()).one(db).await.context("cannot look up client")?
+    else {
+        return Ok(false);
+    };
+    let json = |list: &Vec<String>| serde_json::to_string(list).context("cannot encode URI list");
+    let mut active = model.into_active_model();
+    active.name = Set(client.name.clone());
+    active.first_party = Set(client.first_party);
+    active.redirect_uris = Set(json(&client.redirect_uris)?);
+    active.post_logout_redirect_uris = Set(json(&client.post_logout_redirect_uris)?);
+    active.backchannel_logout_uri = Set(client.backchannel_logout_uri.clone());
+    active.allowed_scopes = Set(client.allowed_scopes.join(" "));
+    active.allowed_grants = Set(client.allowed_grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "));
+    active.enabled = Set(client.enabled);
+    active.updated_at = Set(at);
+    active.update(db).await.context("cannot update client")?;
+    Ok(true)
+}
+
+pub async fn set_secret_hash(db: &Db, id: &str, secret_hash: &str) -> anyhow::Result<bool> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let result = clients::Entity::update_many()
+        .col_expr(clients::Column::SecretHash, sea_orm::sea_query::Expr::value(secret_hash))
+        .filter(clients::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .context("cannot store client secret")?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn delete(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let result = clients::Entity::delete_by_id(id.to_string()).exec(db).await.context("cannot delete client")?;
+    Ok(result.rows_affected == 1)
+}

@@ -104,3 +104,26 @@ pub async fn revoke_families_of_session(db: &Db, session_id: &str, at: UnixTime)
     }
     Ok(live.into_iter().map(to_domain).collect())
 }
+
+pub async fn grant_ids_of_user(db: &Db, user_id: &str) -> anyhow::Result<Vec<String>> {
+    let families = families::Entity::find()
+        .filter(families::Column::UserId.eq(user_id))
+        .all(db)
+        .await
+        .context("cannot read grants")?;
+    Ok(families.into_iter().map(|f| f.id).collect())
+}
+
+/// The user's grants that are still live, newest first.
+pub async fn live_grants_of_user(db: &Db, user_id: &str, now: UnixTime) -> anyhow::Result<Vec<RefreshFamily>> {
+    use sea_orm::QueryOrder;
+    let families = families::Entity::find()
+        .filter(families::Column::UserId.eq(user_id))
+        .filter(families::Column::RevokedAt.is_null())
+        .filter(families::Column::ExpiresAt.gt(now))
+        .order_by_desc(families::Column::CreatedAt)
+        .all(db)
+        .await
+        .context("cannot read grants")?;
+    Ok(families.into_iter().map(to_domain).collect())
+}

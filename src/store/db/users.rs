@@ -95,3 +95,90 @@ pub async fn set_password_hash(db: &Db, id: &str, password_hash: &str, at: UnixT
         .context("cannot update password hash")?;
     Ok(())
 }
+
+/// A page of users whose username or email contains `query` (case-insensitive), by username.
+pub async fn search(db: &Db, query: &str, offset: u64, limit: u64) -> anyhow::Result<(Vec<User>, u64)> {
+    use sea_orm::{Condition, ExprTrait, PaginatorTrait, QuerySelect};
+    let pattern = format!("%{}%", query.to_lowercase().replace('\\', "").replace('%', "").replace('_', ""));
+    let condition = Condition::any().add(users::Column::UsernameKey.like(pattern.clone())).add(
+        sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(sea_orm::sea_query::Expr::col(
+            users::Column::Email,
+        )))
+        .like(pattern),
+    );
+    let select = users::Entity::find().filter(condition);
+    let total = select.clone().count(db).await.context("cannot count users")?;
+    let models = select
+        .order_by_asc(users::Column::UsernameKey)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+        .context("cannot search users")?;
+    Ok((models.into_iter().map(to_domain).collect(), total))
+}
+
+/// Applies an admin's changes; `None` when no such user.
+pub async fn update(
+    db: &Db,
+    id: &str,
+    change: &crate::domain::users::UserChange,
+    at: UnixTime,
+) -> anyhow::Result<Option<User>> {
+    let Some(model) = users::Entity::find_by_id(id.to_string()).one(db).await.context("cannot look up user")? else {
+        return Ok(None);
+    };
+    let mut active = model.into_active_model();
+    if let Some(email) = &change.email {
+        active.email = Set(email.clone());
+    }
+    if let Some(name) = &change.display_name {
+        active.display_name = Set(name.clone());
+    }
+    if let Some(admin) = change.admin {
+        active.admin = Set(admin);
+    }
+    if let Some(disabled) = change.disabled {
+        active.disabled = Set(disabled);
+    }
+    active.updated_at = Set(at);
+    Ok(Some(to_domain(active.update(db).await.context("cannot update user")?)))
+}
+
+/// Deletes a user with everything that hangs off them, in one transaction.
+pub async fn delete_with_dependents(db: &Db, id: &str) -> anyhow::Result<bool> {
+    use super::entities::{consents, passkeys, refresh_token_families, refresh_tokens};
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await.context("cannot start transaction")?;
+    let families: Vec<String> = refresh_token_families::Entity::find()
+        .filter(refresh_token_families::Column::UserId.eq(id))
+        .all(&txn)
+        .await
+        .context("cannot read grants")?
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    refresh_tokens::Entity::delete_many()
+        .filter(refresh_tokens::Column::FamilyId.is_in(families.clone()))
+        .exec(&txn)
+        .await
+        .context("cannot delete refresh tokens")?;
+    refresh_token_families::Entity::delete_many()
+        .filter(refresh_token_families::Column::UserId.eq(id))
+        .exec(&txn)
+        .await
+        .context("cannot delete grants")?;
+    passkeys::Entity::delete_many()
+        .filter(passkeys::Column::UserId.eq(id))
+        .exec(&txn)
+        .await
+        .context("cannot delete passkeys")?;
+    consents::Entity::delete_many()
+        .filter(consents::Column::UserId.eq(id))
+        .exec(&txn)
+        .await
+        .context("cannot delete consents")?;
+    let deleted = users::Entity::delete_by_id(id.to_string()).exec(&txn).await.context("cannot delete user")?;
+    txn.commit().await.context("cannot commit")?;
+    Ok(deleted.rows_affected == 1)
+}
