@@ -57,13 +57,18 @@ impl Application {
         let port = listener.local_addr().context("listener has no address")?.port();
         let key_refresh = tokio::spawn(refresh_keys(state.clone()));
         let discovery = web::Data::new(http::oidc::discovery::Document::new(&state.settings));
+        let openapi = web::Data::new(http::admin::api::OpenApiDocument(
+            with_admin_api(App::new()).1.to_json().context("cannot serialize the OpenAPI document")?,
+        ));
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
-            App::new()
+            with_admin_api(App::new())
+                .0
                 .wrap(http::security_headers())
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
                 .app_data(discovery.clone())
+                .app_data(openapi.clone())
                 .configure(http::routes)
                 .default_service(web::to(http::not_found))
         })
@@ -90,6 +95,25 @@ impl Application {
         self.key_refresh.abort();
         result
     }
+}
+
+/// Mounts the admin API, collecting its OpenAPI document from the very routes it mounts.
+fn with_admin_api<T>(app: App<T>) -> (App<T>, utoipa::openapi::OpenApi)
+where
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+{
+    use utoipa::OpenApi;
+    use utoipa_actix_web::AppExt;
+    app.into_utoipa_app()
+        .openapi(http::admin::api::ApiDoc::openapi())
+        .route("/admin/api/openapi.json", web::get().to(http::admin::api::openapi))
+        .service(utoipa_actix_web::scope("/admin/api").configure(http::admin::api::routes))
+        .split_for_parts()
 }
 
 /// Re-reads the key set every `keys.refresh_interval_secs`: picks up rotations made by

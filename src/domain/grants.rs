@@ -10,6 +10,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::audit::{self, AuditEvent};
 use super::authorization::{CodeGrant, code_key};
 use super::clients::{Client, GrantType};
 use super::tokens::{self, Grant, IssuedTokens};
@@ -190,6 +191,11 @@ pub async fn refresh(
     }
     if used_at.is_some() || !db::refresh_tokens::mark_used(&state.db, &hash, now).await? {
         tracing::warn!(family_id = %family.id, client_id = %client.id, "refresh token reused: revoking its family");
+        let event = AuditEvent::new("refresh_token_reuse", now)
+            .subject(&family.user_id)
+            .client(&client.id)
+            .details(serde_json::json!({ "grant_id": family.id }));
+        audit::record(&state.db, event).await;
         end_grant(state, &family.id, now).await?;
         return Err(GrantError::InvalidGrant("refresh token already used"));
     }

@@ -2,6 +2,7 @@
 //! parse, call the domain, and render; the rules live in `crate::domain`.
 
 pub mod account;
+pub mod admin;
 pub mod assets;
 mod csrf;
 pub mod health;
@@ -33,6 +34,12 @@ pub fn security_headers() -> DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "no-referrer"))
+}
+
+/// The address a request came from, for the audit log. The TCP peer, not a forwarded
+/// header: a client could write any value there.
+pub fn source_ip(request: &actix_web::HttpRequest) -> Option<String> {
+    request.peer_addr().map(|addr| addr.ip().to_string())
 }
 
 /// Anything no route matched.

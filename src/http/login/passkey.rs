@@ -9,9 +9,10 @@ use serde_json::json;
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::password::pending_request;
+use crate::domain::audit::{self, AuditEvent};
 use crate::domain::now;
 use crate::domain::passkeys::{self, PASSKEY_AMR, PasskeyError};
-use crate::http::csrf;
+use crate::http::{csrf, source_ip};
 use crate::state::AppState;
 
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
@@ -84,13 +85,25 @@ pub async fn finish_sign_in(
             );
         }
     };
-    let source_ip = request.peer_addr().map(|addr| addr.ip().to_string());
+    let client_id = pending.as_ref().map(|p| p.client_id.clone());
+    let ip = source_ip(&request);
     let user =
-        match passkeys::finish_sign_in(&state, &browser, &body.ceremony, &body.credential, source_ip, now()).await {
+        match passkeys::finish_sign_in(&state, &browser, &body.ceremony, &body.credential, ip.clone(), now()).await {
             Ok(user) => user,
-            Err(error) => return passkey_failure(error),
+            Err(error) => {
+                let mut event = AuditEvent::new("sign_in_failed", now())
+                    .source_ip(ip)
+                    .details(json!({ "method": "passkey", "reason": error.to_string() }));
+                event.client_id = client_id;
+                audit::record(&state.db, event).await;
+                return passkey_failure(error);
+            }
         };
     tracing::info!(user_id = %user.id, "signed in with a passkey");
+    let mut event =
+        AuditEvent::new("sign_in", now()).subject(&user.id).source_ip(ip).details(json!({ "method": "passkey" }));
+    event.client_id = client_id;
+    audit::record(&state.db, event).await;
     let (location, cookie) = match super::complete_sign_in(&state, &request, &user, &PASSKEY_AMR, pending).await {
         Ok(done) => done,
         Err(_) => {

@@ -6,12 +6,15 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::domain::audit::{self, AuditEvent};
 use crate::domain::authorization::{self, PendingAuthorization};
 use crate::domain::login::{self, LoginError};
+use crate::domain::now;
 use crate::http::oidc::authorize;
 use crate::http::pages::{error_page, internal_error, render, see_other};
-use crate::http::{csrf, session};
+use crate::http::{csrf, session, source_ip};
 use crate::state::AppState;
+use serde_json::json;
 
 #[derive(Template)]
 #[template(path = "login/login.html")]
@@ -126,6 +129,11 @@ pub async fn submit_password(
         Ok(user) => user,
         Err(LoginError::InvalidCredentials) => {
             tracing::info!("password sign-in failed");
+            let mut event = AuditEvent::new("sign_in_failed", now())
+                .source_ip(source_ip(&request))
+                .details(json!({ "method": "pwd", "username": form.username.chars().take(64).collect::<String>() }));
+            event.client_id = pending.as_ref().map(|p| p.client_id.clone());
+            audit::record(&state.db, event).await;
             let csrf_token = form.csrf_token.unwrap_or_default();
             return render(
                 StatusCode::UNAUTHORIZED,
@@ -142,6 +150,12 @@ pub async fn submit_password(
         Err(LoginError::Unexpected(error)) => return internal_error(&error),
     };
     tracing::info!(user_id = %user.id, "signed in with a password");
+    let mut event = AuditEvent::new("sign_in", now())
+        .subject(&user.id)
+        .source_ip(source_ip(&request))
+        .details(json!({ "method": "pwd" }));
+    event.client_id = pending.as_ref().map(|p| p.client_id.clone());
+    audit::record(&state.db, event).await;
     let (location, cookie) = match super::complete_sign_in(&state, &request, &user, &["pwd"], pending).await {
         Ok(done) => done,
         Err(page) => return page,

@@ -5,9 +5,11 @@ use serde_json::json;
 
 use super::client_auth::{authenticate, parse_form};
 use super::error::OAuthError;
+use crate::domain::audit::{self, AuditEvent};
 use crate::domain::clients::parse_scopes;
 use crate::domain::grants;
 use crate::domain::now;
+use crate::http::source_ip;
 use crate::state::AppState;
 
 pub async fn exchange(
@@ -15,8 +17,22 @@ pub async fn exchange(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = parse_form(&body)?;
-    let client = authenticate(&state, &request, &params).await?;
+    let result = issue(&state, &request, &body).await;
+    if let Err(error) = &result {
+        // Token-endpoint refusals go to the audit log (the client id as claimed, unverified).
+        let params = parse_form(&body).unwrap_or_default();
+        let mut event = AuditEvent::new("token_refused", now())
+            .source_ip(source_ip(&request))
+            .details(json!({ "error": error.code, "grant_type": params.get("grant_type") }));
+        event.client_id = params.get("client_id").cloned();
+        audit::record(&state.db, event).await;
+    }
+    result
+}
+
+async fn issue(state: &AppState, request: &HttpRequest, body: &[u8]) -> Result<HttpResponse, OAuthError> {
+    let params = parse_form(body)?;
+    let client = authenticate(state, request, &params).await?;
     let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let scope = match param("scope") {
         Some(raw) => Some(parse_scopes(raw).map_err(|_| OAuthError::new("invalid_scope", "scope is malformed"))?),
@@ -26,14 +42,14 @@ pub async fn exchange(
     let set = match param("grant_type") {
         Some("authorization_code") => {
             let code = param("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-            grants::exchange_code(&state, &client, code, param("redirect_uri"), param("code_verifier"), now).await?
+            grants::exchange_code(state, &client, code, param("redirect_uri"), param("code_verifier"), now).await?
         }
         Some("refresh_token") => {
             let token =
                 param("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-            grants::refresh(&state, &client, token, scope, now).await?
+            grants::refresh(state, &client, token, scope, now).await?
         }
-        Some("client_credentials") => grants::client_credentials(&state, &client, scope, now).await?,
+        Some("client_credentials") => grants::client_credentials(state, &client, scope, now).await?,
         Some(_) => {
             return Err(OAuthError::new("unsupported_grant_type", "grant_type is not supported"));
         }

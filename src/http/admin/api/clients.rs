@@ -1,0 +1,178 @@
+//! `/admin/api/clients`: register, read, edit, disable, delete clients; rotate secrets.
+
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::audit_admin_action;
+use super::auth::AdminCaller;
+use super::error::ApiError;
+use crate::domain::clients::{self, Client, ClientSettings, NewClient};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct ClientView {
+    client_id: String,
+    name: String,
+    public: bool,
+    first_party: bool,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+    scope: String,
+    grants: Vec<String>,
+    enabled: bool,
+    created_at: i64,
+    /// Only in the answer that created or rotated it: store it now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+}
+
+fn view(client: Client, secret: Option<SecretString>) -> ClientView {
+    ClientView {
+        grants: client.allowed_grants.iter().map(|g| g.as_str().to_string()).collect(),
+        scope: client.allowed_scopes.join(" "),
+        client_id: client.id,
+        name: client.name,
+        public: client.public,
+        first_party: client.first_party,
+        redirect_uris: client.redirect_uris,
+        post_logout_redirect_uris: client.post_logout_redirect_uris,
+        backchannel_logout_uri: client.backchannel_logout_uri,
+        enabled: client.enabled,
+        created_at: client.created_at,
+        client_secret: secret.map(|s| s.expose_secret().to_string()),
+    }
+}
+
+#[utoipa::path(tag = "clients", responses((status = 200, body = Vec<ClientView>)))]
+#[get("/clients")]
+pub async fn list_clients(
+    _caller: AdminCaller,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<ClientView>>, ApiError> {
+    Ok(web::Json(clients::list_clients(&state.db).await?.into_iter().map(|c| view(c, None)).collect()))
+}
+
+fn default_scope() -> String {
+    "openid profile email offline_access".into()
+}
+
+fn default_grants() -> Vec<String> {
+    vec!["authorization_code".into(), "refresh_token".into()]
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewClientBody {
+    client_id: String,
+    name: Option<String>,
+    #[serde(default)]
+    public: bool,
+    #[serde(default)]
+    first_party: bool,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+    #[serde(default = "default_scope")]
+    scope: String,
+    #[serde(default = "default_grants")]
+    grants: Vec<String>,
+}
+
+#[utoipa::path(tag = "clients", request_body = NewClientBody, responses((status = 201, body = ClientView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
+#[post("/clients")]
+pub async fn create_client(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    body: web::Json<NewClientBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let new = NewClient {
+        id: body.client_id,
+        name: body.name,
+        public: body.public,
+        first_party: body.first_party,
+        redirect_uris: body.redirect_uris,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
+        backchannel_logout_uri: body.backchannel_logout_uri.filter(|u| !u.is_empty()),
+        scopes: body.scope,
+        grants: body.grants,
+        secret: None,
+    };
+    let added = clients::add_client(&state.db, new).await?;
+    audit_admin_action(&state, &caller, "create_client", None, Some(&added.client.id)).await;
+    Ok(HttpResponse::Created().json(view(added.client, added.generated_secret)))
+}
+
+#[utoipa::path(tag = "clients", responses((status = 200, body = ClientView), (status = 404, body = ApiError)))]
+#[get("/clients/{id}")]
+pub async fn get_client(
+    _caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<ClientView>, ApiError> {
+    Ok(web::Json(view(clients::find_client(&state.db, &id).await?, None)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ClientBody {
+    name: String,
+    first_party: bool,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+    scope: String,
+    grants: Vec<String>,
+    enabled: bool,
+}
+
+#[utoipa::path(tag = "clients", request_body = ClientBody, responses((status = 200, body = ClientView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+#[put("/clients/{id}")]
+pub async fn update_client(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<ClientBody>,
+) -> Result<web::Json<ClientView>, ApiError> {
+    let body = body.into_inner();
+    let settings = ClientSettings {
+        name: body.name,
+        first_party: body.first_party,
+        redirect_uris: body.redirect_uris,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
+        backchannel_logout_uri: body.backchannel_logout_uri.filter(|u| !u.is_empty()),
+        scopes: body.scope,
+        grants: body.grants,
+        enabled: body.enabled,
+    };
+    let client = clients::update_client(&state.db, &id, settings).await?;
+    audit_admin_action(&state, &caller, "update_client", None, Some(&client.id)).await;
+    Ok(web::Json(view(client, None)))
+}
+
+#[utoipa::path(tag = "clients", responses((status = 204), (status = 404, body = ApiError)))]
+#[delete("/clients/{id}")]
+pub async fn delete_client(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    clients::delete_client(&state.db, &id).await?;
+    audit_admin_action(&state, &caller, "delete_client", None, Some(&id)).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(tag = "clients", responses((status = 200, body = ClientView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+#[post("/clients/{id}/secret")]
+pub async fn rotate_secret(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<ClientView>, ApiError> {
+    let secret = clients::rotate_secret(&state.db, &id).await?;
+    audit_admin_action(&state, &caller, "rotate_client_secret", None, Some(&id)).await;
+    Ok(web::Json(view(clients::find_client(&state.db, &id).await?, Some(secret))))
+}

@@ -1,0 +1,128 @@
+//! Admin API errors: 400 with field messages, 401, 403, 404, 409, 500; always JSON.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::clients::ClientError;
+use crate::domain::passkeys::PasskeyError;
+use crate::domain::users::UserError;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: u16,
+    /// `invalid_input`, `unauthorized`, `forbidden`, `not_found`, `conflict` or `server_error`.
+    pub error: &'static str,
+    pub message: String,
+    /// For `invalid_input`: what is wrong with each field.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+impl ApiError {
+    fn new(status: u16, error: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, error, message: message.into(), fields: BTreeMap::new() }
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        let mut error = ApiError::new(400, "invalid_input", "the request has invalid fields");
+        error.fields.insert(field.to_string(), message);
+        error
+    }
+
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(401, "unauthorized", "a bearer token with the admin scope, or an admin's session, is required")
+    }
+
+    pub fn forbidden(message: &str) -> ApiError {
+        ApiError::new(403, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(404, "not_found", message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(409, "conflict", message)
+    }
+
+    pub fn unexpected(error: &anyhow::Error) -> ApiError {
+        tracing::error!(error = %format!("{error:#}"), "admin API request failed");
+        ApiError::new(500, "server_error", "the server could not complete the request")
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if self.status == 401 {
+            response.insert_header(("WWW-Authenticate", r#"Bearer realm="latchkey", scope="admin""#));
+        }
+        response.insert_header(("Cache-Control", "no-store")).json(self)
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(error: UserError) -> Self {
+        let message = error.to_string();
+        match error {
+            UserError::InvalidUsername => ApiError::invalid("username", message),
+            UserError::InvalidEmail => ApiError::invalid("email", message),
+            UserError::InvalidDisplayName => ApiError::invalid("name", message),
+            UserError::EmptyPassword => ApiError::invalid("password", message),
+            UserError::UsernameTaken(_) => ApiError::conflict(message),
+            UserError::NotFound(_) => ApiError::not_found(message),
+            UserError::Unexpected(error) => ApiError::unexpected(&error),
+        }
+    }
+}
+
+impl From<ClientError> for ApiError {
+    fn from(error: ClientError) -> Self {
+        let message = error.to_string();
+        match error {
+            ClientError::InvalidClientId => ApiError::invalid("client_id", message),
+            ClientError::InvalidRedirectUri(..) | ClientError::MissingRedirectUri => {
+                ApiError::invalid("redirect_uris", message)
+            }
+            ClientError::InvalidScope(_) => ApiError::invalid("scope", message),
+            ClientError::UnknownGrant(_) => ApiError::invalid("grants", message),
+            ClientError::PublicClientWithSecret => ApiError::invalid("public", message),
+            ClientError::WeakSecret => ApiError::invalid("secret", message),
+            ClientError::AlreadyExists(_) => ApiError::conflict(message),
+            ClientError::NotFound(_) => ApiError::not_found(message),
+            ClientError::Unexpected(error) => ApiError::unexpected(&error),
+        }
+    }
+}
+
+impl From<PasskeyError> for ApiError {
+    fn from(error: PasskeyError) -> Self {
+        match error {
+            PasskeyError::NotFound => ApiError::not_found("no such passkey"),
+            PasskeyError::Unexpected(error) => ApiError::unexpected(&error),
+            other => ApiError::invalid("passkey", other.to_string()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        ApiError::unexpected(&error)
+    }
+}

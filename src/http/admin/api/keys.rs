@@ -1,0 +1,50 @@
+//! `/admin/api/keys`: the signing keys and their states; rotate now.
+
+use actix_web::{get, post, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::audit_admin_action;
+use super::auth::AdminCaller;
+use super::error::ApiError;
+use crate::domain::keys::KeyInfo;
+use crate::domain::now;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct KeyView {
+    kid: String,
+    generation: i64,
+    bits: usize,
+    created_at: i64,
+    activates_at: i64,
+    /// `next`, `active`, `previous` or `retired`.
+    state: &'static str,
+}
+
+impl From<KeyInfo> for KeyView {
+    fn from(key: KeyInfo) -> Self {
+        KeyView {
+            state: key.state.as_str(),
+            kid: key.kid,
+            generation: key.generation,
+            bits: key.bits,
+            created_at: key.created_at,
+            activates_at: key.activates_at,
+        }
+    }
+}
+
+#[utoipa::path(tag = "keys", responses((status = 200, body = Vec<KeyView>)))]
+#[get("/keys")]
+pub async fn list_keys(_caller: AdminCaller, state: web::Data<AppState>) -> web::Json<Vec<KeyView>> {
+    web::Json(state.keyring.describe(now()).into_iter().map(KeyView::from).collect())
+}
+
+#[utoipa::path(tag = "keys", responses((status = 200, body = KeyView)))]
+#[post("/keys/rotate")]
+pub async fn rotate_keys(caller: AdminCaller, state: web::Data<AppState>) -> Result<web::Json<KeyView>, ApiError> {
+    let key = state.keyring.rotate(&state.db, now()).await.map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
+    audit_admin_action(&state, &caller, "rotate_keys", None, None).await;
+    Ok(web::Json(key.into()))
+}

@@ -1,0 +1,81 @@
+//! The admin API under `/admin/api/`: the same operations as the CLI and the console, as
+//! JSON. Every handler is annotated for OpenAPI and registered through utoipa-actix-web,
+//! so the document at `/admin/api/openapi.json` is collected from the routes themselves
+//! and cannot drift from them.
+
+mod audit;
+mod auth;
+mod clients;
+pub mod error;
+mod keys;
+mod users;
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use self::auth::AdminCaller;
+use self::error::ApiError;
+use crate::domain::audit::{AuditEvent, record};
+use crate::domain::now;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "Latchkey admin API",
+    description = "Users, clients, keys and the audit log. Authorize with a Bearer access token carrying the `admin` scope."
+))]
+pub struct ApiDoc;
+
+/// The admin API's routes, mounted under `/admin/api`.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default().error_handler(|error, _| ApiError::invalid("body", error.to_string()).into()),
+    )
+    .app_data(
+        web::QueryConfig::default().error_handler(|error, _| ApiError::invalid("query", error.to_string()).into()),
+    )
+    .service(users::list_users)
+    .service(users::create_user)
+    .service(users::get_user)
+    .service(users::update_user)
+    .service(users::delete_user)
+    .service(users::set_password)
+    .service(users::list_passkeys)
+    .service(users::delete_passkey)
+    .service(users::list_grants)
+    .service(users::end_grant)
+    .service(clients::list_clients)
+    .service(clients::create_client)
+    .service(clients::get_client)
+    .service(clients::update_client)
+    .service(clients::delete_client)
+    .service(clients::rotate_secret)
+    .service(keys::list_keys)
+    .service(keys::rotate_keys)
+    .service(audit::list_events);
+}
+
+/// The OpenAPI document, serialized once at start.
+pub struct OpenApiDocument(pub String);
+
+pub async fn openapi(document: web::Data<OpenApiDocument>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(document.0.clone())
+}
+
+/// Records an admin action in the audit log.
+async fn audit_admin_action(
+    state: &AppState,
+    caller: &AdminCaller,
+    action: &str,
+    user: Option<&str>,
+    client: Option<&str>,
+) {
+    let mut event =
+        AuditEvent::new("admin_action", now()).actor(caller.user_id.as_deref()).source_ip(caller.source_ip.clone());
+    event.subject_user_id = user.map(str::to_string);
+    event.client_id = client.map(str::to_string).or_else(|| caller.client_id.clone());
+    event = event.details(json!({ "action": action, "by_client": caller.client_id }));
+    record(&state.db, event).await;
+}

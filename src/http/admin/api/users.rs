@@ -1,0 +1,259 @@
+//! `/admin/api/users`: search, create, read, edit, delete users; reset a password; the
+//! user's passkeys and grants.
+
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::audit_admin_action;
+use super::auth::AdminCaller;
+use super::error::ApiError;
+use crate::domain::users::{self, NewUser, User, UserChange};
+use crate::domain::{grants, now, passkeys};
+use crate::state::AppState;
+use crate::store::db;
+
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    id: String,
+    username: String,
+    email: Option<String>,
+    name: Option<String>,
+    admin: bool,
+    disabled: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<User> for UserView {
+    fn from(user: User) -> Self {
+        UserView {
+            id: user.id,
+            username: user.username,
+            email: user.email,
+            name: user.display_name,
+            admin: user.admin,
+            disabled: user.disabled,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserPage {
+    users: Vec<UserView>,
+    total: u64,
+    page: u64,
+    per_page: u64,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct UserQuery {
+    /// Part of a username or email address.
+    q: Option<String>,
+    /// 1-based page number.
+    page: Option<u64>,
+    per_page: Option<u64>,
+}
+
+#[utoipa::path(tag = "users", params(UserQuery), responses((status = 200, body = UserPage)))]
+#[get("/users")]
+pub async fn list_users(
+    _caller: AdminCaller,
+    state: web::Data<AppState>,
+    query: web::Query<UserQuery>,
+) -> Result<web::Json<UserPage>, ApiError> {
+    let page = query.page.unwrap_or(1).max(1);
+    let per_page = query.per_page.unwrap_or(25).clamp(1, 200);
+    let (found, total) = users::search_users(&state.db, query.q.as_deref().unwrap_or_default(), page, per_page).await?;
+    Ok(web::Json(UserPage { users: found.into_iter().map(UserView::from).collect(), total, page, per_page }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewUserBody {
+    username: String,
+    email: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    admin: bool,
+    password: String,
+}
+
+#[utoipa::path(tag = "users", request_body = NewUserBody, responses((status = 201, body = UserView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
+#[post("/users")]
+pub async fn create_user(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    body: web::Json<NewUserBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let new = NewUser {
+        username: body.username,
+        email: body.email,
+        display_name: body.name,
+        admin: body.admin,
+        password: SecretString::from(body.password),
+    };
+    let user = users::add_user(&state.db, &state.passwords, new).await?;
+    audit_admin_action(&state, &caller, "create_user", Some(&user.id), None).await;
+    Ok(HttpResponse::Created().json(UserView::from(user)))
+}
+
+#[utoipa::path(tag = "users", responses((status = 200, body = UserView), (status = 404, body = ApiError)))]
+#[get("/users/{id}")]
+pub async fn get_user(
+    _caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<UserView>, ApiError> {
+    Ok(web::Json(users::find_user(&state.db, &id).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UserPatch {
+    /// An empty string removes the email address.
+    email: Option<String>,
+    /// An empty string removes the display name.
+    name: Option<String>,
+    admin: Option<bool>,
+    disabled: Option<bool>,
+}
+
+#[utoipa::path(tag = "users", request_body = UserPatch, responses((status = 200, body = UserView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<UserPatch>,
+) -> Result<web::Json<UserView>, ApiError> {
+    let body = body.into_inner();
+    let change = UserChange {
+        email: body.email.map(|e| Some(e).filter(|e| !e.trim().is_empty())),
+        display_name: body.name.map(|n| Some(n).filter(|n| !n.trim().is_empty())),
+        admin: body.admin,
+        disabled: body.disabled,
+    };
+    let user = users::update_user(&state.db, &id, change).await?;
+    audit_admin_action(&state, &caller, "update_user", Some(&user.id), None).await;
+    Ok(web::Json(user.into()))
+}
+
+#[utoipa::path(tag = "users", responses((status = 204), (status = 404, body = ApiError)))]
+#[delete("/users/{id}")]
+pub async fn delete_user(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    users::delete_user(&state, &id).await?;
+    audit_admin_action(&state, &caller, "delete_user", Some(&id), None).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordBody {
+    password: String,
+}
+
+#[utoipa::path(tag = "users", request_body = PasswordBody, responses((status = 204), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+#[put("/users/{id}/password")]
+pub async fn set_password(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<PasswordBody>,
+) -> Result<HttpResponse, ApiError> {
+    let password = SecretString::from(body.into_inner().password);
+    users::set_password(&state.db, &state.passwords, &id, &password).await?;
+    audit_admin_action(&state, &caller, "set_password", Some(&id), None).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasskeyView {
+    id: String,
+    name: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+}
+
+#[utoipa::path(tag = "users", responses((status = 200, body = Vec<PasskeyView>), (status = 404, body = ApiError)))]
+#[get("/users/{id}/passkeys")]
+pub async fn list_passkeys(
+    _caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<PasskeyView>>, ApiError> {
+    users::find_user(&state.db, &id).await?;
+    let stored = passkeys::list(&state, &id).await?;
+    Ok(web::Json(
+        stored
+            .into_iter()
+            .map(|p| PasskeyView { id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(tag = "users", responses((status = 204), (status = 404, body = ApiError)))]
+#[delete("/users/{id}/passkeys/{passkey_id}")]
+pub async fn delete_passkey(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, passkey_id) = path.into_inner();
+    passkeys::delete(&state, &id, &passkey_id, now()).await?;
+    audit_admin_action(&state, &caller, "delete_passkey", Some(&id), None).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GrantView {
+    id: String,
+    client_id: String,
+    scope: String,
+    created_at: i64,
+    expires_at: i64,
+}
+
+#[utoipa::path(tag = "users", responses((status = 200, body = Vec<GrantView>), (status = 404, body = ApiError)))]
+#[get("/users/{id}/grants")]
+pub async fn list_grants(
+    _caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<GrantView>>, ApiError> {
+    users::find_user(&state.db, &id).await?;
+    let live = db::refresh_tokens::live_grants_of_user(&state.db, &id, now()).await?;
+    Ok(web::Json(
+        live.into_iter()
+            .map(|g| GrantView {
+                id: g.id,
+                client_id: g.client_id,
+                scope: g.scope.join(" "),
+                created_at: g.created_at,
+                expires_at: g.expires_at,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(tag = "users", responses((status = 204), (status = 404, body = ApiError)))]
+#[delete("/users/{id}/grants/{grant_id}")]
+pub async fn end_grant(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, grant_id) = path.into_inner();
+    let live = db::refresh_tokens::live_grants_of_user(&state.db, &id, now()).await?;
+    if !live.iter().any(|g| g.id == grant_id) {
+        return Err(ApiError::not_found("no such live grant for this user"));
+    }
+    grants::end_grant(&state, &grant_id, now()).await.map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
+    audit_admin_action(&state, &caller, "end_grant", Some(&id), None).await;
+    Ok(HttpResponse::NoContent().finish())
+}
