@@ -99,7 +99,7 @@ pub async fn set_password_hash(db: &Db, id: &str, password_hash: &str, at: UnixT
 /// A page of users whose username or email contains `query` (case-insensitive), by username.
 pub async fn search(db: &Db, query: &str, offset: u64, limit: u64) -> anyhow::Result<(Vec<User>, u64)> {
     use sea_orm::{Condition, ExprTrait, PaginatorTrait, QuerySelect};
-    let pattern = format!("%{}%", query.to_lowercase().replace('\\', "").replace('%', "").replace('_', ""));
+    let pattern = format!("%{}%", query.to_lowercase().replace(['\\', '%', '_'], ""));
     let condition = Condition::any().add(users::Column::UsernameKey.like(pattern.clone())).add(
         sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(sea_orm::sea_query::Expr::col(
             users::Column::Email,
