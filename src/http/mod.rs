@@ -19,6 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(oidc::routes)
         .configure(login::routes)
         .configure(account::routes)
+        .configure(admin::console::routes)
         .configure(health::routes)
         .configure(assets::routes);
 }

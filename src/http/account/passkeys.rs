@@ -31,6 +31,7 @@ struct AccountPage<'a> {
     csrf_token: &'a str,
     passkeys_enabled: bool,
     passkeys: Vec<PasskeyRow>,
+    admin: bool,
 }
 
 /// The signed-in user, or the response to send instead (a redirect to the login page).
@@ -66,6 +67,7 @@ pub async fn show_account(state: web::Data<AppState>, request: HttpRequest) -> H
         csrf_token: &csrf_token,
         passkeys_enabled: state.webauthn.is_some(),
         passkeys: rows,
+        admin: user.admin,
     };
     let mut response = render(StatusCode::OK, &page);
     if let Some(cookie) = new_cookie {

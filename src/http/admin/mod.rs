@@ -1,3 +1,5 @@
-//! Administration: the JSON admin API under `/admin/api/` (documented by OpenAPI).
+//! Administration: the console at `/admin` and the JSON API under `/admin/api/`, over the
+//! same domain operations as the CLI.
 
 pub mod api;
+pub mod console;

@@ -4,7 +4,7 @@
 //! and cannot drift from them.
 
 mod audit;
-mod auth;
+pub(crate) mod auth;
 mod clients;
 pub mod error;
 mod keys;
@@ -65,7 +65,7 @@ pub async fn openapi(document: web::Data<OpenApiDocument>) -> HttpResponse {
 }
 
 /// Records an admin action in the audit log.
-async fn audit_admin_action(
+pub(crate) async fn audit_admin_action(
     state: &AppState,
     caller: &AdminCaller,
     action: &str,

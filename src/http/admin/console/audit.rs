@@ -1,0 +1,86 @@
+//! `/admin/audit`: the audit log, filtered by user, client, event type and time, paginated.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::admin;
+use crate::domain::format_time;
+use crate::http::pages::internal_error;
+use crate::state::AppState;
+use crate::store::db::audit::{self, AuditFilter};
+
+const PER_PAGE: u64 = 50;
+
+struct Row {
+    when: String,
+    event_type: String,
+    user: String,
+    actor: String,
+    client: String,
+    source_ip: String,
+    details: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage<'a> {
+    rows: Vec<Row>,
+    query: &'a AuditQuery,
+    page: u64,
+    pages: u64,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    client: String,
+    #[serde(default)]
+    event_type: String,
+    /// A date, YYYY-MM-DD (UTC), inclusive.
+    #[serde(default)]
+    since: String,
+    #[serde(default)]
+    until: String,
+    page: Option<u64>,
+}
+
+fn day_start(date: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(date, &format).ok().map(|d| d.midnight().assume_utc().unix_timestamp())
+}
+
+pub async fn list(state: web::Data<AppState>, request: HttpRequest, query: web::Query<AuditQuery>) -> HttpResponse {
+    let admin = match admin(&state, &request).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    let filled = |v: &String| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+    let filter = AuditFilter {
+        user_id: filled(&query.user),
+        client_id: filled(&query.client),
+        event_type: filled(&query.event_type),
+        since: day_start(&query.since),
+        until: day_start(&query.until).map(|start| start + 86_399),
+    };
+    let page = query.page.unwrap_or(1).max(1);
+    let (events, total) = match audit::search(&state.db, &filter, (page - 1) * PER_PAGE, PER_PAGE).await {
+        Ok(found) => found,
+        Err(error) => return internal_error(&error),
+    };
+    let rows = events
+        .into_iter()
+        .map(|(_, e)| Row {
+            when: format_time(e.occurred_at),
+            event_type: e.event_type,
+            user: e.subject_user_id.unwrap_or_default(),
+            actor: e.actor_user_id.unwrap_or_default(),
+            client: e.client_id.unwrap_or_default(),
+            source_ip: e.source_ip.unwrap_or_default(),
+            details: e.details.to_string(),
+        })
+        .collect();
+    admin.page(&AuditPage { rows, query: &query, page, pages: total.div_ceil(PER_PAGE).max(1) })
+}
