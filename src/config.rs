@@ -26,6 +26,7 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub sessions: SessionSettings,
     pub passkeys: PasskeySettings,
+    pub lockout: LockoutSettings,
     pub passwords: PasswordSettings,
     pub log: LogSettings,
 }
@@ -104,6 +105,21 @@ pub struct SessionSettings {
     pub ttl_secs: u64,
     /// How long a started sign-in (an authorization request waiting for login or consent) lasts.
     pub login_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LockoutSettings {
+    /// Wrong passwords in a row (within `lock_secs`) that lock an account; 0 turns locking off.
+    pub max_failed_attempts: u64,
+    /// How long a locked account stays locked, unless an admin unlocks it sooner.
+    pub lock_secs: u64,
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        LockoutSettings { max_failed_attempts: 5, lock_secs: 900 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -194,6 +210,7 @@ impl Default for Settings {
             tokens: TokenSettings::default(),
             sessions: SessionSettings::default(),
             passkeys: PasskeySettings::default(),
+            lockout: LockoutSettings::default(),
             passwords: PasswordSettings::default(),
             log: LogSettings::default(),
         }

@@ -203,13 +203,7 @@ async fn users_can_be_created_searched_edited_and_deleted() {
         call(&app, &admin, "PUT", &format!("/users/{id}/password"), Some(json!({ "password": "brand new" }))).await.0,
         204
     );
-    let user = latchkey::domain::login::sign_in_with_password(
-        &app.state.db,
-        &app.state.passwords,
-        "carol",
-        &"brand new".into(),
-    )
-    .await;
+    let user = latchkey::domain::login::sign_in_with_password(&app.state, "carol", &"brand new".into(), None).await;
     assert!(user.is_ok(), "the new password works");
 
     assert_eq!(call(&app, &admin, "GET", "/users/no-such-id", None).await.0, 404);
@@ -366,6 +360,7 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         "PATCH /admin/api/users/{id}",
         "DELETE /admin/api/users/{id}",
         "PUT /admin/api/users/{id}/password",
+        "POST /admin/api/users/{id}/unlock",
         "GET /admin/api/users/{id}/passkeys",
         "DELETE /admin/api/users/{id}/passkeys/{passkey_id}",
         "GET /admin/api/users/{id}/grants",
@@ -389,4 +384,28 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         let request = app.client.request(method.parse().unwrap(), app.url(&path));
         assert_eq!(request.send().await.unwrap().status(), 401, "{route}");
     }
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_an_account_until_an_admin_unlocks_it() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app_with(|s| s.lockout.max_failed_attempts = 3).await;
+    let admin = admin_token(&app).await;
+    let user = add_user(&app, "alice").await;
+    let state = app.state.clone();
+    let attempt = move |password: &'static str| {
+        let state = state.clone();
+        async move { latchkey::domain::login::sign_in_with_password(&state, "alice", &password.into(), None).await }
+    };
+    for _ in 0..3 {
+        assert!(attempt("wrong").await.is_err());
+    }
+    assert!(attempt(PASSWORD).await.is_err(), "locked: even the right password is refused");
+    let (_, locked) =
+        call(&app, &admin, "GET", &format!("/audit?event_type=account_locked&user={}", user.id), None).await;
+    assert_eq!(locked["total"], 1);
+
+    assert_eq!(call(&app, &admin, "POST", &format!("/users/{}/unlock", user.id), None).await.0, 204);
+    assert!(attempt(PASSWORD).await.is_ok());
+    assert_eq!(call(&app, &admin, "POST", "/users/nobody/unlock", None).await.0, 404);
 }

@@ -125,7 +125,7 @@ pub async fn submit_password(
         Err(page) => return page,
     };
     let password = SecretString::from(form.password);
-    let user = match login::sign_in_with_password(&state.db, &state.passwords, &form.username, &password).await {
+    let user = match login::sign_in_with_password(&state, &form.username, &password, source_ip(&request)).await {
         Ok(user) => user,
         Err(LoginError::InvalidCredentials) => {
             tracing::info!("password sign-in failed");

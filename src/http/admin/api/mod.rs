@@ -42,6 +42,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     .service(users::update_user)
     .service(users::delete_user)
     .service(users::set_password)
+    .service(users::unlock_user)
     .service(users::list_passkeys)
     .service(users::delete_passkey)
     .service(users::list_grants)

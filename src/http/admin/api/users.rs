@@ -10,7 +10,7 @@ use super::audit_admin_action;
 use super::auth::AdminCaller;
 use super::error::ApiError;
 use crate::domain::users::{self, NewUser, User, UserChange};
-use crate::domain::{grants, now, passkeys};
+use crate::domain::{grants, login, now, passkeys};
 use crate::state::AppState;
 use crate::store::db;
 
@@ -169,6 +169,19 @@ pub async fn set_password(
     let password = SecretString::from(body.into_inner().password);
     users::set_password(&state.db, &state.passwords, &id, &password).await?;
     audit_admin_action(&state, &caller, "set_password", Some(&id), None).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(tag = "users", responses((status = 204), (status = 404, body = ApiError)))]
+#[post("/users/{id}/unlock")]
+pub async fn unlock_user(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    users::find_user(&state.db, &id).await?;
+    login::unlock(&state, &id).await.map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
+    audit_admin_action(&state, &caller, "unlock_user", Some(&id), None).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -110,6 +110,7 @@ struct GrantRow {
 struct UserPage<'a> {
     csrf_token: &'a str,
     user: User,
+    locked: bool,
     passkeys: Vec<PasskeyRow>,
     grants: Vec<GrantRow>,
     error: Option<String>,
@@ -144,9 +145,14 @@ async fn render_user(
         Ok(live) => live,
         Err(error) => return internal_error(&error),
     };
+    let locked = match crate::domain::login::is_locked(state, id).await {
+        Ok(locked) => locked,
+        Err(error) => return internal_error(&anyhow::anyhow!(error)),
+    };
     admin.page(&UserPage {
         csrf_token: &admin.csrf_token,
         user,
+        locked,
         passkeys: stored
             .into_iter()
             .map(|p| PasskeyRow {
@@ -214,7 +220,7 @@ pub struct ActionForm {
     password: String,
 }
 
-/// `disable`, `enable`, `password` (set a new one) and `delete`.
+/// `disable`, `enable`, `unlock`, `password` (set a new one) and `delete`.
 pub async fn act(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -234,6 +240,10 @@ pub async fn act(
         }
         "password" => users::set_password(&state.db, &state.passwords, &id, &SecretString::from(form.password)).await,
         "delete" => users::delete_user(&state, &id).await,
+        "unlock" => match crate::domain::login::unlock(&state, &id).await {
+            Ok(()) => Ok(()),
+            Err(error) => return internal_error(&anyhow::anyhow!(error)),
+        },
         _ => return crate::http::not_found().await,
     };
     match result {
