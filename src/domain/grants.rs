@@ -320,3 +320,21 @@ mod tests {
         assert!(!pkce_matches(challenge, challenge));
     }
 }
+
+/// Ends a user's browser session by its admin-visible handle, with the grants issued in it.
+/// `false` when the user has no such live session.
+pub async fn end_user_session(
+    state: &AppState,
+    user_id: &str,
+    handle: &str,
+    now: UnixTime,
+) -> Result<bool, GrantError> {
+    let sessions = super::sessions::list_for_user(&state.ephemeral, user_id, now).await.map_err(unexpected)?;
+    let Some((_, session)) = sessions.into_iter().find(|(summary, _)| summary.handle == handle) else {
+        return Ok(false);
+    };
+    let families = end_session_grants(state, &session.id, now).await?;
+    super::backchannel::notify(state, &families, now);
+    super::sessions::end(&state.ephemeral, &session.id).await.map_err(unexpected)?;
+    Ok(true)
+}

@@ -44,7 +44,53 @@ pub async fn start(
         expires_at: now + ttl_secs as i64,
     };
     store.put_json(&key(&session.id), &session, Duration::from_secs(ttl_secs)).await?;
+    // The user's index of session ids, so an admin can list and end them. A read-modify-write:
+    // two sign-ins of one user at the same instant may drop one id from the index (the
+    // session itself still works, and ends with its TTL or when the user is disabled).
+    let mut ids: Vec<String> = store.get_json(&index_key(user_id)).await?.unwrap_or_default();
+    ids.push(session.id.clone());
+    store.put_json(&index_key(user_id), &ids, Duration::from_secs(ttl_secs)).await?;
     Ok(session)
+}
+
+fn index_key(user_id: &str) -> String {
+    format!("user-sessions:{user_id}")
+}
+
+/// A session as an admin sees it: an opaque handle instead of the id, which is a secret
+/// (whoever holds it is signed in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub handle: String,
+    pub auth_time: UnixTime,
+    pub amr: Vec<String>,
+    pub expires_at: UnixTime,
+}
+
+fn handle(id: &str) -> String {
+    super::sha256_b64(id.as_bytes())[..22].to_string()
+}
+
+/// The live sessions of `user_id`.
+pub async fn list_for_user(
+    store: &EphemeralStore,
+    user_id: &str,
+    now: UnixTime,
+) -> Result<Vec<(SessionSummary, BrowserSession)>, EphemeralError> {
+    let ids: Vec<String> = store.get_json(&index_key(user_id)).await?.unwrap_or_default();
+    let mut live = Vec::new();
+    for id in ids {
+        if let Some(session) = find(store, &id, now).await?.filter(|s| s.user_id == user_id) {
+            let summary = SessionSummary {
+                handle: handle(&session.id),
+                auth_time: session.auth_time,
+                amr: session.amr.clone(),
+                expires_at: session.expires_at,
+            };
+            live.push((summary, session));
+        }
+    }
+    Ok(live)
 }
 
 /// The live session with this id, if any.

@@ -361,6 +361,8 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         "DELETE /admin/api/users/{id}",
         "PUT /admin/api/users/{id}/password",
         "POST /admin/api/users/{id}/unlock",
+        "GET /admin/api/users/{id}/sessions",
+        "DELETE /admin/api/users/{id}/sessions/{handle}",
         "GET /admin/api/users/{id}/passkeys",
         "DELETE /admin/api/users/{id}/passkeys/{passkey_id}",
         "GET /admin/api/users/{id}/grants",
@@ -380,7 +382,8 @@ async fn the_openapi_document_parses_and_lists_every_route() {
     // Every listed route answers (401 without a token), so the document matches the server.
     for route in &listed {
         let (method, path) = route.split_once(' ').unwrap();
-        let path = path.replace("{id}", "x").replace("{passkey_id}", "y").replace("{grant_id}", "z");
+        let path =
+            path.replace("{id}", "x").replace("{passkey_id}", "y").replace("{grant_id}", "z").replace("{handle}", "h");
         let request = app.client.request(method.parse().unwrap(), app.url(&path));
         assert_eq!(request.send().await.unwrap().status(), 401, "{route}");
     }
@@ -408,4 +411,29 @@ async fn repeated_wrong_passwords_lock_an_account_until_an_admin_unlocks_it() {
     assert_eq!(call(&app, &admin, "POST", &format!("/users/{}/unlock", user.id), None).await.0, 204);
     assert!(attempt(PASSWORD).await.is_ok());
     assert_eq!(call(&app, &admin, "POST", "/users/nobody/unlock", None).await.0, 404);
+}
+
+#[tokio::test]
+async fn an_admin_lists_and_ends_a_users_browser_session() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let admin = admin_token(&app).await;
+    let user = add_user(&app, "alice").await;
+    let rp = register_client(&app, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
+    let tokens = app.tokens_for(&rp, "alice").await;
+    assert!(app.get("/login").await.text().await.unwrap().contains("You are signed in"));
+
+    let (status, sessions) = call(&app, &admin, "GET", &format!("/users/{}/sessions", user.id), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
+    assert_eq!(sessions[0]["amr"], json!(["pwd"]));
+    let handle = sessions[0]["handle"].as_str().unwrap();
+
+    assert_eq!(call(&app, &admin, "DELETE", &format!("/users/{}/sessions/{handle}", user.id), None).await.0, 204);
+    assert!(!app.get("/login").await.text().await.unwrap().contains("You are signed in"), "the browser is signed out");
+    let refresh = app
+        .token(&rp, &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())])
+        .await;
+    assert_eq!(refresh.status(), 400, "the session's refresh tokens end with it");
+    assert_eq!(call(&app, &admin, "DELETE", &format!("/users/{}/sessions/{handle}", user.id), None).await.0, 404);
 }

@@ -43,6 +43,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
     .service(users::delete_user)
     .service(users::set_password)
     .service(users::unlock_user)
+    .service(users::list_sessions)
+    .service(users::end_session)
     .service(users::list_passkeys)
     .service(users::delete_passkey)
     .service(users::list_grants)

@@ -10,7 +10,7 @@ use super::audit_admin_action;
 use super::auth::AdminCaller;
 use super::error::ApiError;
 use crate::domain::users::{self, NewUser, User, UserChange};
-use crate::domain::{grants, login, now, passkeys};
+use crate::domain::{grants, login, now, passkeys, sessions};
 use crate::state::AppState;
 use crate::store::db;
 
@@ -182,6 +182,54 @@ pub async fn unlock_user(
     users::find_user(&state.db, &id).await?;
     login::unlock(&state, &id).await.map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
     audit_admin_action(&state, &caller, "unlock_user", Some(&id), None).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionView {
+    /// An opaque handle (not the session id, which is a secret).
+    handle: String,
+    auth_time: i64,
+    amr: Vec<String>,
+    expires_at: i64,
+}
+
+#[utoipa::path(tag = "users", responses((status = 200, body = Vec<SessionView>), (status = 404, body = ApiError)))]
+#[get("/users/{id}/sessions")]
+pub async fn list_sessions(
+    _caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<Vec<SessionView>>, ApiError> {
+    users::find_user(&state.db, &id).await?;
+    let live = sessions::list_for_user(&state.ephemeral, &id, now()).await.map_err(anyhow::Error::from)?;
+    Ok(web::Json(
+        live.into_iter()
+            .map(|(s, _)| SessionView {
+                handle: s.handle,
+                auth_time: s.auth_time,
+                amr: s.amr,
+                expires_at: s.expires_at,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(tag = "users", responses((status = 204), (status = 404, body = ApiError)))]
+#[delete("/users/{id}/sessions/{handle}")]
+pub async fn end_session(
+    caller: AdminCaller,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, handle) = path.into_inner();
+    let ended = grants::end_user_session(&state, &id, &handle, now())
+        .await
+        .map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
+    if !ended {
+        return Err(ApiError::not_found("no such live session for this user"));
+    }
+    audit_admin_action(&state, &caller, "end_session", Some(&id), None).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

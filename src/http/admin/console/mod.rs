@@ -26,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}/{action}", web::post().to(users::act))
         .route("/admin/users/{id}/passkeys/{passkey_id}/delete", web::post().to(users::delete_passkey))
         .route("/admin/users/{id}/grants/{grant_id}/end", web::post().to(users::end_grant))
+        .route("/admin/users/{id}/sessions/{handle}/end", web::post().to(users::end_session))
         .route("/admin/clients", web::get().to(clients::list))
         .route("/admin/clients", web::post().to(clients::create))
         .route("/admin/clients/{id}", web::get().to(clients::show))

@@ -105,6 +105,13 @@ struct GrantRow {
     created: String,
 }
 
+struct SessionRow {
+    handle: String,
+    signed_in: String,
+    method: String,
+    expires: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin/user.html")]
 struct UserPage<'a> {
@@ -113,6 +120,7 @@ struct UserPage<'a> {
     locked: bool,
     passkeys: Vec<PasskeyRow>,
     grants: Vec<GrantRow>,
+    sessions: Vec<SessionRow>,
     error: Option<String>,
     notice: Option<&'a str>,
 }
@@ -145,6 +153,18 @@ async fn render_user(
         Ok(live) => live,
         Err(error) => return internal_error(&error),
     };
+    let sessions = match crate::domain::sessions::list_for_user(&state.ephemeral, id, now()).await {
+        Ok(sessions) => sessions
+            .into_iter()
+            .map(|(s, _)| SessionRow {
+                handle: s.handle,
+                signed_in: format_time(s.auth_time),
+                method: s.amr.join(" "),
+                expires: format_time(s.expires_at),
+            })
+            .collect(),
+        Err(error) => return internal_error(&error.into()),
+    };
     let locked = match crate::domain::login::is_locked(state, id).await {
         Ok(locked) => locked,
         Err(error) => return internal_error(&anyhow::anyhow!(error)),
@@ -171,6 +191,7 @@ async fn render_user(
                 created: format_time(g.created_at),
             })
             .collect(),
+        sessions,
         error,
         notice,
     })
@@ -309,4 +330,25 @@ pub async fn end_grant(
     }
     audit_admin_action(&state, &admin.caller, "end_grant", Some(&id), None).await;
     see_other(&format!("/admin/users/{id}"))
+}
+
+pub async fn end_session(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let (id, handle) = path.into_inner();
+    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
+        Ok(admin) => admin,
+        Err(response) => return response,
+    };
+    match grants::end_user_session(&state, &id, &handle, now()).await {
+        Ok(true) => {
+            audit_admin_action(&state, &admin.caller, "end_session", Some(&id), None).await;
+            see_other(&format!("/admin/users/{id}"))
+        }
+        Ok(false) => crate::http::not_found().await,
+        Err(error) => internal_error(&anyhow::anyhow!(error)),
+    }
 }
