@@ -307,20 +307,6 @@ pub async fn end_session_grants(
     Ok(families)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::pkce_matches;
-
-    #[test]
-    fn pkce_s256_matches_the_rfc7636_example_only() {
-        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-        assert!(pkce_matches(challenge, verifier));
-        assert!(!pkce_matches(challenge, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl"));
-        assert!(!pkce_matches(challenge, challenge));
-    }
-}
-
 /// Ends a user's browser session by its admin-visible handle, with the grants issued in it.
 /// `false` when the user has no such live session.
 pub async fn end_user_session(
@@ -337,4 +323,18 @@ pub async fn end_user_session(
     super::backchannel::notify(state, &families, now);
     super::sessions::end(&state.ephemeral, &session.id).await.map_err(unexpected)?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pkce_matches;
+
+    #[test]
+    fn pkce_s256_matches_the_rfc7636_example_only() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_matches(challenge, verifier));
+        assert!(!pkce_matches(challenge, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl"));
+        assert!(!pkce_matches(challenge, challenge));
+    }
 }
