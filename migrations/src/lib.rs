@@ -14,6 +14,7 @@ mod m20261129_000004_create_refresh_tokens;
 mod m20261129_000005_create_consents;
 mod m20261129_000006_create_passkeys;
 mod m20261129_000007_create_audit_events;
+mod m20261129_000008_add_must_change_password;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_create_consents::Migration),
             Box::new(m20261129_000006_create_passkeys::Migration),
             Box::new(m20261129_000007_create_audit_events::Migration),
+            Box::new(m20261129_000008_add_must_change_password::Migration),
         ]
     }
 }

@@ -59,7 +59,7 @@ pub async fn sign_in_with_password(
         Verification::MatchNeedsRehash => {
             state.ephemeral.delete(&failures_key(&user.id)).await.map_err(anyhow::Error::from)?;
             let fresh = hasher.hash(password).await?;
-            db::users::set_password_hash(db, &user.id, &fresh, now()).await?;
+            db::users::set_password_hash(db, &user.id, &fresh, user.must_change_password, now()).await?;
             tracing::info!(user_id = %user.id, "upgraded the password hash to the current argon2id parameters");
             Ok(user)
         }

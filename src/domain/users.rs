@@ -16,6 +16,8 @@ pub struct User {
     pub display_name: Option<String>,
     pub disabled: bool,
     pub admin: bool,
+    /// A temporary password was set: the next sign-in must choose a new one.
+    pub must_change_password: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -108,6 +110,7 @@ pub async fn add_user(db: &Db, hasher: &PasswordHasher, new: NewUser) -> Result<
         display_name,
         disabled: false,
         admin: new.admin,
+        must_change_password: false,
         created_at: at,
         updated_at: at,
     };
@@ -168,19 +171,21 @@ pub async fn delete_user(state: &crate::state::AppState, id: &str) -> Result<(),
     Ok(())
 }
 
-/// Sets a new password (argon2id-hashed).
+/// Sets a new password (argon2id-hashed). A `temporary` one must be changed by the user at
+/// the next sign-in.
 pub async fn set_password(
     db: &Db,
     hasher: &PasswordHasher,
     id: &str,
     password: &SecretString,
+    temporary: bool,
 ) -> Result<(), UserError> {
     if password.expose_secret().is_empty() {
         return Err(UserError::EmptyPassword);
     }
     find_user(db, id).await?;
     let hash = hasher.hash(password).await?;
-    db::users::set_password_hash(db, id, &hash, now()).await?;
+    db::users::set_password_hash(db, id, &hash, temporary, now()).await?;
     Ok(())
 }
 

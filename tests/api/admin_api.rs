@@ -437,3 +437,44 @@ async fn an_admin_lists_and_ends_a_users_browser_session() {
     assert_eq!(refresh.status(), 400, "the session's refresh tokens end with it");
     assert_eq!(call(&app, &admin, "DELETE", &format!("/users/{}/sessions/{handle}", user.id), None).await.0, 404);
 }
+
+#[tokio::test]
+async fn a_temporary_password_must_be_changed_at_the_next_sign_in() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let admin = admin_token(&app).await;
+    let user = add_user(&app, "alice").await;
+    let rp = register_client(&app, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
+    let body = json!({ "password": "temporary-1", "temporary": true });
+    assert_eq!(call(&app, &admin, "PUT", &format!("/users/{}/password", user.id), Some(body)).await.0, 204);
+    assert_eq!(call(&app, &admin, "GET", &format!("/users/{}", user.id), None).await.1["must_change_password"], true);
+
+    let p = pkce();
+    let response = app.authorize(&rp, &p, &[]).await;
+    let response = app.submit_login(&crate::flow::location(&response), "alice", "temporary-1").await;
+    let change_path = crate::flow::location(&response);
+    assert!(change_path.starts_with("/account/password?request="), "{change_path}");
+    // Going around the form does not help: the flow comes back to it.
+    let around = app.authorize(&rp, &p, &[]).await;
+    assert!(crate::flow::location(&around).starts_with("/account/password"));
+
+    let page = app.get(&change_path).await.text().await.unwrap();
+    let csrf = crate::flow::hidden_field(&page, "csrf_token");
+    let request = crate::flow::hidden_field(&page, "request");
+    let mismatch =
+        [("csrf_token", csrf.as_str()), ("request", request.as_str()), ("password", "mine-2"), ("confirm", "other")];
+    assert_eq!(app.client.post(app.url("/account/password")).form(&mismatch).send().await.unwrap().status(), 400);
+    let form =
+        [("csrf_token", csrf.as_str()), ("request", request.as_str()), ("password", "mine-2"), ("confirm", "mine-2")];
+    let done = app.client.post(app.url("/account/password")).form(&form).send().await.unwrap();
+    let callback = crate::flow::location(&done);
+    assert!(callback.starts_with(crate::flow::REDIRECT_URI) && callback.contains("code="), "{callback}");
+
+    assert_eq!(call(&app, &admin, "GET", &format!("/users/{}", user.id), None).await.1["must_change_password"], false);
+    let login = |password: &'static str| {
+        let state = app.state.clone();
+        async move { latchkey::domain::login::sign_in_with_password(&state, "alice", &password.into(), None).await.is_ok() }
+    };
+    assert!(!login("temporary-1").await);
+    assert!(login("mine-2").await);
+}

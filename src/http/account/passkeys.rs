@@ -48,6 +48,9 @@ pub async fn show_account(state: web::Data<AppState>, request: HttpRequest) -> H
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
+    if user.must_change_password {
+        return see_other("/account/password");
+    }
     let stored = match passkeys::list(&state, &user.id).await {
         Ok(stored) => stored,
         Err(error) => return passkey_failure(error),

@@ -83,6 +83,9 @@ pub async fn next_location(
         }
         None => None,
     };
+    if signed_in.is_some_and(|(_, user)| user.must_change_password) {
+        return Ok(format!("/account/password?request={}", pending.id));
+    }
     let session = signed_in.map(|(session, _)| session);
     let step = authorization::next_step(pending, session, consented.as_deref(), now());
     let issuer = &state.settings.issuer;

@@ -16,6 +16,7 @@ fn to_domain(model: users::Model) -> User {
         display_name: model.display_name,
         disabled: model.disabled,
         admin: model.admin,
+        must_change_password: model.must_change_password,
         created_at: model.created_at,
         updated_at: model.updated_at,
     }
@@ -31,6 +32,7 @@ pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Opt
         password_hash: Set(password_hash.map(str::to_string)),
         disabled: Set(user.disabled),
         admin: Set(user.admin),
+        must_change_password: Set(user.must_change_password),
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
     };
@@ -85,9 +87,17 @@ pub async fn find_by_id(db: &Db, id: &str) -> anyhow::Result<Option<User>> {
     Ok(model.map(to_domain))
 }
 
-pub async fn set_password_hash(db: &Db, id: &str, password_hash: &str, at: UnixTime) -> anyhow::Result<()> {
+/// Stores a new password hash; `must_change` makes it a temporary password.
+pub async fn set_password_hash(
+    db: &Db,
+    id: &str,
+    password_hash: &str,
+    must_change: bool,
+    at: UnixTime,
+) -> anyhow::Result<()> {
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, sea_orm::sea_query::Expr::value(password_hash))
+        .col_expr(users::Column::MustChangePassword, sea_orm::sea_query::Expr::value(must_change))
         .col_expr(users::Column::UpdatedAt, sea_orm::sea_query::Expr::value(at))
         .filter(users::Column::Id.eq(id))
         .exec(db)

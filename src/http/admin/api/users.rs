@@ -22,6 +22,7 @@ pub struct UserView {
     name: Option<String>,
     admin: bool,
     disabled: bool,
+    must_change_password: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -35,6 +36,7 @@ impl From<User> for UserView {
             name: user.display_name,
             admin: user.admin,
             disabled: user.disabled,
+            must_change_password: user.must_change_password,
             created_at: user.created_at,
             updated_at: user.updated_at,
         }
@@ -156,6 +158,9 @@ pub async fn delete_user(
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordBody {
     password: String,
+    /// A temporary password: the user must choose a new one at the next sign-in.
+    #[serde(default)]
+    temporary: bool,
 }
 
 #[utoipa::path(tag = "users", request_body = PasswordBody, responses((status = 204), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
@@ -166,8 +171,8 @@ pub async fn set_password(
     id: web::Path<String>,
     body: web::Json<PasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let password = SecretString::from(body.into_inner().password);
-    users::set_password(&state.db, &state.passwords, &id, &password).await?;
+    let body = body.into_inner();
+    users::set_password(&state.db, &state.passwords, &id, &SecretString::from(body.password), body.temporary).await?;
     audit_admin_action(&state, &caller, "set_password", Some(&id), None).await;
     Ok(HttpResponse::NoContent().finish())
 }

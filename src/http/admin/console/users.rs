@@ -239,6 +239,7 @@ pub struct ActionForm {
     csrf_token: Option<String>,
     #[serde(default)]
     password: String,
+    temporary: Option<String>,
 }
 
 /// `disable`, `enable`, `unlock`, `password` (set a new one) and `delete`.
@@ -259,7 +260,10 @@ pub async fn act(
             let change = UserChange { disabled: Some(action == "disable"), ..UserChange::default() };
             users::update_user(&state.db, &id, change).await.map(|_| ())
         }
-        "password" => users::set_password(&state.db, &state.passwords, &id, &SecretString::from(form.password)).await,
+        "password" => {
+            let password = SecretString::from(form.password);
+            users::set_password(&state.db, &state.passwords, &id, &password, form.temporary.is_some()).await
+        }
         "delete" => users::delete_user(&state, &id).await,
         "unlock" => match crate::domain::login::unlock(&state, &id).await {
             Ok(()) => Ok(()),

@@ -13,6 +13,7 @@ pub struct Model {
     pub password_hash: Option<String>,
     pub disabled: bool,
     pub admin: bool,
+    pub must_change_password: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
