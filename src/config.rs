@@ -27,6 +27,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub passkeys: PasskeySettings,
     pub lockout: LockoutSettings,
+    pub bootstrap: BootstrapSettings,
     pub passwords: PasswordSettings,
     pub log: LogSettings,
 }
@@ -105,6 +106,13 @@ pub struct SessionSettings {
     pub ttl_secs: u64,
     /// How long a started sign-in (an authorization request waiting for login or consent) lasts.
     pub login_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct BootstrapSettings {
+    /// A TOML file declaring an admin and clients, applied at every start; empty: none.
+    pub file: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -211,6 +219,7 @@ impl Default for Settings {
             sessions: SessionSettings::default(),
             passkeys: PasskeySettings::default(),
             lockout: LockoutSettings::default(),
+            bootstrap: BootstrapSettings::default(),
             passwords: PasswordSettings::default(),
             log: LogSettings::default(),
         }

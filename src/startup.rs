@@ -54,6 +54,9 @@ impl Application {
     pub async fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Application> {
         let workers = settings.server.workers;
         let state = prepare(settings).await?;
+        if !state.settings.bootstrap.file.is_empty() {
+            crate::domain::bootstrap::apply(&state, std::path::Path::new(&state.settings.bootstrap.file)).await?;
+        }
         let port = listener.local_addr().context("listener has no address")?.port();
         let key_refresh = tokio::spawn(refresh_keys(state.clone()));
         let discovery = web::Data::new(http::oidc::discovery::Document::new(&state.settings));

@@ -156,6 +156,18 @@ pub async fn rotate_secret(db: &Db, id: &str) -> Result<SecretString, ClientErro
     Ok(secret)
 }
 
+/// Sets a confidential client's secret to one chosen by the operator (bootstrap).
+pub async fn set_secret(db: &Db, id: &str, secret: &SecretString) -> Result<(), ClientError> {
+    if secret.expose_secret().chars().count() < 32 {
+        return Err(ClientError::WeakSecret);
+    }
+    if db::clients::set_secret_hash(db, id, &hash_secret(secret)).await? {
+        Ok(())
+    } else {
+        Err(ClientError::NotFound(id.to_string()))
+    }
+}
+
 pub async fn delete_client(db: &Db, id: &str) -> Result<(), ClientError> {
     if db::clients::delete(db, id).await? { Ok(()) } else { Err(ClientError::NotFound(id.to_string())) }
 }

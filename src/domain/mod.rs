@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod authorization;
 pub mod backchannel;
+pub mod bootstrap;
 pub mod clients;
 pub mod grants;
 pub mod keys;

@@ -7,6 +7,7 @@
 mod admin_api;
 mod admin_console;
 mod backchannel;
+mod bootstrap;
 mod browser;
 mod cli;
 mod config;

@@ -1,0 +1,169 @@
+//! Declarative bootstrap for GitOps: an optional TOML file (`bootstrap.file`) declares an
+//! initial admin and clients, applied at every start. Idempotent: a missing admin is
+//! created (an existing one is left alone), a missing client is registered and an existing
+//! one is brought in line with the file, secret included. Secrets come from environment
+//! variables or files, never from the bootstrap file itself.
+
+use std::path::Path;
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::clients::{self, ClientError, ClientSettings, NewClient};
+use super::users::{self, NewUser, UserError};
+use crate::state::AppState;
+use crate::store::db;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BootstrapFile {
+    admin: Option<AdminEntry>,
+    #[serde(default)]
+    clients: Vec<ClientEntry>,
+}
+
+/// Where a secret comes from: exactly one of an environment variable or a file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretSource {
+    #[serde(default)]
+    env: Option<String>,
+    #[serde(default)]
+    file: Option<String>,
+}
+
+impl SecretSource {
+    fn read(&self, what: &str) -> anyhow::Result<SecretString> {
+        let value = match (&self.env, &self.file) {
+            (Some(name), None) => {
+                std::env::var(name).with_context(|| format!("{what}: environment variable {name} is not set"))?
+            }
+            (None, Some(path)) => {
+                std::fs::read_to_string(path).with_context(|| format!("{what}: cannot read {path}"))?
+            }
+            _ => anyhow::bail!("{what}: give exactly one of env or file"),
+        };
+        Ok(SecretString::from(value.trim_end_matches(['\n', '\r']).to_string()))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminEntry {
+    username: String,
+    email: Option<String>,
+    name: Option<String>,
+    password: SecretSource,
+}
+
+fn default_scope() -> String {
+    "openid profile email offline_access".into()
+}
+
+fn default_grants() -> Vec<String> {
+    vec!["authorization_code".into(), "refresh_token".into()]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientEntry {
+    client_id: String,
+    name: Option<String>,
+    #[serde(default)]
+    public: bool,
+    #[serde(default)]
+    first_party: bool,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+    #[serde(default = "default_scope")]
+    scope: String,
+    #[serde(default = "default_grants")]
+    grants: Vec<String>,
+    /// Required for confidential clients.
+    secret: Option<SecretSource>,
+}
+
+/// Applies the bootstrap file at `path`.
+pub async fn apply(state: &AppState, path: &Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the bootstrap file {}", path.display()))?;
+    let file: BootstrapFile = toml_from_str(&text).with_context(|| format!("bootstrap file {}", path.display()))?;
+    if let Some(admin) = file.admin {
+        let password = admin.password.read("admin password")?;
+        let new = NewUser {
+            username: admin.username.clone(),
+            email: admin.email,
+            display_name: admin.name,
+            admin: true,
+            password,
+        };
+        match users::add_user(&state.db, &state.passwords, new).await {
+            Ok(user) => tracing::info!(username = %user.username, "bootstrap: created the admin"),
+            Err(UserError::UsernameTaken(_)) => {}
+            Err(error) => return Err(anyhow::anyhow!("bootstrap admin {}: {error}", admin.username)),
+        }
+    }
+    for entry in file.clients {
+        apply_client(state, entry).await?;
+    }
+    Ok(())
+}
+
+async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()> {
+    let id = entry.client_id.clone();
+    let secret = match (&entry.secret, entry.public) {
+        (Some(source), false) => Some(source.read(&format!("client {id} secret"))?),
+        (None, false) => anyhow::bail!("bootstrap client {id}: a confidential client needs secret.env or secret.file"),
+        (Some(_), true) => anyhow::bail!("bootstrap client {id}: a public client has no secret"),
+        (None, true) => None,
+    };
+    let existing = db::clients::find(&state.db, &id).await?;
+    if existing.is_none() {
+        let new = NewClient {
+            id: id.clone(),
+            name: entry.name,
+            public: entry.public,
+            first_party: entry.first_party,
+            redirect_uris: entry.redirect_uris,
+            post_logout_redirect_uris: entry.post_logout_redirect_uris,
+            backchannel_logout_uri: entry.backchannel_logout_uri,
+            scopes: entry.scope,
+            grants: entry.grants,
+            secret,
+        };
+        clients::add_client(&state.db, new).await.map_err(|e| anyhow::anyhow!("bootstrap client {id}: {e}"))?;
+        tracing::info!(client_id = %id, "bootstrap: registered the client");
+        return Ok(());
+    }
+    let settings = ClientSettings {
+        name: entry.name.unwrap_or_else(|| id.clone()),
+        first_party: entry.first_party,
+        redirect_uris: entry.redirect_uris,
+        post_logout_redirect_uris: entry.post_logout_redirect_uris,
+        backchannel_logout_uri: entry.backchannel_logout_uri,
+        scopes: entry.scope,
+        grants: entry.grants,
+        enabled: true,
+    };
+    clients::update_client(&state.db, &id, settings)
+        .await
+        .map_err(|e: ClientError| anyhow::anyhow!("bootstrap client {id}: {e}"))?;
+    if let Some(secret) = secret {
+        clients::set_secret(&state.db, &id, &secret)
+            .await
+            .map_err(|e| anyhow::anyhow!("bootstrap client {id}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn toml_from_str(text: &str) -> anyhow::Result<BootstrapFile> {
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+    Figment::from(Toml::string(text))
+        .extract()
+        .map_err(|e| anyhow::anyhow!("{}", e.to_string().lines().next().unwrap_or_default()))
+}
