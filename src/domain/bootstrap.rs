@@ -57,14 +57,6 @@ struct AdminEntry {
     password: SecretSource,
 }
 
-fn default_scope() -> String {
-    "openid profile email offline_access".into()
-}
-
-fn default_grants() -> Vec<String> {
-    vec!["authorization_code".into(), "refresh_token".into()]
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClientEntry {
@@ -79,9 +71,9 @@ struct ClientEntry {
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
-    #[serde(default = "default_scope")]
+    #[serde(default = "clients::default_scope")]
     scope: String,
-    #[serde(default = "default_grants")]
+    #[serde(default = "clients::default_grants")]
     grants: Vec<String>,
     /// Required for confidential clients.
     secret: Option<SecretSource>,

@@ -80,6 +80,16 @@ pub enum ClientError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// The scopes a client may request unless its registration says otherwise.
+pub fn default_scope() -> String {
+    "openid profile email offline_access".into()
+}
+
+/// The grant types a client may use unless its registration says otherwise.
+pub fn default_grants() -> Vec<String> {
+    vec![GrantType::AuthorizationCode.as_str().into(), GrantType::RefreshToken.as_str().into()]
+}
+
 /// What is needed to register a client.
 #[derive(Debug)]
 pub struct NewClient {

@@ -51,7 +51,7 @@ pub struct LoginForm {
 
 /// Loads the pending authorization request a login page belongs to, if any.
 /// `Err` is the page to show when it is gone.
-pub(super) async fn pending_request(
+pub(crate) async fn pending_request(
     state: &AppState,
     id: Option<&str>,
 ) -> Result<Option<PendingAuthorization>, HttpResponse> {

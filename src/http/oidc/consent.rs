@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::domain::authorization::{self, PendingAuthorization};
 use crate::domain::now;
-use crate::http::login::password::csrf_failure;
+use crate::http::login::password::{csrf_failure, pending_request};
 use crate::http::oidc::authorize::{expired_page, proceed};
 use crate::http::pages::{internal_error, render, see_other};
 use crate::http::{csrf, session};
@@ -48,12 +48,9 @@ fn describe(scope: &str) -> String {
     }
 }
 
+/// The pending request a consent page belongs to; `Err` is the page to show when it is gone.
 async fn load(state: &AppState, id: &str) -> Result<PendingAuthorization, HttpResponse> {
-    match authorization::load_pending(&state.ephemeral, id).await {
-        Ok(Some(pending)) => Ok(pending),
-        Ok(None) => Err(expired_page()),
-        Err(error) => Err(internal_error(&error.into())),
-    }
+    pending_request(state, Some(id)).await?.ok_or_else(expired_page)
 }
 
 pub async fn show_consent(

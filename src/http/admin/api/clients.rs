@@ -55,14 +55,6 @@ pub async fn list_clients(
     Ok(web::Json(clients::list_clients(&state.db).await?.into_iter().map(|c| view(c, None)).collect()))
 }
 
-fn default_scope() -> String {
-    "openid profile email offline_access".into()
-}
-
-fn default_grants() -> Vec<String> {
-    vec!["authorization_code".into(), "refresh_token".into()]
-}
-
 #[derive(Deserialize, ToSchema)]
 pub struct NewClientBody {
     client_id: String,
@@ -76,9 +68,9 @@ pub struct NewClientBody {
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
-    #[serde(default = "default_scope")]
+    #[serde(default = "clients::default_scope")]
     scope: String,
-    #[serde(default = "default_grants")]
+    #[serde(default = "clients::default_grants")]
     grants: Vec<String>,
 }
 
