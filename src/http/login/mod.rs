@@ -6,13 +6,15 @@ pub mod password;
 use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::domain::audit::{self, AuditEvent};
 use crate::domain::authorization::{self, PendingAuthorization};
 use crate::domain::users::User;
 use crate::domain::{now, sessions};
 use crate::http::oidc::authorize;
 use crate::http::pages::internal_error;
-use crate::http::session;
+use crate::http::{session, source_ip};
 use crate::state::AppState;
+use serde_json::json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(password::show_login_form))
@@ -21,9 +23,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login/passkey/finish", web::post().to(passkey::finish_sign_in));
 }
 
-/// After a user proved who they are (`amr` says how): a new browser session, then on to
-/// the pending authorization request, or to the account page. Returns where to go and the
-/// session cookie.
+/// After a user proved who they are (`amr` says how): an audit entry, a new browser
+/// session, then on to the pending authorization request, or to the account page. Returns
+/// where to go and the session cookie.
 pub async fn complete_sign_in(
     state: &AppState,
     request: &HttpRequest,
@@ -31,6 +33,13 @@ pub async fn complete_sign_in(
     amr: &[&str],
     pending: Option<PendingAuthorization>,
 ) -> Result<(String, Cookie<'static>), HttpResponse> {
+    let method = if amr == ["pwd"] { "pwd" } else { "passkey" };
+    let mut event = AuditEvent::new("sign_in", now())
+        .subject(&user.id)
+        .source_ip(source_ip(request))
+        .details(json!({ "method": method }));
+    event.client_id = pending.as_ref().map(|p| p.client_id.clone());
+    audit::record(&state.db, event).await;
     let previous = session::presented_id(request);
     let amr = amr.iter().map(|a| a.to_string()).collect();
     let ttl = state.settings.sessions.ttl_secs;

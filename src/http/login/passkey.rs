@@ -100,10 +100,6 @@ pub async fn finish_sign_in(
             }
         };
     tracing::info!(user_id = %user.id, "signed in with a passkey");
-    let mut event =
-        AuditEvent::new("sign_in", now()).subject(&user.id).source_ip(ip).details(json!({ "method": "passkey" }));
-    event.client_id = client_id;
-    audit::record(&state.db, event).await;
     let (location, cookie) = match super::complete_sign_in(&state, &request, &user, &PASSKEY_AMR, pending).await {
         Ok(done) => done,
         Err(_) => {

@@ -150,12 +150,6 @@ pub async fn submit_password(
         Err(LoginError::Unexpected(error)) => return internal_error(&error),
     };
     tracing::info!(user_id = %user.id, "signed in with a password");
-    let mut event = AuditEvent::new("sign_in", now())
-        .subject(&user.id)
-        .source_ip(source_ip(&request))
-        .details(json!({ "method": "pwd" }));
-    event.client_id = pending.as_ref().map(|p| p.client_id.clone());
-    audit::record(&state.db, event).await;
     let (location, cookie) = match super::complete_sign_in(&state, &request, &user, &["pwd"], pending).await {
         Ok(done) => done,
         Err(page) => return page,
