@@ -43,6 +43,26 @@ async fn signed_in(state: &AppState, request: &HttpRequest) -> Result<(BrowserSe
     }
 }
 
+/// The signed-in user posting a form with its CSRF token.
+async fn signed_in_form(
+    state: &AppState,
+    request: &HttpRequest,
+    csrf_token: Option<&str>,
+) -> Result<User, HttpResponse> {
+    if !csrf::verify(request, csrf_token) {
+        return Err(csrf_failure());
+    }
+    Ok(signed_in(state, request).await?.1)
+}
+
+/// The signed-in user calling a JSON endpoint with the `X-CSRF-Token` header.
+async fn signed_in_json(state: &AppState, request: &HttpRequest) -> Result<(BrowserSession, User), HttpResponse> {
+    if checked_browser(request).is_none() {
+        return Err(json_error(StatusCode::FORBIDDEN, "This page has expired. Reload it and try again."));
+    }
+    signed_in(state, request).await.map_err(|_| json_error(StatusCode::UNAUTHORIZED, "Sign in again to add a passkey."))
+}
+
 pub async fn show_account(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
     let (_, user) = match signed_in(&state, &request).await {
         Ok(signed_in) => signed_in,
@@ -80,11 +100,9 @@ pub async fn show_account(state: web::Data<AppState>, request: HttpRequest) -> H
 }
 
 pub async fn start_registration(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    if checked_browser(&request).is_none() {
-        return json_error(StatusCode::FORBIDDEN, "This page has expired. Reload it and try again.");
-    }
-    let Ok((session, user)) = signed_in(&state, &request).await else {
-        return json_error(StatusCode::UNAUTHORIZED, "Sign in again to add a passkey.");
+    let (session, user) = match signed_in_json(&state, &request).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
     };
     match passkeys::start_registration(&state, &user, &session.id).await {
         Ok((ceremony, options)) => HttpResponse::Ok()
@@ -106,11 +124,9 @@ pub async fn finish_registration(
     request: HttpRequest,
     body: web::Json<FinishRegistration>,
 ) -> HttpResponse {
-    if checked_browser(&request).is_none() {
-        return json_error(StatusCode::FORBIDDEN, "This page has expired. Reload it and try again.");
-    }
-    let Ok((session, user)) = signed_in(&state, &request).await else {
-        return json_error(StatusCode::UNAUTHORIZED, "Sign in again to add a passkey.");
+    let (session, user) = match signed_in_json(&state, &request).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
     };
     match passkeys::finish_registration(&state, &user, &session.id, &body.ceremony, &body.credential, &body.name, now())
         .await
@@ -150,11 +166,8 @@ pub async fn rename(
     id: web::Path<String>,
     form: web::Form<RenameForm>,
 ) -> HttpResponse {
-    if !csrf::verify(&request, form.csrf_token.as_deref()) {
-        return csrf_failure();
-    }
-    let (_, user) = match signed_in(&state, &request).await {
-        Ok(signed_in) => signed_in,
+    let user = match signed_in_form(&state, &request, form.csrf_token.as_deref()).await {
+        Ok(user) => user,
         Err(response) => return response,
     };
     match passkeys::rename(&state, &user.id, &id, &form.name).await {
@@ -169,11 +182,8 @@ pub async fn delete(
     id: web::Path<String>,
     form: web::Form<DeleteForm>,
 ) -> HttpResponse {
-    if !csrf::verify(&request, form.csrf_token.as_deref()) {
-        return csrf_failure();
-    }
-    let (_, user) = match signed_in(&state, &request).await {
-        Ok(signed_in) => signed_in,
+    let user = match signed_in_form(&state, &request, form.csrf_token.as_deref()).await {
+        Ok(user) => user,
         Err(response) => return response,
     };
     match passkeys::delete(&state, &user.id, &id, now()).await {
