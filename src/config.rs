@@ -122,11 +122,14 @@ pub struct LockoutSettings {
     pub max_failed_attempts: u64,
     /// How long a locked account stays locked, unless an admin unlocks it sooner.
     pub lock_secs: u64,
+    /// Password attempts one IP address may make per minute, over all accounts (guessing
+    /// one password against many users); 0 turns the limit off.
+    pub attempts_per_ip_per_minute: u64,
 }
 
 impl Default for LockoutSettings {
     fn default() -> Self {
-        LockoutSettings { max_failed_attempts: 5, lock_secs: 900 }
+        LockoutSettings { max_failed_attempts: 5, lock_secs: 900, attempts_per_ip_per_minute: 30 }
     }
 }
 

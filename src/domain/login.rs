@@ -98,6 +98,19 @@ async fn count_failure(state: &AppState, user_id: &str, source_ip: Option<String
     Ok(())
 }
 
+/// Counts a password attempt from `source_ip`; `false` once the IP has used up its attempts
+/// for this minute (a fixed window in the ephemeral store, shared by all instances).
+pub async fn allow_attempt_from(state: &AppState, source_ip: Option<&str>) -> Result<bool, LoginError> {
+    let limit = state.settings.lockout.attempts_per_ip_per_minute;
+    let Some(ip) = source_ip.filter(|_| limit > 0) else { return Ok(true) };
+    let attempts = state
+        .ephemeral
+        .increment(&format!("login-attempts:{ip}"), Duration::from_secs(60))
+        .await
+        .map_err(anyhow::Error::from)?;
+    Ok(attempts <= limit)
+}
+
 /// Lifts a lock (an admin's action).
 pub async fn unlock(state: &AppState, user_id: &str) -> Result<(), LoginError> {
     state.ephemeral.delete(&locked_key(user_id)).await.map_err(anyhow::Error::from)?;

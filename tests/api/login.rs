@@ -80,3 +80,16 @@ async fn the_login_page_renders_without_javascript_and_keeps_the_request() {
         assert!(html.contains(needle), "{needle} in {html}");
     }
 }
+
+#[tokio::test]
+async fn too_many_password_attempts_from_one_address_get_429() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app_with(|s| s.lockout.attempts_per_ip_per_minute = 2).await;
+    add_user(&app, "alice").await;
+    add_user(&app, "bob").await;
+    assert_eq!(app.submit_login("/login", "alice", "wrong").await.status(), 401);
+    assert_eq!(app.submit_login("/login", "bob", "wrong").await.status(), 401);
+    let limited = app.submit_login("/login", "alice", crate::flow::PASSWORD).await;
+    assert_eq!(limited.status(), 429, "even the right password waits: the limit is per address, over all accounts");
+    assert!(limited.text().await.unwrap().contains("Too many attempts"));
+}

@@ -124,6 +124,19 @@ pub async fn submit_password(
         Ok(pending) => pending,
         Err(page) => return page,
     };
+    match login::allow_attempt_from(&state, source_ip(&request).as_deref()).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(source_ip = ?source_ip(&request), "too many password attempts from one address");
+            return error_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                "Too many sign-in attempts from your network. Wait a minute and try again.",
+            );
+        }
+        Err(LoginError::Unexpected(error)) => return internal_error(&error),
+        Err(LoginError::InvalidCredentials) => {}
+    }
     let password = SecretString::from(form.password);
     let user = match login::sign_in_with_password(&state, &form.username, &password, source_ip(&request)).await {
         Ok(user) => user,
