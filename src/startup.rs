@@ -72,6 +72,8 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(discovery.clone())
                 .app_data(openapi.clone())
+                .app_data(web::FormConfig::default().error_handler(http::bad_browser_request))
+                .app_data(web::QueryConfig::default().error_handler(http::bad_browser_request))
                 .configure(http::routes)
                 .default_service(web::to(http::not_found))
         })

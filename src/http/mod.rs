@@ -43,6 +43,16 @@ pub fn source_ip(request: &actix_web::HttpRequest) -> Option<String> {
     request.peer_addr().map(|addr| addr.ip().to_string())
 }
 
+/// A form or query string that does not parse: an HTML page, not actix's plain text.
+pub fn bad_browser_request(error: impl Into<actix_web::Error>, _: &actix_web::HttpRequest) -> actix_web::Error {
+    let page = pages::error_page(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "This request is not valid",
+        "Go back to the application you came from and try again.",
+    );
+    actix_web::error::InternalError::from_response(error.into(), page).into()
+}
+
 /// Anything no route matched.
 pub async fn not_found() -> HttpResponse {
     pages::error_page(actix_web::http::StatusCode::NOT_FOUND, "Page not found", "There is nothing at this address.")

@@ -64,3 +64,15 @@ impl crate::helpers::TestApp {
         self.client.post(self.url("/consent")).form(&form).send().await.unwrap().status().as_u16()
     }
 }
+
+#[tokio::test]
+async fn malformed_browser_requests_get_an_html_error_page() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let missing_query = app.get("/consent").await;
+    assert_eq!(missing_query.status(), 400);
+    assert!(missing_query.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let missing_field = app.client.post(app.url("/consent")).form(&[("csrf_token", "x")]).send().await.unwrap();
+    assert_eq!(missing_field.status(), 400);
+    assert!(missing_field.text().await.unwrap().contains("This request is not valid"));
+}
