@@ -6,7 +6,6 @@
 //! ephemeral store for as long as any of its access tokens can live; verification checks
 //! it. Refresh tokens are opaque and live in the database (`domain::grants`).
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use base64::Engine;
@@ -209,11 +208,6 @@ pub async fn revoke_grant(settings: &Settings, store: &EphemeralStore, grant_id:
 
 pub async fn is_grant_revoked(store: &EphemeralStore, grant_id: &str) -> Result<bool, EphemeralError> {
     Ok(store.get(&revoked_key(grant_id)).await?.is_some())
-}
-
-/// The set of scopes as a set, for subset checks.
-pub fn scope_set(scopes: &[String]) -> HashSet<&str> {
-    scopes.iter().map(String::as_str).collect()
 }
 
 /// What logout needs from an `id_token_hint`.

@@ -22,6 +22,27 @@ async fn post_json(browser: &reqwest::Client, app: &TestApp, path: &str, csrf: &
     (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
 }
 
+/// Signs `username` in with the password in `browser`; returns /account and its CSRF token.
+async fn password_sign_in_to_account(app: &TestApp, browser: &reqwest::Client, username: &str) -> (String, String) {
+    let page = browser.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let form = [
+        ("csrf_token", crate::flow::hidden_field(&page, "csrf_token")),
+        ("username", username.into()),
+        ("password", crate::flow::PASSWORD.into()),
+    ];
+    let signed_in = browser.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(location(&signed_in), "/account");
+    let account = browser.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+    let csrf = meta(&account, "csrf-token");
+    (account, csrf)
+}
+
+/// The id of the first passkey listed on an account page.
+fn first_passkey_id(account: &str) -> String {
+    let start = account.find("/account/passkeys/").unwrap() + "/account/passkeys/".len();
+    account[start..start + 36].to_string()
+}
+
 /// Signs `username` in with the password in `browser` and registers a passkey on /account.
 async fn register_passkey(
     app: &TestApp,
@@ -29,18 +50,8 @@ async fn register_passkey(
     authenticator: &mut SoftAuthenticator,
     username: &str,
 ) {
-    let page = browser.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
-    let form = [
-        ("csrf_token", crate::flow::hidden_field(&page, "csrf_token")),
-        ("request", String::new()),
-        ("username", username.into()),
-        ("password", crate::flow::PASSWORD.into()),
-    ];
-    let signed_in = browser.post(app.url("/login")).form(&form).send().await.unwrap();
-    assert_eq!(location(&signed_in), "/account");
-    let account = browser.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+    let (account, csrf) = password_sign_in_to_account(app, browser, username).await;
     assert!(account.contains("Add a passkey"), "{account}");
-    let csrf = meta(&account, "csrf-token");
     let (status, started) = post_json(browser, app, "/account/passkeys/register/start", &csrf, &json!({})).await;
     assert_eq!(status, 200, "{started}");
     let selection = &started["options"]["publicKey"]["authenticatorSelection"];
@@ -187,17 +198,8 @@ async fn an_assertion_for_a_deleted_credential_is_refused() {
     let mut world = world_with_passkey().await;
     let owner = browser();
     // Sign the owner in with the password to reach /account, then delete the passkey.
-    let page = owner.get(world.app.url("/login")).send().await.unwrap().text().await.unwrap();
-    let form = [
-        ("csrf_token", crate::flow::hidden_field(&page, "csrf_token")),
-        ("username", "alice".into()),
-        ("password", crate::flow::PASSWORD.into()),
-    ];
-    owner.post(world.app.url("/login")).form(&form).send().await.unwrap();
-    let account = owner.get(world.app.url("/account")).send().await.unwrap().text().await.unwrap();
-    let csrf = meta(&account, "csrf-token");
-    let start = account.find("/account/passkeys/").unwrap() + "/account/passkeys/".len();
-    let id = &account[start..start + 36];
+    let (account, csrf) = password_sign_in_to_account(&world.app, &owner, "alice").await;
+    let id = first_passkey_id(&account);
     let without_csrf =
         owner.post(world.app.url(&format!("/account/passkeys/{id}/delete"))).form(&[("x", "y")]).send().await.unwrap();
     assert_eq!(without_csrf.status(), 403, "deleting takes a CSRF-protected POST");
@@ -272,17 +274,8 @@ async fn passkey_endpoints_require_the_csrf_header_and_names_can_be_changed() {
     assert_eq!(status, 403);
 
     let owner = browser();
-    let page = owner.get(world.app.url("/login")).send().await.unwrap().text().await.unwrap();
-    let form = [
-        ("csrf_token", crate::flow::hidden_field(&page, "csrf_token")),
-        ("username", "alice".into()),
-        ("password", crate::flow::PASSWORD.into()),
-    ];
-    owner.post(world.app.url("/login")).form(&form).send().await.unwrap();
-    let account = owner.get(world.app.url("/account")).send().await.unwrap().text().await.unwrap();
-    let csrf = meta(&account, "csrf-token");
-    let start = account.find("/account/passkeys/").unwrap() + "/account/passkeys/".len();
-    let id = &account[start..start + 36];
+    let (account, csrf) = password_sign_in_to_account(&world.app, &owner, "alice").await;
+    let id = first_passkey_id(&account);
     let renamed = owner
         .post(world.app.url(&format!("/account/passkeys/{id}/rename")))
         .form(&[("csrf_token", csrf.as_str()), ("name", "Work phone")])
