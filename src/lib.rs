@@ -6,15 +6,17 @@ pub mod cli;
 pub mod commands;
 /// Settings: defaults ← `config.toml` ← `LATCHKEY_*` environment.
 pub mod config;
-/// The identity-provider rules: users, clients, passwords, signing keys.
+/// The identity-provider rules: users, clients, sign-in, sessions, authorization, grants,
+/// tokens, keys, passkeys, consent and the audit log; `domain::model` holds the plain records.
 pub mod domain;
-/// The HTTP edge: routes, handlers, pages, error mapping.
+/// The HTTP edge: routes, thin handlers, pages, and the mapping of domain errors to OAuth
+/// JSON errors, HTML error pages and admin API errors.
 pub mod http;
 /// Builds the running application (storage, keyring, server).
 pub mod startup;
 /// What request handlers share.
 pub mod state;
-/// Storage: the database and the ephemeral store.
+/// Storage: the database and the ephemeral store; knows only `domain::model`.
 pub mod store;
 /// Logging setup.
 pub mod telemetry;

@@ -2,13 +2,14 @@
 
 use secrecy::ExposeSecret;
 
-use super::{open_database, read_secret_from_stdin};
+use super::{open_state, read_secret_from_stdin};
 use crate::cli::{AddClient, ClientCommand};
 use crate::config::Settings;
+use crate::domain::audit::Actor;
 use crate::domain::clients::{self, NewClient};
 
 pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<()> {
-    let db = open_database(&settings).await?;
+    let state = open_state(settings).await?;
     match command {
         ClientCommand::Add(add) => {
             let AddClient {
@@ -25,7 +26,8 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
             } = add;
             let secret = if secret_stdin { Some(read_secret_from_stdin("client secret")?) } else { None };
             let added = clients::add_client(
-                &db,
+                &state,
+                &Actor::Cli,
                 NewClient {
                     id: client_id,
                     name,
@@ -48,7 +50,7 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
         }
         ClientCommand::List => {
             println!("{:<32}  {:<12}  {:<11}  {:<8}  REDIRECT URIS", "CLIENT ID", "TYPE", "FIRST-PARTY", "STATUS");
-            for client in clients::list_clients(&db).await? {
+            for client in clients::list_clients(&state.db).await? {
                 let kind = if client.public { "public" } else { "confidential" };
                 let first_party = if client.first_party { "yes" } else { "no" };
                 let status = if client.enabled { "enabled" } else { "disabled" };

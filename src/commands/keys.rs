@@ -1,23 +1,22 @@
 //! `latchkey keys rotate|list`. Opening the keyring proves the master key first, so a
 //! wrong master key can never seal a new key that the servers could not open.
 
-use super::open_database;
+use super::open_state;
 use crate::cli::KeysCommand;
 use crate::config::Settings;
-use crate::domain::keys::Keyring;
-use crate::domain::{format_time, now};
+use crate::domain::audit::Actor;
+use crate::domain::{format_time, keys, now};
 
 pub async fn run(command: KeysCommand, settings: Settings) -> anyhow::Result<()> {
-    let db = open_database(&settings).await?;
-    let keyring = Keyring::open(&db, &settings, now()).await?;
+    let state = open_state(settings).await?;
     match command {
         KeysCommand::Rotate => {
-            let key = keyring.rotate(&db, now()).await?;
+            let key = keys::rotate(&state, &Actor::Cli, now()).await?;
             println!("generated signing key {} (published now, signs from {})", key.kid, format_time(key.activates_at));
         }
         KeysCommand::List => {
             println!("{:<43}  {:>3}  {:>4}  {:<8}  {:<25}  SIGNS FROM", "KID", "GEN", "BITS", "STATE", "CREATED");
-            for key in keyring.describe(now()) {
+            for key in state.keyring.describe(now()) {
                 println!(
                     "{:<43}  {:>3}  {:>4}  {:<8}  {:<25}  {}",
                     key.kid,

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 
 use crate::cli::Command;
 use crate::config::Settings;
-use crate::store::db::{self, Db};
+use crate::state::AppState;
 
 pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
@@ -26,12 +26,11 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     }
 }
 
-/// Connects to the database and applies pending migrations, so that any command works
-/// on a fresh database, even while a server runs on the same one.
-async fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    let db = db::connect(&settings.database).await?;
-    db::migrate(&db).await?;
-    Ok(db)
+/// Opens what the server opens (database with pending migrations applied, ephemeral
+/// store, keyring), so that a command works on a fresh database, even while a server runs
+/// on the same one, and calls the very domain functions the server calls.
+async fn open_state(settings: Settings) -> anyhow::Result<AppState> {
+    crate::startup::prepare(settings).await
 }
 
 /// Reads a secret from standard input, without its final line break.

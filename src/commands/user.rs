@@ -1,24 +1,23 @@
 //! `latchkey user add|list|disable`.
 
-use super::{open_database, read_secret_from_stdin};
+use super::{open_state, read_secret_from_stdin};
 use crate::cli::{AddUser, UserCommand};
 use crate::config::Settings;
-use crate::domain::passwords::PasswordHasher;
+use crate::domain::audit::Actor;
 use crate::domain::users::{self, NewUser};
 
 pub async fn run(command: UserCommand, settings: Settings) -> anyhow::Result<()> {
-    let db = open_database(&settings).await?;
+    let state = open_state(settings).await?;
     match command {
         UserCommand::Add(AddUser { username, email, name, admin, password_stdin: _ }) => {
             let password = read_secret_from_stdin("password")?;
-            let hasher = PasswordHasher::new(&settings.passwords)?;
-            let user =
-                users::add_user(&db, &hasher, NewUser { username, email, display_name: name, admin, password }).await?;
+            let new = NewUser { username, email, display_name: name, admin, password };
+            let user = users::add_user(&state, &Actor::Cli, new).await?;
             println!("added user {} (id {})", user.username, user.id);
         }
         UserCommand::List => {
             println!("{:<36}  {:<24}  {:<32}  {:<5}  STATUS", "ID", "USERNAME", "EMAIL", "ADMIN");
-            for user in users::list_users(&db).await? {
+            for user in users::list_users(&state.db).await? {
                 let status = if user.disabled { "disabled" } else { "enabled" };
                 let admin = if user.admin { "yes" } else { "no" };
                 println!(
@@ -32,7 +31,8 @@ pub async fn run(command: UserCommand, settings: Settings) -> anyhow::Result<()>
             }
         }
         UserCommand::Disable { username } => {
-            let user = users::disable_user(&db, &username).await?;
+            let user = users::find_by_username(&state.db, &username).await?;
+            let user = users::set_disabled(&state, &Actor::Cli, &user.id, true).await?;
             println!("disabled user {}", user.username);
         }
     }

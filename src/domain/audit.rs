@@ -1,33 +1,168 @@
-//! The audit log: who did what, when, from where. Writing an event never fails the action
-//! it records; a failure to write is logged.
+//! The audit log: who did what, when, from where. Every state-changing operation takes an
+//! [`Actor`] and records a typed [`AuditKind`], so the console, the admin API, the CLI and
+//! bootstrap write the same event for the same action. Writing an event never fails the
+//! action it records; a failure to write is logged.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::UnixTime;
+pub use super::model::{AuditEvent, AuditFilter};
 use crate::store::db::{self, Db};
 
-#[derive(Debug, Clone)]
-pub struct AuditEvent {
-    pub occurred_at: UnixTime,
-    pub event_type: String,
-    pub actor_user_id: Option<String>,
-    pub subject_user_id: Option<String>,
-    pub client_id: Option<String>,
-    pub source_ip: Option<String>,
-    pub details: Value,
+/// Who performs an operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An admin user, through the console or the admin API.
+    Admin { user_id: String, source_ip: Option<String> },
+    /// A client acting for itself with an `admin`-scope token (client credentials).
+    AdminClient { client_id: String, source_ip: Option<String> },
+    /// A user acting on their own account.
+    User { user_id: String, source_ip: Option<String> },
+    /// An operator at the command line.
+    Cli,
+    /// The declarative bootstrap file, applied at start.
+    Bootstrap,
+}
+
+impl Actor {
+    /// Whether this actor may perform admin operations. Admin users and admin clients are
+    /// checked when the actor is made (session or token); the CLI and bootstrap run with
+    /// the operator's access to the deployment.
+    pub fn is_admin(&self) -> bool {
+        !matches!(self, Actor::User { .. })
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Actor::Admin { user_id, .. } | Actor::User { user_id, .. } => Some(user_id),
+            _ => None,
+        }
+    }
+
+    pub fn source_ip(&self) -> Option<&str> {
+        match self {
+            Actor::Admin { source_ip, .. } | Actor::AdminClient { source_ip, .. } | Actor::User { source_ip, .. } => {
+                source_ip.as_deref()
+            }
+            Actor::Cli | Actor::Bootstrap => None,
+        }
+    }
+}
+
+/// What happened. Stored as the event's `event_type`; admin operations are all stored as
+/// `admin_action` with the operation's name in `details.action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    SignIn,
+    SignInFailed,
+    AccountLocked,
+    TokenRefused,
+    RefreshTokenReuse,
+    PasskeyRegistered,
+    /// A user deleted one of their own passkeys (an admin's deletion is `DeletePasskey`).
+    PasskeyDeleted,
+    PasskeyCounterRegression,
+    /// A user changed their own password (an admin's reset is `SetPassword`).
+    PasswordChanged,
+    Admin(AdminAction),
+}
+
+/// An operation on users, clients or keys performed by an admin, the CLI or bootstrap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAction {
+    CreateUser,
+    UpdateUser,
+    DisableUser,
+    EnableUser,
+    DeleteUser,
+    SetPassword,
+    UnlockUser,
+    EndSession,
+    DeletePasskey,
+    EndGrant,
+    CreateClient,
+    UpdateClient,
+    DeleteClient,
+    RotateClientSecret,
+    SetClientSecret,
+    RotateKeys,
+}
+
+impl AdminAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminAction::CreateUser => "create_user",
+            AdminAction::UpdateUser => "update_user",
+            AdminAction::DisableUser => "disable_user",
+            AdminAction::EnableUser => "enable_user",
+            AdminAction::DeleteUser => "delete_user",
+            AdminAction::SetPassword => "set_password",
+            AdminAction::UnlockUser => "unlock_user",
+            AdminAction::EndSession => "end_session",
+            AdminAction::DeletePasskey => "delete_passkey",
+            AdminAction::EndGrant => "end_grant",
+            AdminAction::CreateClient => "create_client",
+            AdminAction::UpdateClient => "update_client",
+            AdminAction::DeleteClient => "delete_client",
+            AdminAction::RotateClientSecret => "rotate_client_secret",
+            AdminAction::SetClientSecret => "set_client_secret",
+            AdminAction::RotateKeys => "rotate_keys",
+        }
+    }
+}
+
+impl AuditKind {
+    /// The stored `event_type`.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            AuditKind::SignIn => "sign_in",
+            AuditKind::SignInFailed => "sign_in_failed",
+            AuditKind::AccountLocked => "account_locked",
+            AuditKind::TokenRefused => "token_refused",
+            AuditKind::RefreshTokenReuse => "refresh_token_reuse",
+            AuditKind::PasskeyRegistered => "passkey_registered",
+            AuditKind::PasskeyDeleted => "passkey_deleted",
+            AuditKind::PasskeyCounterRegression => "passkey_counter_regression",
+            AuditKind::PasswordChanged => "password_changed",
+            AuditKind::Admin(_) => "admin_action",
+        }
+    }
 }
 
 impl AuditEvent {
-    pub fn new(event_type: &str, at: UnixTime) -> AuditEvent {
+    /// A new event of `kind` at `at`, with no actor, subject or client yet.
+    pub fn new(kind: AuditKind, at: UnixTime) -> AuditEvent {
+        let details = match kind {
+            AuditKind::Admin(action) => json!({ "action": action.as_str() }),
+            _ => Value::Object(Default::default()),
+        };
         AuditEvent {
             occurred_at: at,
-            event_type: event_type.to_string(),
+            event_type: kind.event_type().to_string(),
             actor_user_id: None,
             subject_user_id: None,
             client_id: None,
             source_ip: None,
-            details: Value::Object(Default::default()),
+            details,
         }
+    }
+
+    /// Who did it: the acting user, the source address, and for admin clients and the
+    /// system actors a `by_client` / `by` detail.
+    pub fn by(mut self, actor: &Actor) -> AuditEvent {
+        self.actor_user_id = actor.user_id().map(str::to_string);
+        self.source_ip = actor.source_ip().map(str::to_string);
+        match actor {
+            Actor::AdminClient { client_id, .. } => {
+                self.client_id.get_or_insert_with(|| client_id.clone());
+                self.details["by_client"] = json!(client_id);
+            }
+            Actor::Admin { .. } => self.details["by_client"] = Value::Null,
+            Actor::Cli => self.details["by"] = json!("cli"),
+            Actor::Bootstrap => self.details["by"] = json!("bootstrap"),
+            Actor::User { .. } => {}
+        }
+        self
     }
 
     pub fn actor(mut self, user_id: Option<&str>) -> AuditEvent {
@@ -50,8 +185,11 @@ impl AuditEvent {
         self
     }
 
+    /// Adds the fields of `details` (an object) to the event's details.
     pub fn details(mut self, details: Value) -> AuditEvent {
-        self.details = details;
+        if let (Value::Object(into), Value::Object(from)) = (&mut self.details, details) {
+            into.extend(from);
+        }
         self
     }
 }
@@ -60,4 +198,29 @@ pub async fn record(db: &Db, event: AuditEvent) {
     if let Err(error) = db::audit::insert(db, &event).await {
         tracing::error!(error = %format!("{error:#}"), event_type = %event.event_type, "cannot write the audit log");
     }
+}
+
+/// Records an admin operation by `actor` on a user and/or a client.
+pub async fn record_admin(
+    db: &Db,
+    actor: &Actor,
+    action: AdminAction,
+    user_id: Option<&str>,
+    client_id: Option<&str>,
+    at: UnixTime,
+) {
+    let mut event = AuditEvent::new(AuditKind::Admin(action), at);
+    event.subject_user_id = user_id.map(str::to_string);
+    event.client_id = client_id.map(str::to_string);
+    record(db, event.by(actor)).await;
+}
+
+/// A page of the audit log, newest first, and the total count.
+pub async fn search(
+    db: &Db,
+    filter: &AuditFilter,
+    offset: u64,
+    limit: u64,
+) -> anyhow::Result<(Vec<(i64, AuditEvent)>, u64)> {
+    db::audit::search(db, filter, offset, limit).await
 }

@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::clients::{Client, GrantType};
+use super::model::{OAuthErrorCode, ScopeSet, User};
 use super::sessions::BrowserSession;
-use super::{UnixTime, random_token, sha256_b64};
+use super::{UnixTime, consents, random_token, sha256_b64};
+use crate::state::AppState;
 use crate::store::ephemeral::{EphemeralError, EphemeralStore};
 
 /// The parameters of `/authorize`, from the query or a form.
@@ -52,7 +54,7 @@ pub enum UntrustedRequest {
 pub struct RedirectError {
     pub redirect_uri: String,
     pub state: Option<String>,
-    pub error: &'static str,
+    pub error: OAuthErrorCode,
     pub description: String,
 }
 
@@ -69,7 +71,7 @@ pub struct PendingAuthorization {
     pub client_name: String,
     pub first_party: bool,
     pub redirect_uri: String,
-    pub scope: Vec<String>,
+    pub scope: ScopeSet,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
@@ -82,7 +84,7 @@ pub struct PendingAuthorization {
 }
 
 impl PendingAuthorization {
-    pub fn error(&self, error: &'static str, description: &str) -> RedirectError {
+    pub fn error(&self, error: OAuthErrorCode, description: &str) -> RedirectError {
         RedirectError {
             redirect_uri: self.redirect_uri.clone(),
             state: self.state.clone(),
@@ -114,7 +116,7 @@ pub fn validate(
     }
 
     let state = params.state.clone();
-    let fail = |error: &'static str, description: &str| {
+    let fail = |error: OAuthErrorCode, description: &str| {
         Err(AuthorizeError::Redirect(RedirectError {
             redirect_uri: redirect_uri.clone(),
             state: state.clone(),
@@ -123,67 +125,70 @@ pub fn validate(
         }))
     };
     if params.request.is_some() {
-        return fail("request_not_supported", "request objects are not supported");
+        return fail(OAuthErrorCode::RequestNotSupported, "request objects are not supported");
     }
     if params.request_uri.is_some() {
-        return fail("request_uri_not_supported", "request_uri is not supported");
+        return fail(OAuthErrorCode::RequestUriNotSupported, "request_uri is not supported");
     }
     match params.response_mode.as_deref() {
         None | Some("query") => {}
-        Some(_) => return fail("invalid_request", "response_mode must be query"),
+        Some(_) => return fail(OAuthErrorCode::InvalidRequest, "response_mode must be query"),
     }
     match params.response_type.as_deref() {
         Some("code") => {}
-        None => return fail("invalid_request", "response_type is required"),
+        None => return fail(OAuthErrorCode::InvalidRequest, "response_type is required"),
         Some(_) => {
-            return fail("unsupported_response_type", "only response_type=code is supported");
+            return fail(OAuthErrorCode::UnsupportedResponseType, "only response_type=code is supported");
         }
     }
     if !client.allowed_grants.contains(&GrantType::AuthorizationCode) {
-        return fail("unauthorized_client", "this client may not use the authorization code flow");
+        return fail(OAuthErrorCode::UnauthorizedClient, "this client may not use the authorization code flow");
     }
-    let Ok(scope) = super::clients::parse_scopes(params.scope.as_deref().unwrap_or_default()) else {
-        return fail("invalid_scope", "scope is malformed");
+    let Ok(scope) = ScopeSet::parse(params.scope.as_deref().unwrap_or_default()) else {
+        return fail(OAuthErrorCode::InvalidScope, "scope is malformed");
     };
-    if !scope.iter().any(|s| s == "openid") {
-        return fail("invalid_scope", "scope must contain openid");
+    if !scope.contains_openid() {
+        return fail(OAuthErrorCode::InvalidScope, "scope must contain openid");
     }
-    if let Some(unknown) = scope.iter().find(|s| !client.allowed_scopes.contains(s)) {
-        return fail("invalid_scope", &format!("scope {unknown} is not allowed for this client"));
+    if let Some(unknown) = scope.first_outside(&client.allowed_scopes) {
+        return fail(OAuthErrorCode::InvalidScope, &format!("scope {unknown} is not allowed for this client"));
     }
     let code_challenge = match (params.code_challenge.as_deref(), params.code_challenge_method.as_deref()) {
         (None, None) if client.public => {
-            return fail("invalid_request", "PKCE (code_challenge with S256) is required for public clients");
+            return fail(
+                OAuthErrorCode::InvalidRequest,
+                "PKCE (code_challenge with S256) is required for public clients",
+            );
         }
         (None, None) => None,
         (None, Some(_)) => {
-            return fail("invalid_request", "code_challenge_method without code_challenge");
+            return fail(OAuthErrorCode::InvalidRequest, "code_challenge_method without code_challenge");
         }
         (Some(challenge), Some("S256")) if is_valid_challenge(challenge) => Some(challenge.to_string()),
         (Some(_), Some("S256")) => {
-            return fail("invalid_request", "code_challenge must be 43 base64url characters");
+            return fail(OAuthErrorCode::InvalidRequest, "code_challenge must be 43 base64url characters");
         }
         // Absent method means `plain` (RFC 7636 §4.3), which is refused.
-        (Some(_), _) => return fail("invalid_request", "code_challenge_method must be S256"),
+        (Some(_), _) => return fail(OAuthErrorCode::InvalidRequest, "code_challenge_method must be S256"),
     };
     let prompts: Vec<&str> =
         params.prompt.as_deref().unwrap_or_default().split(' ').filter(|p| !p.is_empty()).collect();
     if prompts.iter().any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account")) {
-        return fail("invalid_request", "unknown prompt value");
+        return fail(OAuthErrorCode::InvalidRequest, "unknown prompt value");
     }
     let prompt_none = prompts.contains(&"none");
     if prompt_none && prompts.len() > 1 {
-        return fail("invalid_request", "prompt=none cannot be combined with other values");
+        return fail(OAuthErrorCode::InvalidRequest, "prompt=none cannot be combined with other values");
     }
     let max_age = match params.max_age.as_deref() {
         None | Some("") => None,
         Some(raw) => match raw.parse::<i64>() {
             Ok(seconds) if seconds >= 0 => Some(seconds),
-            _ => return fail("invalid_request", "max_age must be a non-negative integer"),
+            _ => return fail(OAuthErrorCode::InvalidRequest, "max_age must be a non-negative integer"),
         },
     };
     if params.nonce.as_ref().is_some_and(|n| n.len() > 512) || state.as_ref().is_some_and(|s| s.len() > 2048) {
-        return fail("invalid_request", "nonce or state is too long");
+        return fail(OAuthErrorCode::InvalidRequest, "nonce or state is too long");
     }
     Ok(PendingAuthorization {
         id: random_token(24),
@@ -222,7 +227,7 @@ pub enum NextStep {
 pub fn next_step(
     pending: &PendingAuthorization,
     session: Option<&BrowserSession>,
-    consented: Option<&[String]>,
+    consented: Option<&ScopeSet>,
     now: UnixTime,
 ) -> Result<NextStep, RedirectError> {
     let fresh_enough = session.is_some_and(|session| {
@@ -233,15 +238,15 @@ pub fn next_step(
     });
     if !fresh_enough {
         return if pending.prompt_none {
-            Err(pending.error("login_required", "the user is not signed in"))
+            Err(pending.error(OAuthErrorCode::LoginRequired, "the user is not signed in"))
         } else {
             Ok(NextStep::SignIn)
         };
     }
-    let covered = consented.is_some_and(|granted| pending.scope.iter().all(|s| granted.contains(s)));
+    let covered = consented.is_some_and(|granted| pending.scope.is_subset_of(granted));
     if !pending.first_party && (pending.prompt_consent || !covered) {
         return if pending.prompt_none {
-            Err(pending.error("consent_required", "the user has not allowed this application"))
+            Err(pending.error(OAuthErrorCode::ConsentRequired, "the user has not allowed this application"))
         } else {
             Ok(NextStep::Consent)
         };
@@ -253,24 +258,20 @@ fn pending_key(id: &str) -> String {
     format!("authz:{id}")
 }
 
-pub async fn save_pending(
-    store: &EphemeralStore,
-    pending: &PendingAuthorization,
-    ttl_secs: u64,
-) -> Result<(), EphemeralError> {
-    store.put_json(&pending_key(&pending.id), pending, Duration::from_secs(ttl_secs)).await
+pub async fn save_pending(store: &EphemeralStore, pending: &PendingAuthorization, ttl_secs: u64) -> anyhow::Result<()> {
+    Ok(store.put_json(&pending_key(&pending.id), pending, Duration::from_secs(ttl_secs)).await?)
 }
 
-pub async fn load_pending(store: &EphemeralStore, id: &str) -> Result<Option<PendingAuthorization>, EphemeralError> {
+pub async fn load_pending(store: &EphemeralStore, id: &str) -> anyhow::Result<Option<PendingAuthorization>> {
     if id.is_empty() || id.len() > 64 {
         return Ok(None);
     }
-    store.get_json(&pending_key(id)).await
+    Ok(store.get_json(&pending_key(id)).await?)
 }
 
 /// Removes a pending request for good: a request is answered once.
-pub async fn finish_pending(store: &EphemeralStore, id: &str) -> Result<Option<PendingAuthorization>, EphemeralError> {
-    store.take_json(&pending_key(id)).await
+pub async fn finish_pending(store: &EphemeralStore, id: &str) -> anyhow::Result<Option<PendingAuthorization>> {
+    Ok(store.take_json(&pending_key(id)).await?)
 }
 
 /// What an authorization code stands for, kept in the ephemeral store under the code's
@@ -280,7 +281,7 @@ pub struct CodeGrant {
     pub client_id: String,
     pub redirect_uri: String,
     pub user_id: String,
-    pub scope: Vec<String>,
+    pub scope: ScopeSet,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub session_id: String,
@@ -322,9 +323,85 @@ pub async fn issue_code(
     Ok(redirect_with(&pending.redirect_uri, &params))
 }
 
+/// Where a pending request goes next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Advance {
+    /// To the login page.
+    SignIn,
+    /// The user must first replace a temporary password.
+    ChangePassword,
+    /// To the consent page.
+    Consent,
+    /// Answered: back to the client, with a code or an error.
+    Redirect(String),
+    /// The request was answered already or timed out.
+    Expired,
+}
+
+/// Takes a pending request one step further for the signed-in user (if any): to sign-in,
+/// to a password change, to consent, or back to the client with a code or an error. The
+/// request is answered once: it is taken from the store before the answer is made, so a
+/// replayed or concurrent submission finds nothing.
+pub async fn advance(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    signed_in: Option<(&BrowserSession, &User)>,
+    now: UnixTime,
+) -> anyhow::Result<Advance> {
+    let consented = match signed_in {
+        Some((_, user)) => consents::granted(&state.db, &user.id, &pending.client_id).await?,
+        None => None,
+    };
+    if signed_in.is_some_and(|(_, user)| user.must_change_password) {
+        return Ok(Advance::ChangePassword);
+    }
+    let session = signed_in.map(|(session, _)| session);
+    let step = next_step(pending, session, consented.as_ref(), now);
+    match (&step, session) {
+        (Ok(NextStep::SignIn), _) | (Ok(NextStep::IssueCode), None) => return Ok(Advance::SignIn),
+        (Ok(NextStep::Consent), _) => return Ok(Advance::Consent),
+        _ => {}
+    }
+    if finish_pending(&state.ephemeral, &pending.id).await?.is_none() {
+        return Ok(Advance::Expired);
+    }
+    let issuer = &state.settings.issuer;
+    match (step, session) {
+        (Ok(_), Some(session)) => {
+            let ttl = state.settings.tokens.authorization_code_ttl_secs;
+            Ok(Advance::Redirect(issue_code(&state.ephemeral, pending, session, issuer, ttl).await?))
+        }
+        (Err(error), _) => Ok(Advance::Redirect(error_redirect(&error, issuer))),
+        (Ok(_), None) => Ok(Advance::Expired),
+    }
+}
+
+/// The user answered the consent page for `pending`. Allowing remembers the scopes (added
+/// to what the user allowed this client before) and goes on; denying answers the client
+/// with `access_denied`.
+pub async fn answer_consent(
+    state: &AppState,
+    pending: PendingAuthorization,
+    signed_in: (&BrowserSession, &User),
+    allow: bool,
+    now: UnixTime,
+) -> anyhow::Result<Advance> {
+    if !allow {
+        if finish_pending(&state.ephemeral, &pending.id).await?.is_none() {
+            return Ok(Advance::Expired);
+        }
+        let error = pending.error(OAuthErrorCode::AccessDenied, "the user denied the request");
+        return Ok(Advance::Redirect(error_redirect(&error, &state.settings.issuer)));
+    }
+    consents::allow(&state.db, &signed_in.1.id, &pending.client_id, &pending.scope, now).await?;
+    // The user just answered: do not ask again for this request even with prompt=consent.
+    let answered = PendingAuthorization { prompt_consent: false, ..pending };
+    advance(state, &answered, Some(signed_in), now).await
+}
+
 /// The URL that carries an error back to the client (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
 pub fn error_redirect(error: &RedirectError, issuer: &str) -> String {
-    let mut params = vec![("error", error.error), ("error_description", error.description.as_str())];
+    let mut params = vec![("error", error.error.as_str()), ("error_description", error.description.as_str())];
     if let Some(state) = &error.state {
         params.push(("state", state));
     }
@@ -357,7 +434,7 @@ mod tests {
             redirect_uris: vec!["https://app.example/cb".into()],
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
-            allowed_scopes: vec!["openid".into(), "profile".into()],
+            allowed_scopes: ScopeSet::from(["openid", "profile"]),
             allowed_grants: vec![GrantType::AuthorizationCode],
             enabled: true,
             created_at: 0,
@@ -377,7 +454,7 @@ mod tests {
         }
     }
 
-    fn redirect_error(result: Result<PendingAuthorization, AuthorizeError>) -> &'static str {
+    fn redirect_error(result: Result<PendingAuthorization, AuthorizeError>) -> OAuthErrorCode {
         match result {
             Err(AuthorizeError::Redirect(error)) => error.error,
             other => panic!("expected a redirect error, got {other:?}"),
@@ -387,7 +464,7 @@ mod tests {
     #[test]
     fn a_good_request_is_accepted() {
         let pending = validate(&params(), Some(client(true)), 0).unwrap();
-        assert_eq!(pending.scope, vec!["openid", "profile"]);
+        assert_eq!(pending.scope, ScopeSet::from(["openid", "profile"]));
         assert_eq!(pending.state.as_deref(), Some("xyz"));
     }
 
@@ -420,26 +497,26 @@ mod tests {
         let mut p = params();
         p.code_challenge = None;
         p.code_challenge_method = None;
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_request");
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), OAuthErrorCode::InvalidRequest);
         assert!(validate(&p, Some(client(false)), 0).is_ok(), "optional for confidential clients");
 
         let mut p = params();
         p.code_challenge_method = Some("plain".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), "invalid_request");
+        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), OAuthErrorCode::InvalidRequest);
         p.code_challenge_method = None;
-        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), "invalid_request");
+        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), OAuthErrorCode::InvalidRequest);
     }
 
     #[test]
     fn response_type_and_scope_are_checked() {
         let mut p = params();
         p.response_type = Some("token".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "unsupported_response_type");
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), OAuthErrorCode::UnsupportedResponseType);
         let mut p = params();
         p.scope = Some("profile".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_scope");
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), OAuthErrorCode::InvalidScope);
         p.scope = Some("openid admin".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), "invalid_scope");
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), OAuthErrorCode::InvalidScope);
     }
 
     fn session(auth_time: UnixTime) -> BrowserSession {
@@ -449,7 +526,7 @@ mod tests {
     #[test]
     fn next_step_follows_session_prompt_max_age_and_consent() {
         let mut pending = validate(&params(), Some(client(true)), 100).unwrap();
-        let granted = vec!["openid".to_string(), "profile".to_string()];
+        let granted = ScopeSet::from(["openid", "profile"]);
         assert_eq!(next_step(&pending, None, None, 100), Ok(NextStep::SignIn));
         assert_eq!(next_step(&pending, Some(&session(50)), None, 100), Ok(NextStep::Consent));
         assert_eq!(next_step(&pending, Some(&session(50)), Some(&granted), 100), Ok(NextStep::IssueCode));
@@ -467,7 +544,10 @@ mod tests {
 
         pending.prompt_login = false;
         pending.prompt_none = true;
-        assert_eq!(next_step(&pending, None, None, 100).unwrap_err().error, "login_required");
-        assert_eq!(next_step(&pending, Some(&session(50)), None, 100).unwrap_err().error, "consent_required");
+        assert_eq!(next_step(&pending, None, None, 100).unwrap_err().error, OAuthErrorCode::LoginRequired);
+        assert_eq!(
+            next_step(&pending, Some(&session(50)), None, 100).unwrap_err().error,
+            OAuthErrorCode::ConsentRequired
+        );
     }
 }

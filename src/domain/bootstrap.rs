@@ -10,10 +10,10 @@ use anyhow::Context;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::audit::Actor;
 use super::clients::{self, ClientError, ClientSettings, NewClient};
 use super::users::{self, NewUser, UserError};
 use crate::state::AppState;
-use crate::store::db;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,7 +93,7 @@ pub async fn apply(state: &AppState, path: &Path) -> anyhow::Result<()> {
             admin: true,
             password,
         };
-        match users::add_user(&state.db, &state.passwords, new).await {
+        match users::add_user(state, &Actor::Bootstrap, new).await {
             Ok(user) => tracing::info!(username = %user.username, "bootstrap: created the admin"),
             Err(UserError::UsernameTaken(_)) => {}
             Err(error) => return Err(anyhow::anyhow!("bootstrap admin {}: {error}", admin.username)),
@@ -113,7 +113,11 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
         (Some(_), true) => anyhow::bail!("bootstrap client {id}: a public client has no secret"),
         (None, true) => None,
     };
-    let existing = db::clients::find(&state.db, &id).await?;
+    let existing = match clients::find_client(&state.db, &id).await {
+        Ok(client) => Some(client),
+        Err(ClientError::NotFound(_)) => None,
+        Err(error) => return Err(anyhow::anyhow!("bootstrap client {id}: {error}")),
+    };
     if existing.is_none() {
         let new = NewClient {
             id: id.clone(),
@@ -127,7 +131,9 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
             grants: entry.grants,
             secret,
         };
-        clients::add_client(&state.db, new).await.map_err(|e| anyhow::anyhow!("bootstrap client {id}: {e}"))?;
+        clients::add_client(state, &Actor::Bootstrap, new)
+            .await
+            .map_err(|e| anyhow::anyhow!("bootstrap client {id}: {e}"))?;
         tracing::info!(client_id = %id, "bootstrap: registered the client");
         return Ok(());
     }
@@ -141,11 +147,11 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
         grants: entry.grants,
         enabled: true,
     };
-    clients::update_client(&state.db, &id, settings)
+    clients::update_client(state, &Actor::Bootstrap, &id, settings)
         .await
         .map_err(|e: ClientError| anyhow::anyhow!("bootstrap client {id}: {e}"))?;
     if let Some(secret) = secret {
-        clients::set_secret(&state.db, &id, &secret)
+        clients::set_secret(state, &Actor::Bootstrap, &id, &secret)
             .await
             .map_err(|e| anyhow::anyhow!("bootstrap client {id}: {e}"))?;
     }

@@ -1,59 +1,67 @@
 //! Relying apps (OAuth clients): their registration and its rules. Redirect URIs are kept
 //! exactly as registered, because matching is exact (RFC 9700 §4.1.3).
 
-use std::fmt;
-
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::{UnixTime, constant_time_eq, now, random_token, sha256_b64};
-use crate::store::db::{self, Db};
+use super::audit::{self, Actor, AdminAction};
+use super::model::scopes::{ScopeError, ScopeSet};
+pub use super::model::{Client, GrantType};
+use super::{constant_time_eq, now, random_token, sha256_b64};
+use crate::state::AppState;
+use crate::store::db::{self, Db, WriteError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GrantType {
-    AuthorizationCode,
-    RefreshToken,
-    ClientCredentials,
+/// A client id: 1–255 characters of letters, digits, `.`, `_`, `-`, `~` or `:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(raw: &str) -> Result<ClientId, ClientError> {
+        let valid = (1..=255).contains(&raw.len())
+            && raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '~' | ':'));
+        if valid { Ok(ClientId(raw.to_string())) } else { Err(ClientError::InvalidClientId) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-impl GrantType {
-    pub const ALL: [GrantType; 3] =
-        [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials];
+/// A registered redirect URI: absolute, without a fragment (RFC 6749 §3.1.2), and either
+/// http(s) or a private-use scheme in reverse-domain form for native apps (RFC 8252 §7.1).
+/// Kept exactly as registered: matching is on the string (RFC 9700 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectUri(String);
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantType::AuthorizationCode => "authorization_code",
-            GrantType::RefreshToken => "refresh_token",
-            GrantType::ClientCredentials => "client_credentials",
+impl RedirectUri {
+    pub fn parse(raw: &str) -> Result<RedirectUri, ClientError> {
+        let invalid = |why| Err(ClientError::InvalidRedirectUri(raw.to_string(), why));
+        let Ok(url) = Url::parse(raw) else {
+            return invalid("not an absolute URI");
+        };
+        if url.fragment().is_some() {
+            return invalid("must not contain a fragment");
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return invalid("must not contain spaces");
+        }
+        match url.scheme() {
+            // `url` would read `https:///x` as `https://x/`; matching is on the raw string, so
+            // the raw string itself must name the host.
+            "http" | "https"
+                if raw.split_once("://").is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/')) =>
+            {
+                Ok(RedirectUri(raw.to_string()))
+            }
+            "http" | "https" => invalid("needs a host"),
+            scheme if scheme.contains('.') => Ok(RedirectUri(raw.to_string())),
+            _ => invalid("must be http(s) or a reverse-domain private-use scheme"),
         }
     }
 
-    pub fn parse(raw: &str) -> Result<GrantType, ClientError> {
-        GrantType::ALL.into_iter().find(|g| g.as_str() == raw).ok_or_else(|| ClientError::UnknownGrant(raw.to_string()))
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
-}
-
-impl fmt::Display for GrantType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Client {
-    pub id: String,
-    pub name: String,
-    /// Public clients (SPAs, native apps) have no secret and must use PKCE.
-    pub public: bool,
-    /// First-party clients skip the consent page.
-    pub first_party: bool,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub backchannel_logout_uri: Option<String>,
-    pub allowed_scopes: Vec<String>,
-    pub allowed_grants: Vec<GrantType>,
-    pub enabled: bool,
-    pub created_at: UnixTime,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +82,8 @@ pub enum ClientError {
     WeakSecret,
     #[error("no client {0:?}")]
     NotFound(String),
+    #[error("only an admin may do this")]
+    Forbidden,
     #[error("client {0:?} already exists")]
     AlreadyExists(String),
     #[error(transparent)]
@@ -127,10 +137,21 @@ pub struct ClientSettings {
     pub enabled: bool,
 }
 
-/// Validates and applies an admin's edit of client `id`.
-pub async fn update_client(db: &Db, id: &str, settings: ClientSettings) -> Result<Client, ClientError> {
-    let (existing, _) = db::clients::find(db, id).await?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
-    let validated = add_client_checks(
+fn require_admin(actor: &Actor) -> Result<(), ClientError> {
+    if actor.is_admin() { Ok(()) } else { Err(ClientError::Forbidden) }
+}
+
+/// Validates and applies an admin's edit of client `id`. An edit that changes nothing
+/// (bootstrap re-applying its file at every start) is not written or audited.
+pub async fn update_client(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    settings: ClientSettings,
+) -> Result<Client, ClientError> {
+    require_admin(actor)?;
+    let existing = find_client(&state.db, id).await?;
+    let (allowed_scopes, allowed_grants) = registration_checks(
         &existing.id,
         existing.public,
         &settings.redirect_uris,
@@ -146,40 +167,54 @@ pub async fn update_client(db: &Db, id: &str, settings: ClientSettings) -> Resul
         redirect_uris: settings.redirect_uris,
         post_logout_redirect_uris: settings.post_logout_redirect_uris,
         backchannel_logout_uri: settings.backchannel_logout_uri,
-        allowed_scopes: validated.0,
-        allowed_grants: validated.1,
+        allowed_scopes,
+        allowed_grants,
         enabled: settings.enabled,
-        ..existing
+        ..existing.clone()
     };
-    db::clients::update(db, &client, now()).await?;
+    if client == existing {
+        return Ok(client);
+    }
+    db::clients::update(&state.db, &client, now()).await?;
+    audit::record_admin(&state.db, actor, AdminAction::UpdateClient, None, Some(id), now()).await;
     Ok(client)
 }
 
 /// Replaces a confidential client's secret with a generated one, returned once.
-pub async fn rotate_secret(db: &Db, id: &str) -> Result<SecretString, ClientError> {
-    let (client, _) = db::clients::find(db, id).await?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
-    if client.public {
+pub async fn rotate_secret(state: &AppState, actor: &Actor, id: &str) -> Result<SecretString, ClientError> {
+    require_admin(actor)?;
+    if find_client(&state.db, id).await?.public {
         return Err(ClientError::PublicClientWithSecret);
     }
     let secret = SecretString::from(random_token(32));
-    db::clients::set_secret_hash(db, id, &hash_secret(&secret)).await?;
+    db::clients::set_secret_hash(&state.db, id, &hash_secret(&secret)).await?;
+    audit::record_admin(&state.db, actor, AdminAction::RotateClientSecret, None, Some(id), now()).await;
     Ok(secret)
 }
 
-/// Sets a confidential client's secret to one chosen by the operator (bootstrap).
-pub async fn set_secret(db: &Db, id: &str, secret: &SecretString) -> Result<(), ClientError> {
+/// Sets a confidential client's secret to one chosen by the operator (bootstrap). Setting
+/// the secret it already has changes nothing and is not audited.
+pub async fn set_secret(state: &AppState, actor: &Actor, id: &str, secret: &SecretString) -> Result<(), ClientError> {
+    require_admin(actor)?;
     if secret.expose_secret().chars().count() < 32 {
         return Err(ClientError::WeakSecret);
     }
-    if db::clients::set_secret_hash(db, id, &hash_secret(secret)).await? {
-        Ok(())
-    } else {
-        Err(ClientError::NotFound(id.to_string()))
+    let (_, stored) = db::clients::find(&state.db, id).await?.ok_or_else(|| ClientError::NotFound(id.to_string()))?;
+    if stored.is_some_and(|hash| secret_matches(secret.expose_secret(), &hash)) {
+        return Ok(());
     }
+    db::clients::set_secret_hash(&state.db, id, &hash_secret(secret)).await?;
+    audit::record_admin(&state.db, actor, AdminAction::SetClientSecret, None, Some(id), now()).await;
+    Ok(())
 }
 
-pub async fn delete_client(db: &Db, id: &str) -> Result<(), ClientError> {
-    if db::clients::delete(db, id).await? { Ok(()) } else { Err(ClientError::NotFound(id.to_string())) }
+pub async fn delete_client(state: &AppState, actor: &Actor, id: &str) -> Result<(), ClientError> {
+    require_admin(actor)?;
+    if !db::clients::delete(&state.db, id).await? {
+        return Err(ClientError::NotFound(id.to_string()));
+    }
+    audit::record_admin(&state.db, actor, AdminAction::DeleteClient, None, Some(id), now()).await;
+    Ok(())
 }
 
 pub async fn find_client(db: &Db, id: &str) -> Result<Client, ClientError> {
@@ -188,7 +223,7 @@ pub async fn find_client(db: &Db, id: &str) -> Result<Client, ClientError> {
 
 /// The checks shared by registration and editing; returns the parsed scopes and grants.
 #[allow(clippy::too_many_arguments)]
-fn add_client_checks(
+fn registration_checks(
     id: &str,
     public: bool,
     redirect_uris: &[String],
@@ -197,14 +232,10 @@ fn add_client_checks(
     scopes: &str,
     grants: &[String],
     has_secret: bool,
-) -> Result<(Vec<String>, Vec<GrantType>), ClientError> {
-    let valid_id = (1..=255).contains(&id.len())
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '~' | ':'));
-    if !valid_id {
-        return Err(ClientError::InvalidClientId);
-    }
+) -> Result<(ScopeSet, Vec<GrantType>), ClientError> {
+    ClientId::parse(id)?;
     for uri in redirect_uris.iter().chain(post_logout_redirect_uris) {
-        validate_redirect_uri(uri)?;
+        RedirectUri::parse(uri)?;
     }
     if let Some(uri) = backchannel_logout_uri {
         let valid =
@@ -216,10 +247,10 @@ fn add_client_checks(
             ));
         }
     }
-    let scopes = parse_scopes(scopes)?;
+    let scopes = ScopeSet::parse(scopes).map_err(|ScopeError(scope)| ClientError::InvalidScope(scope))?;
     let mut parsed = Vec::new();
     for grant in grants.iter().flat_map(|g| g.split(',')).map(str::trim).filter(|g| !g.is_empty()) {
-        let grant = GrantType::parse(grant)?;
+        let grant = GrantType::from_name(grant).ok_or_else(|| ClientError::UnknownGrant(grant.to_string()))?;
         if !parsed.contains(&grant) {
             parsed.push(grant);
         }
@@ -234,8 +265,9 @@ fn add_client_checks(
 }
 
 /// Validates and stores a client. Only a hash of the secret is kept.
-pub async fn add_client(db: &Db, new: NewClient) -> Result<AddedClient, ClientError> {
-    let (scopes, grants) = add_client_checks(
+pub async fn add_client(state: &AppState, actor: &Actor, new: NewClient) -> Result<AddedClient, ClientError> {
+    require_admin(actor)?;
+    let (scopes, grants) = registration_checks(
         &new.id,
         new.public,
         &new.redirect_uris,
@@ -272,7 +304,11 @@ pub async fn add_client(db: &Db, new: NewClient) -> Result<AddedClient, ClientEr
         enabled: true,
         created_at: now(),
     };
-    db::clients::insert(db, &client, secret_hash.as_deref()).await?;
+    db::clients::insert(&state.db, &client, secret_hash.as_deref()).await.map_err(|error| match error {
+        WriteError::Duplicate => ClientError::AlreadyExists(client.id.clone()),
+        WriteError::Unexpected(error) => ClientError::Unexpected(error),
+    })?;
+    audit::record_admin(&state.db, actor, AdminAction::CreateClient, None, Some(&client.id), client.created_at).await;
     Ok(AddedClient { client, generated_secret })
 }
 
@@ -306,7 +342,8 @@ pub async fn authenticate(db: &Db, client_id: &str, secret: Option<&str>) -> Res
     }
 }
 
-/// A client by id, if it exists and is enabled.
+/// A client by id, if it exists and is enabled: the one check every path that acts for a
+/// client makes.
 pub async fn find_enabled(db: &Db, client_id: &str) -> anyhow::Result<Option<Client>> {
     Ok(db::clients::find(db, client_id).await?.map(|(client, _)| client).filter(|client| client.enabled))
 }
@@ -320,59 +357,25 @@ fn hash_secret(secret: &SecretString) -> String {
     format!("sha256:{}", sha256_b64(secret.expose_secret().as_bytes()))
 }
 
-/// A redirect URI must be absolute, without a fragment (RFC 6749 §3.1.2), and either
-/// http(s) or a private-use scheme in reverse-domain form for native apps (RFC 8252 §7.1).
-fn validate_redirect_uri(raw: &str) -> Result<(), ClientError> {
-    let invalid = |why| Err(ClientError::InvalidRedirectUri(raw.to_string(), why));
-    let Ok(url) = Url::parse(raw) else {
-        return invalid("not an absolute URI");
-    };
-    if url.fragment().is_some() {
-        return invalid("must not contain a fragment");
-    }
-    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return invalid("must not contain spaces");
-    }
-    match url.scheme() {
-        // `url` would read `https:///x` as `https://x/`; matching is on the raw string, so
-        // the raw string itself must name the host.
-        "http" | "https"
-            if raw.split_once("://").is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/')) =>
-        {
-            Ok(())
-        }
-        "http" | "https" => invalid("needs a host"),
-        scheme if scheme.contains('.') => Ok(()),
-        _ => invalid("must be http(s) or a reverse-domain private-use scheme"),
-    }
-}
-
-/// Splits a space-separated scope list, checking each token's characters (RFC 6749 §3.3).
-pub fn parse_scopes(raw: &str) -> Result<Vec<String>, ClientError> {
-    let mut scopes: Vec<String> = Vec::new();
-    for scope in raw.split(' ').filter(|s| !s.is_empty()) {
-        let valid = scope.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
-        if !valid {
-            return Err(ClientError::InvalidScope(scope.to_string()));
-        }
-        if !scopes.iter().any(|s| s == scope) {
-            scopes.push(scope.to_string());
-        }
-    }
-    Ok(scopes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn redirect_uris_must_be_absolute_without_fragment() {
-        assert!(validate_redirect_uri("https://app.example/callback").is_ok());
-        assert!(validate_redirect_uri("http://localhost:3000/cb").is_ok());
-        assert!(validate_redirect_uri("com.example.app:/oauth").is_ok());
+        assert!(RedirectUri::parse("https://app.example/callback").is_ok());
+        assert!(RedirectUri::parse("http://localhost:3000/cb").is_ok());
+        assert!(RedirectUri::parse("com.example.app:/oauth").is_ok());
         for bad in ["/relative", "https://app.example/cb#frag", "javascript:alert(1)", "not a uri", "https:///nohost"] {
-            assert!(validate_redirect_uri(bad).is_err(), "{bad}");
+            assert!(RedirectUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn client_ids_are_checked_on_construction() {
+        assert_eq!(ClientId::parse("my-app.v2:web").unwrap().as_str(), "my-app.v2:web");
+        for bad in ["", "bad id", "é", &"x".repeat(256)] {
+            assert!(ClientId::parse(bad).is_err(), "{bad:?}");
         }
     }
 
@@ -381,11 +384,5 @@ mod tests {
         let hash = hash_secret(&"s".repeat(40).into());
         assert!(secret_matches(&"s".repeat(40), &hash));
         assert!(!secret_matches(&"t".repeat(40), &hash));
-    }
-
-    #[test]
-    fn scopes_are_split_and_checked() {
-        assert_eq!(parse_scopes("openid  profile openid").unwrap(), vec!["openid", "profile"]);
-        assert!(parse_scopes("open\"id").is_err());
     }
 }

@@ -10,34 +10,16 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::audit::{self, AuditEvent};
+use super::audit::{self, Actor, AdminAction, AuditEvent, AuditKind};
 use super::authorization::{CodeGrant, code_key};
 use super::clients::{Client, GrantType};
+pub use super::model::RefreshFamily;
+use super::model::scopes::{OFFLINE_ACCESS, OPENID};
+use super::model::{OAuthErrorCode, ScopeSet};
 use super::tokens::{self, Grant, IssuedTokens};
-use super::{UnixTime, constant_time_eq, random_token, sha256_b64};
+use super::{UnixTime, constant_time_eq, random_token, sha256_b64, users};
 use crate::state::AppState;
 use crate::store::db;
-
-/// One chain of rotated refresh tokens.
-#[derive(Debug, Clone)]
-pub struct RefreshFamily {
-    pub id: String,
-    pub user_id: String,
-    pub client_id: String,
-    pub session_id: Option<String>,
-    pub scope: Vec<String>,
-    pub amr: Vec<String>,
-    pub auth_time: UnixTime,
-    pub created_at: UnixTime,
-    pub expires_at: UnixTime,
-    pub revoked_at: Option<UnixTime>,
-}
-
-impl RefreshFamily {
-    fn is_live(&self, now: UnixTime) -> bool {
-        self.revoked_at.is_none() && self.expires_at > now
-    }
-}
 
 /// What the token endpoint answers with.
 #[derive(Debug)]
@@ -110,12 +92,11 @@ pub async fn exchange_code(
         }
         (None, None) => {}
     }
-    let user = db::users::find_by_id(&state.db, &grant.user_id).await?.filter(|user| !user.disabled);
-    let Some(user) = user else {
+    let Some(user) = users::find_enabled(&state.db, &grant.user_id).await? else {
         return Err(GrantError::InvalidGrant("the user no longer exists or is disabled"));
     };
 
-    let wants_refresh = grant.scope.iter().any(|s| s == "offline_access")
+    let wants_refresh = grant.scope.contains(OFFLINE_ACCESS)
         || (client.first_party && settings.tokens.first_party_refresh_without_offline_access);
     let wants_refresh = wants_refresh && client.allowed_grants.contains(&GrantType::RefreshToken);
     // Every exchange is recorded as a grant (a refresh-token family, maybe without tokens),
@@ -173,7 +154,7 @@ pub async fn refresh(
     state: &AppState,
     client: &Client,
     refresh_token: &str,
-    requested_scope: Option<Vec<String>>,
+    requested_scope: Option<ScopeSet>,
     now: UnixTime,
 ) -> Result<TokenSet, GrantError> {
     if !client.allowed_grants.contains(&GrantType::RefreshToken) {
@@ -191,7 +172,7 @@ pub async fn refresh(
     }
     if used_at.is_some() || !db::refresh_tokens::mark_used(&state.db, &hash, now).await? {
         tracing::warn!(family_id = %family.id, client_id = %client.id, "refresh token reused: revoking its family");
-        let event = AuditEvent::new("refresh_token_reuse", now)
+        let event = AuditEvent::new(AuditKind::RefreshTokenReuse, now)
             .subject(&family.user_id)
             .client(&client.id)
             .details(serde_json::json!({ "grant_id": family.id }));
@@ -199,12 +180,11 @@ pub async fn refresh(
         end_grant(state, &family.id, now).await?;
         return Err(GrantError::InvalidGrant("refresh token already used"));
     }
-    let user = db::users::find_by_id(&state.db, &family.user_id).await?.filter(|user| !user.disabled);
-    let Some(user) = user else {
+    let Some(user) = users::find_enabled(&state.db, &family.user_id).await? else {
         return Err(GrantError::InvalidGrant("the user no longer exists or is disabled"));
     };
     let scope = match requested_scope {
-        Some(scope) if scope.iter().all(|s| family.scope.contains(s)) => scope,
+        Some(scope) if scope.is_subset_of(&family.scope) => scope,
         Some(_) => return Err(GrantError::InvalidScope),
         None => family.scope.clone(),
     };
@@ -227,17 +207,16 @@ pub async fn refresh(
 pub async fn client_credentials(
     state: &AppState,
     client: &Client,
-    requested: Option<Vec<String>>,
+    requested: Option<ScopeSet>,
     now: UnixTime,
 ) -> Result<TokenSet, GrantError> {
     if client.public || !client.allowed_grants.contains(&GrantType::ClientCredentials) {
         return Err(GrantError::UnauthorizedClient);
     }
     // User-facing scopes make no sense without a user.
-    let grantable: Vec<String> =
-        client.allowed_scopes.iter().filter(|s| !matches!(s.as_str(), "openid" | "offline_access")).cloned().collect();
+    let grantable = client.allowed_scopes.without(&[OPENID, OFFLINE_ACCESS]);
     let scope = match requested {
-        Some(scope) if scope.iter().all(|s| grantable.contains(s)) => scope,
+        Some(scope) if scope.is_subset_of(&grantable) => scope,
         Some(_) => return Err(GrantError::InvalidScope),
         None => grantable,
     };
@@ -253,6 +232,21 @@ pub async fn client_credentials(
     };
     let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
     Ok(TokenSet { tokens, refresh_token: None })
+}
+
+/// Records a refused token request (the client id as claimed, unverified).
+pub async fn record_refusal(
+    state: &AppState,
+    error: OAuthErrorCode,
+    grant_type: Option<&str>,
+    claimed_client_id: Option<&str>,
+    source_ip: Option<String>,
+) {
+    let mut event = AuditEvent::new(AuditKind::TokenRefused, super::now())
+        .source_ip(source_ip)
+        .details(serde_json::json!({ "error": error.as_str(), "grant_type": grant_type }));
+    event.client_id = claimed_client_id.map(str::to_string);
+    audit::record(&state.db, event).await;
 }
 
 /// Ends a grant: its refresh-token family and every access token issued under it.
@@ -307,21 +301,59 @@ pub async fn end_session_grants(
     Ok(families)
 }
 
+/// Ends a browser session: the grants issued in it end, their clients get back-channel
+/// logout notices, and the session itself is gone.
+pub async fn sign_out(state: &AppState, session_id: &str, now: UnixTime) -> Result<(), GrantError> {
+    let families = end_session_grants(state, session_id, now).await?;
+    super::backchannel::notify(state, &families, now);
+    super::sessions::end(&state.ephemeral, session_id).await.map_err(unexpected)?;
+    Ok(())
+}
+
+/// The live grants of `user_id`, newest first.
+pub async fn live_grants_of_user(state: &AppState, user_id: &str, now: UnixTime) -> anyhow::Result<Vec<RefreshFamily>> {
+    db::refresh_tokens::live_grants_of_user(&state.db, user_id, now).await
+}
+
+/// Ends one of `user_id`'s live grants. `false` when the user has no such live grant: a
+/// grant id of another user is never ended through this user.
+pub async fn end_user_grant(
+    state: &AppState,
+    actor: &Actor,
+    user_id: &str,
+    grant_id: &str,
+    now: UnixTime,
+) -> Result<bool, GrantError> {
+    if !actor.is_admin() {
+        return Ok(false);
+    }
+    let live = live_grants_of_user(state, user_id, now).await?;
+    if !live.iter().any(|grant| grant.id == grant_id) {
+        return Ok(false);
+    }
+    end_grant(state, grant_id, now).await?;
+    audit::record_admin(&state.db, actor, AdminAction::EndGrant, Some(user_id), None, now).await;
+    Ok(true)
+}
+
 /// Ends a user's browser session by its admin-visible handle, with the grants issued in it.
 /// `false` when the user has no such live session.
 pub async fn end_user_session(
     state: &AppState,
+    actor: &Actor,
     user_id: &str,
     handle: &str,
     now: UnixTime,
 ) -> Result<bool, GrantError> {
+    if !actor.is_admin() {
+        return Ok(false);
+    }
     let sessions = super::sessions::list_for_user(&state.ephemeral, user_id, now).await.map_err(unexpected)?;
     let Some((_, session)) = sessions.into_iter().find(|(summary, _)| summary.handle == handle) else {
         return Ok(false);
     };
-    let families = end_session_grants(state, &session.id, now).await?;
-    super::backchannel::notify(state, &families, now);
-    super::sessions::end(&state.ephemeral, &session.id).await.map_err(unexpected)?;
+    sign_out(state, &session.id, now).await?;
+    audit::record_admin(&state.db, actor, AdminAction::EndSession, Some(user_id), None, now).await;
     Ok(true)
 }
 

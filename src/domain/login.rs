@@ -1,16 +1,56 @@
-//! Signing in with a username and password.
+//! Signing in: with a username and password, the lockout that guards it, and the browser
+//! session a successful sign-in (password or passkey) starts.
 
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::audit::{self, AuditEvent};
-use super::now;
+use super::audit::{self, AuditEvent, AuditKind};
 use super::passwords::Verification;
+use super::sessions::{self, BrowserSession};
 use super::users::{User, Username};
+use super::{UnixTime, now};
 use crate::state::AppState;
 use crate::store::db;
+
+/// Where a sign-in attempt comes from: for the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    pub source_ip: Option<String>,
+    /// The client of the pending authorization request, if any.
+    pub client_id: Option<String>,
+}
+
+/// A user has proved who they are (`amr` says how, RFC 8176): records the sign-in and
+/// starts a new browser session, replacing the browser's `previous` one (a new id at every
+/// sign-in defeats session fixation).
+pub async fn start_session(
+    state: &AppState,
+    user: &User,
+    amr: &[&str],
+    previous: Option<&str>,
+    attempt: &Attempt,
+    now: UnixTime,
+) -> anyhow::Result<BrowserSession> {
+    let method = if amr == ["pwd"] { "pwd" } else { "passkey" };
+    let mut event = AuditEvent::new(AuditKind::SignIn, now)
+        .subject(&user.id)
+        .source_ip(attempt.source_ip.clone())
+        .details(json!({ "method": method }));
+    event.client_id = attempt.client_id.clone();
+    audit::record(&state.db, event).await;
+    let amr = amr.iter().map(|a| a.to_string()).collect();
+    Ok(sessions::start(&state.ephemeral, previous, &user.id, amr, state.settings.sessions.ttl_secs, now).await?)
+}
+
+/// Records a failed sign-in (`method` is `pwd` or `passkey`).
+pub async fn record_failure(state: &AppState, attempt: &Attempt, details: serde_json::Value) {
+    let mut event =
+        AuditEvent::new(AuditKind::SignInFailed, now()).source_ip(attempt.source_ip.clone()).details(details);
+    event.client_id = attempt.client_id.clone();
+    audit::record(&state.db, event).await;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -24,13 +64,28 @@ pub enum LoginError {
 
 /// Checks a username and password; upgrades the stored hash when its parameters are old.
 /// Wrong passwords in a row lock the account for a while (`lockout.*`); a locked account
-/// gets the same answer as a wrong password.
+/// gets the same answer as a wrong password. A failure is recorded in the audit log.
 pub async fn sign_in_with_password(
     state: &AppState,
     username: &str,
     password: &SecretString,
-    source_ip: Option<String>,
+    attempt: &Attempt,
 ) -> Result<User, LoginError> {
+    let result = check_password(state, username, password, attempt).await;
+    if let Err(LoginError::InvalidCredentials) = &result {
+        let username: String = username.chars().take(64).collect();
+        record_failure(state, attempt, json!({ "method": "pwd", "username": username })).await;
+    }
+    result
+}
+
+async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: &SecretString,
+    attempt: &Attempt,
+) -> Result<User, LoginError> {
+    let source_ip = attempt.source_ip.clone();
     let (db, hasher) = (&state.db, &state.passwords);
     let found = match Username::parse(username.trim()) {
         Ok(username) => db::users::find_by_username_key(db, &username.key()).await?,
@@ -89,7 +144,7 @@ async fn count_failure(state: &AppState, user_id: &str, source_ip: Option<String
         state.ephemeral.put(&locked_key(user_id), b"1", window).await.map_err(anyhow::Error::from)?;
         state.ephemeral.delete(&failures_key(user_id)).await.map_err(anyhow::Error::from)?;
         tracing::warn!(%user_id, failures, "account locked after repeated wrong passwords");
-        let event = AuditEvent::new("account_locked", now())
+        let event = AuditEvent::new(AuditKind::AccountLocked, now())
             .subject(user_id)
             .source_ip(source_ip)
             .details(json!({ "failures": failures }));

@@ -1,22 +1,27 @@
-//! The identity-provider rules: users, clients, passwords and signing keys. Nothing here
-//! names actix; storage goes through `crate::store`.
+//! The identity-provider rules. Nothing here names actix; storage goes through
+//! `crate::store`, which in turn knows only the plain records of [`model`].
+//!
+//! Every operation that changes state takes an [`audit::Actor`], checks its own rules and
+//! records its own [`audit::AuditKind`]: the console, the admin API, the CLI and bootstrap
+//! are thin callers of the same functions.
 
 pub mod audit;
 pub mod authorization;
 pub mod backchannel;
 pub mod bootstrap;
 pub mod clients;
+pub mod consents;
 pub mod grants;
 pub mod keys;
 pub mod login;
+pub mod model;
 pub mod passkeys;
 pub mod passwords;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
 
-/// Seconds since the Unix epoch: how every timestamp is stored and compared.
-pub type UnixTime = i64;
+pub use model::UnixTime;
 
 /// The current time, read in one place so that tests can pass their own `now` further down.
 pub fn now() -> UnixTime {

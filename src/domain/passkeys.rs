@@ -12,35 +12,25 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url,
-    Uuid, WebauthnError,
+    DiscoverableAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid,
+    WebauthnError,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use super::audit::{self, AuditEvent};
-use super::users::User;
+use super::audit::{self, Actor, AdminAction, AuditEvent, AuditKind};
+use super::login::{self, Attempt};
+pub use super::model::StoredPasskey;
+use super::users::{self, User};
 use super::{UnixTime, constant_time_eq, random_token};
 use crate::config::Settings;
 use crate::state::AppState;
-use crate::store::db;
+use crate::store::db::{self, WriteError};
 
 const CEREMONY_TTL: Duration = Duration::from_secs(300);
 
 /// The `amr` of a user-verified passkey sign-in (RFC 8176): hardware key, user presence
 /// and verification, multiple factors.
 pub const PASSKEY_AMR: [&str; 3] = ["hwk", "user", "mfa"];
-
-#[derive(Debug, Clone)]
-pub struct StoredPasskey {
-    pub id: String,
-    pub user_id: String,
-    /// base64url of the WebAuthn credential id.
-    pub credential_id: String,
-    pub name: String,
-    pub passkey: Passkey,
-    pub created_at: UnixTime,
-    pub last_used_at: Option<UnixTime>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasskeyError {
@@ -162,10 +152,11 @@ pub async fn finish_registration(
         created_at: now,
         last_used_at: None,
     };
-    if !db::passkeys::insert(&state.db, &stored).await? {
-        return Err(PasskeyError::AlreadyRegistered);
-    }
-    audit::record(&state.db, AuditEvent::new("passkey_registered", now).subject(&user.id)).await;
+    db::passkeys::insert(&state.db, &stored).await.map_err(|error| match error {
+        WriteError::Duplicate => PasskeyError::AlreadyRegistered,
+        WriteError::Unexpected(error) => PasskeyError::Unexpected(error),
+    })?;
+    audit::record(&state.db, AuditEvent::new(AuditKind::PasskeyRegistered, now).subject(&user.id)).await;
     Ok(stored)
 }
 
@@ -198,8 +189,24 @@ pub async fn start_sign_in(state: &AppState, browser: &str) -> Result<(String, V
 
 /// Finishes a usernameless sign-in: the ceremony must belong to this browser, the
 /// credential must exist and belong to an enabled user, the signature, user verification
-/// and counter must check out. Updates the stored counter and backup flags.
+/// and counter must check out. Updates the stored counter and backup flags. A failure is
+/// recorded in the audit log.
 pub async fn finish_sign_in(
+    state: &AppState,
+    browser: &str,
+    ceremony: &str,
+    credential: &PublicKeyCredential,
+    attempt: &Attempt,
+    now: UnixTime,
+) -> Result<User, PasskeyError> {
+    let result = verify_sign_in(state, browser, ceremony, credential, attempt.source_ip.clone(), now).await;
+    if let Err(error) = &result {
+        login::record_failure(state, attempt, json!({ "method": "passkey", "reason": error.to_string() })).await;
+    }
+    result
+}
+
+async fn verify_sign_in(
     state: &AppState,
     browser: &str,
     ceremony: &str,
@@ -225,13 +232,14 @@ pub async fn finish_sign_in(
     if stored.user_id != user_uuid.to_string() {
         return Err(PasskeyError::Rejected);
     }
-    let user = db::users::find_by_id(&state.db, &stored.user_id).await?.filter(|user| !user.disabled);
-    let Some(user) = user else { return Err(PasskeyError::Rejected) };
+    let Some(user) = users::find_enabled(&state.db, &stored.user_id).await? else {
+        return Err(PasskeyError::Rejected);
+    };
     let result = match webauthn.finish_discoverable_authentication_v2(credential, record.state, &stored.passkey) {
         Ok(result) => result,
         Err(WebauthnError::CredentialPossibleCompromise) => {
             tracing::warn!(user_id = %user.id, passkey_id = %stored.id, "passkey counter went backwards: possible clone");
-            let event = AuditEvent::new("passkey_counter_regression", now)
+            let event = AuditEvent::new(AuditKind::PasskeyCounterRegression, now)
                 .subject(&user.id)
                 .source_ip(source_ip)
                 .details(json!({ "passkey_id": stored.id }));
@@ -264,12 +272,25 @@ pub async fn rename(state: &AppState, user_id: &str, passkey_id: &str, name: &st
     }
 }
 
-/// Deletes one of `user_id`'s passkeys (by the user, or by an admin acting on the user).
-pub async fn delete(state: &AppState, user_id: &str, passkey_id: &str, now: UnixTime) -> Result<(), PasskeyError> {
+/// Deletes one of `user_id`'s passkeys: by the user themselves (`passkey_deleted`), or by
+/// an admin acting on the user (`admin_action` `delete_passkey`). Another user's passkey
+/// is not found.
+pub async fn delete(
+    state: &AppState,
+    actor: &Actor,
+    user_id: &str,
+    passkey_id: &str,
+    now: UnixTime,
+) -> Result<(), PasskeyError> {
+    let kind = match actor {
+        Actor::User { user_id: own, .. } if own == user_id => AuditKind::PasskeyDeleted,
+        Actor::User { .. } => return Err(PasskeyError::NotFound),
+        _ => AuditKind::Admin(AdminAction::DeletePasskey),
+    };
     if !db::passkeys::delete(&state.db, user_id, passkey_id).await? {
         return Err(PasskeyError::NotFound);
     }
-    let event = AuditEvent::new("passkey_deleted", now).subject(user_id).details(json!({ "passkey_id": passkey_id }));
+    let event = AuditEvent::new(kind, now).subject(user_id).by(actor).details(json!({ "passkey_id": passkey_id }));
     audit::record(&state.db, event).await;
     Ok(())
 }

@@ -105,3 +105,16 @@ pub async fn find(store: &EphemeralStore, id: &str, now: UnixTime) -> Result<Opt
 pub async fn end(store: &EphemeralStore, id: &str) -> Result<(), EphemeralError> {
     store.delete(&key(id)).await
 }
+
+/// The live session with this id and its user, when the user still exists and is enabled:
+/// a disabled or deleted user's sessions stop working at once.
+pub async fn find_signed_in(
+    state: &crate::state::AppState,
+    id: &str,
+    now: UnixTime,
+) -> anyhow::Result<Option<(BrowserSession, crate::domain::users::User)>> {
+    let Some(session) = find(&state.ephemeral, id, now).await? else {
+        return Ok(None);
+    };
+    Ok(super::users::find_enabled(&state.db, &session.user_id).await?.map(|user| (session, user)))
+}

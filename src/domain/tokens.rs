@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::keys::{KeyError, Keyring};
-use super::users::User;
+use super::model::{ScopeSet, User};
 use super::{UnixTime, random_token};
 use crate::config::Settings;
 use crate::store::ephemeral::{EphemeralError, EphemeralStore};
@@ -27,7 +27,7 @@ pub struct Grant {
     pub client_id: String,
     /// The signed-in user; `None` for client credentials (the client is the subject).
     pub user: Option<User>,
-    pub scope: Vec<String>,
+    pub scope: ScopeSet,
     pub nonce: Option<String>,
     pub auth_time: Option<UnixTime>,
     pub amr: Vec<String>,
@@ -61,8 +61,8 @@ pub struct AccessClaims {
 }
 
 impl AccessClaims {
-    pub fn scopes(&self) -> Vec<String> {
-        self.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()
+    pub fn scopes(&self) -> ScopeSet {
+        ScopeSet::from_stored(&self.scope)
     }
 }
 
@@ -86,7 +86,7 @@ impl From<EphemeralError> for TokenError {
 pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime) -> Result<IssuedTokens, KeyError> {
     let key = keyring.signing_key(now)?;
     let access_ttl = settings.tokens.access_token_ttl_secs;
-    let scope = grant.scope.join(" ");
+    let scope = grant.scope.to_string();
     let subject = grant.user.as_ref().map_or(grant.client_id.clone(), |user| user.id.clone());
     let access = AccessClaims {
         iss: settings.issuer.clone(),
@@ -104,7 +104,7 @@ pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime
     let access_token = key.sign_jwt("at+jwt", &access)?;
 
     let id_token = match &grant.user {
-        Some(user) if grant.scope.iter().any(|s| s == "openid") => {
+        Some(user) if grant.scope.contains_openid() => {
             let mut claims = Map::new();
             claims.insert("iss".into(), json!(settings.issuer));
             claims.insert("sub".into(), json!(subject));
@@ -140,16 +140,16 @@ pub fn at_hash(access_token: &str) -> String {
 
 /// The user's claims that `scopes` release (OIDC Core §5.4). Only what the server can
 /// vouch for: email addresses are not verified, so `email_verified` is false.
-pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
+pub fn user_claims(user: &User, scopes: &ScopeSet) -> Map<String, Value> {
     let mut claims = Map::new();
-    if scopes.iter().any(|s| s == "profile") {
+    if scopes.contains("profile") {
         claims.insert("preferred_username".into(), json!(user.username));
         if let Some(name) = &user.display_name {
             claims.insert("name".into(), json!(name));
         }
         claims.insert("updated_at".into(), json!(user.updated_at));
     }
-    if scopes.iter().any(|s| s == "email")
+    if scopes.contains("email")
         && let Some(email) = &user.email
     {
         claims.insert("email".into(), json!(email));

@@ -3,24 +3,11 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::passwords::PasswordHasher;
-use super::{UnixTime, now};
-use crate::store::db::{self, Db};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    /// Stable and opaque: the `sub` claim. Never the username, which may change.
-    pub id: String,
-    pub username: String,
-    pub email: Option<String>,
-    pub display_name: Option<String>,
-    pub disabled: bool,
-    pub admin: bool,
-    /// A temporary password was set: the next sign-in must choose a new one.
-    pub must_change_password: bool,
-    pub created_at: UnixTime,
-    pub updated_at: UnixTime,
-}
+use super::audit::{self, Actor, AdminAction, AuditEvent, AuditKind};
+pub use super::model::{User, UserChange};
+use super::now;
+use crate::state::AppState;
+use crate::store::db::{self, Db, WriteError};
 
 /// A username as typed: 1–64 characters of letters, digits, `.`, `_`, `-` or `@`.
 /// Unique without regard to case; [`Username::key`] is what uniqueness and look-ups use.
@@ -76,6 +63,8 @@ pub enum UserError {
     UsernameTaken(String),
     #[error("no user named {0:?}")]
     NotFound(String),
+    #[error("only an admin may do this")]
+    Forbidden,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -90,18 +79,28 @@ pub struct NewUser {
     pub password: SecretString,
 }
 
-/// Validates and stores a new user with an argon2id hash of their password.
-pub async fn add_user(db: &Db, hasher: &PasswordHasher, new: NewUser) -> Result<User, UserError> {
-    let username = Username::parse(&new.username)?;
-    let email = new.email.as_deref().map(Email::parse).transpose()?;
-    let display_name = new.display_name.map(|name| name.trim().to_string()).filter(|name| !name.is_empty());
-    if display_name.as_ref().is_some_and(|name| name.chars().count() > 255) {
+fn require_admin(actor: &Actor) -> Result<(), UserError> {
+    if actor.is_admin() { Ok(()) } else { Err(UserError::Forbidden) }
+}
+
+fn parse_display_name(name: Option<String>) -> Result<Option<String>, UserError> {
+    let name = name.map(|name| name.trim().to_string()).filter(|name| !name.is_empty());
+    if name.as_ref().is_some_and(|name| name.chars().count() > 255) {
         return Err(UserError::InvalidDisplayName);
     }
+    Ok(name)
+}
+
+/// Validates and stores a new user with an argon2id hash of their password.
+pub async fn add_user(state: &AppState, actor: &Actor, new: NewUser) -> Result<User, UserError> {
+    require_admin(actor)?;
+    let username = Username::parse(&new.username)?;
+    let email = new.email.as_deref().map(Email::parse).transpose()?;
+    let display_name = parse_display_name(new.display_name)?;
     if new.password.expose_secret().is_empty() {
         return Err(UserError::EmptyPassword);
     }
-    let password_hash = hasher.hash(&new.password).await?;
+    let password_hash = state.passwords.hash(&new.password).await?;
     let at = now();
     let user = User {
         id: uuid::Uuid::new_v4().to_string(),
@@ -114,7 +113,11 @@ pub async fn add_user(db: &Db, hasher: &PasswordHasher, new: NewUser) -> Result<
         created_at: at,
         updated_at: at,
     };
-    db::users::insert(db, &user, &username.key(), Some(&password_hash)).await?;
+    db::users::insert(&state.db, &user, &username.key(), Some(&password_hash)).await.map_err(|error| match error {
+        WriteError::Duplicate => UserError::UsernameTaken(user.username.clone()),
+        WriteError::Unexpected(error) => UserError::Unexpected(error),
+    })?;
+    audit::record_admin(&state.db, actor, AdminAction::CreateUser, Some(&user.id), None, at).await;
     Ok(user)
 }
 
@@ -122,44 +125,61 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>, UserError> {
     Ok(db::users::list(db).await?)
 }
 
-/// Disables a user: they can no longer sign in.
-pub async fn disable_user(db: &Db, username: &str) -> Result<User, UserError> {
-    let key = Username::parse(username).map_err(|_| UserError::NotFound(username.to_string()))?.key();
-    db::users::set_disabled(db, &key, true, now()).await?.ok_or_else(|| UserError::NotFound(username.to_string()))
-}
-
-/// An admin's change to a user; `None` leaves a field as it is.
-#[derive(Debug, Default, Clone)]
-pub struct UserChange {
-    pub email: Option<Option<String>>,
-    pub display_name: Option<Option<String>>,
-    pub admin: Option<bool>,
-    pub disabled: Option<bool>,
-}
-
 pub async fn find_user(db: &Db, id: &str) -> Result<User, UserError> {
     db::users::find_by_id(db, id).await?.ok_or_else(|| UserError::NotFound(id.to_string()))
 }
 
-/// Validates and applies an admin's change.
-pub async fn update_user(db: &Db, id: &str, mut change: UserChange) -> Result<User, UserError> {
+/// The user with this id, if they exist and are enabled: the one check every path that
+/// acts for a user makes (sessions, tokens, userinfo, the admin API).
+pub async fn find_enabled(db: &Db, id: &str) -> anyhow::Result<Option<User>> {
+    Ok(db::users::find_by_id(db, id).await?.filter(|user| !user.disabled))
+}
+
+/// The user with this username (compared without case).
+pub async fn find_by_username(db: &Db, username: &str) -> Result<User, UserError> {
+    let not_found = || UserError::NotFound(username.to_string());
+    let key = Username::parse(username).map_err(|_| not_found())?.key();
+    Ok(db::users::find_by_username_key(db, &key).await?.ok_or_else(not_found)?.0)
+}
+
+/// Validates and applies an admin's change. A change of `disabled` is the separate
+/// operation [`set_disabled`], with its own audit event.
+pub async fn update_user(state: &AppState, actor: &Actor, id: &str, mut change: UserChange) -> Result<User, UserError> {
+    require_admin(actor)?;
     if let Some(Some(email)) = &change.email {
         change.email = Some(Some(Email::parse(email)?.as_str().to_string()));
     }
-    if let Some(Some(name)) = &change.display_name {
-        let name = name.trim().to_string();
-        if name.chars().count() > 255 {
-            return Err(UserError::InvalidDisplayName);
-        }
-        change.display_name = Some(Some(name).filter(|n| !n.is_empty()));
+    if let Some(name) = change.display_name.take() {
+        change.display_name = Some(parse_display_name(name)?);
     }
-    db::users::update(db, id, &change, now()).await?.ok_or_else(|| UserError::NotFound(id.to_string()))
+    let disabled = change.disabled.take();
+    let mut user = find_user(&state.db, id).await?;
+    if change.email.is_some() || change.display_name.is_some() || change.admin.is_some() {
+        user = db::users::update(&state.db, id, &change, now()).await?.ok_or_else(|| UserError::NotFound(id.into()))?;
+        audit::record_admin(&state.db, actor, AdminAction::UpdateUser, Some(id), None, now()).await;
+    }
+    match disabled {
+        Some(disabled) if disabled != user.disabled => set_disabled(state, actor, id, disabled).await,
+        _ => Ok(user),
+    }
+}
+
+/// Disables or enables a user. A disabled user can no longer sign in, and every session
+/// and token of theirs stops working at its next check.
+pub async fn set_disabled(state: &AppState, actor: &Actor, id: &str, disabled: bool) -> Result<User, UserError> {
+    require_admin(actor)?;
+    let change = UserChange { disabled: Some(disabled), ..UserChange::default() };
+    let user = db::users::update(&state.db, id, &change, now()).await?.ok_or_else(|| UserError::NotFound(id.into()))?;
+    let action = if disabled { AdminAction::DisableUser } else { AdminAction::EnableUser };
+    audit::record_admin(&state.db, actor, action, Some(id), None, now()).await;
+    Ok(user)
 }
 
 /// Deletes a user and, at once, everything that lets them in: passkeys, consents, grants
 /// (refresh tokens stop working immediately, access tokens at their next check) and,
 /// because sessions resolve their user on every request, their browser sessions.
-pub async fn delete_user(state: &crate::state::AppState, id: &str) -> Result<(), UserError> {
+pub async fn delete_user(state: &AppState, actor: &Actor, id: &str) -> Result<(), UserError> {
+    require_admin(actor)?;
     find_user(&state.db, id).await?;
     let grant_ids = db::refresh_tokens::grant_ids_of_user(&state.db, id).await?;
     for grant_id in grant_ids {
@@ -168,24 +188,44 @@ pub async fn delete_user(state: &crate::state::AppState, id: &str) -> Result<(),
     if !db::users::delete_with_dependents(&state.db, id).await? {
         return Err(UserError::NotFound(id.to_string()));
     }
+    audit::record_admin(&state.db, actor, AdminAction::DeleteUser, Some(id), None, now()).await;
     Ok(())
 }
 
-/// Sets a new password (argon2id-hashed). A `temporary` one must be changed by the user at
-/// the next sign-in.
+/// Sets a new password (argon2id-hashed): an admin for any user, a user for themselves. A
+/// `temporary` one must be changed by the user at the next sign-in.
 pub async fn set_password(
-    db: &Db,
-    hasher: &PasswordHasher,
+    state: &AppState,
+    actor: &Actor,
     id: &str,
     password: &SecretString,
     temporary: bool,
 ) -> Result<(), UserError> {
+    let by_owner = matches!(actor, Actor::User { user_id, .. } if user_id == id);
+    if !by_owner {
+        require_admin(actor)?;
+    }
     if password.expose_secret().is_empty() {
         return Err(UserError::EmptyPassword);
     }
-    find_user(db, id).await?;
-    let hash = hasher.hash(password).await?;
-    db::users::set_password_hash(db, id, &hash, temporary, now()).await?;
+    find_user(&state.db, id).await?;
+    let hash = state.passwords.hash(password).await?;
+    db::users::set_password_hash(&state.db, id, &hash, temporary && !by_owner, now()).await?;
+    if by_owner {
+        let event = AuditEvent::new(AuditKind::PasswordChanged, now()).subject(id).by(actor);
+        audit::record(&state.db, event).await;
+    } else {
+        audit::record_admin(&state.db, actor, AdminAction::SetPassword, Some(id), None, now()).await;
+    }
+    Ok(())
+}
+
+/// Lifts a lockout after repeated wrong passwords.
+pub async fn unlock_user(state: &AppState, actor: &Actor, id: &str) -> Result<(), UserError> {
+    require_admin(actor)?;
+    find_user(&state.db, id).await?;
+    super::login::unlock(state, id).await.map_err(anyhow::Error::from)?;
+    audit::record_admin(&state.db, actor, AdminAction::UnlockUser, Some(id), None, now()).await;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 mod csrf;
+mod extract;
 pub mod health;
 pub mod login;
 pub mod oidc;
@@ -13,6 +14,7 @@ mod session;
 
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
+pub use extract::source_ip;
 
 /// The sitemap: each area mounts its own routes.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -37,12 +39,6 @@ pub fn security_headers() -> DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
 }
 
-/// The address a request came from, for the audit log. The TCP peer, not a forwarded
-/// header: a client could write any value there.
-pub fn source_ip(request: &actix_web::HttpRequest) -> Option<String> {
-    request.peer_addr().map(|addr| addr.ip().to_string())
-}
-
 /// A form or query string that does not parse: an HTML page, not actix's plain text.
 pub fn bad_browser_request(error: impl Into<actix_web::Error>, _: &actix_web::HttpRequest) -> actix_web::Error {
     let page = pages::error_page(
@@ -55,5 +51,6 @@ pub fn bad_browser_request(error: impl Into<actix_web::Error>, _: &actix_web::Ht
 
 /// Anything no route matched.
 pub async fn not_found() -> HttpResponse {
-    pages::error_page(actix_web::http::StatusCode::NOT_FOUND, "Page not found", "There is nothing at this address.")
+    use actix_web::ResponseError;
+    pages::PageError::NotFound.error_response()
 }

@@ -1,8 +1,16 @@
-//! Rendering of askama pages shared by every area.
+//! Pages for the browser: rendering askama templates, and [`PageError`], the one error
+//! type of page handlers, which renders the HTML error page (or a redirect).
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
+
+use crate::domain::clients::ClientError;
+use crate::domain::grants::GrantError;
+use crate::domain::keys::KeyError;
+use crate::domain::login::LoginError;
+use crate::domain::passkeys::PasskeyError;
+use crate::domain::users::UserError;
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -10,6 +18,149 @@ struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
 }
+
+/// Why a page handler could not show its page. Page handlers return
+/// `Result<HttpResponse, PageError>` and use `?`; the cause of an `Unexpected` goes to the
+/// log, never to the browser.
+#[derive(Debug)]
+pub enum PageError {
+    /// The error page with this status, title and message for the user.
+    Page {
+        status: StatusCode,
+        title: &'static str,
+        message: String,
+    },
+    NotFound,
+    /// A form posted without the browser's CSRF token: refused, nothing done.
+    CsrfFailed,
+    /// The pending sign-in request is gone (answered already, or timed out).
+    SignInExpired,
+    /// Not an error for the user: the page needs something first (usually a sign-in).
+    Redirect(String),
+    Unexpected(anyhow::Error),
+}
+
+impl PageError {
+    pub fn page(status: StatusCode, title: &'static str, message: impl Into<String>) -> PageError {
+        PageError::Page { status, title, message: message.into() }
+    }
+
+    pub fn bad_request(title: &'static str, message: impl Into<String>) -> PageError {
+        PageError::page(StatusCode::BAD_REQUEST, title, message)
+    }
+
+    /// Sends the browser to the login page first.
+    pub fn sign_in_first() -> PageError {
+        PageError::Redirect("/login".into())
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::Unexpected(error) => write!(f, "{error:#}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::Page { status, .. } => *status,
+            PageError::SignInExpired => StatusCode::BAD_REQUEST,
+            PageError::CsrfFailed => StatusCode::FORBIDDEN,
+            PageError::NotFound => StatusCode::NOT_FOUND,
+            PageError::Redirect(_) => StatusCode::SEE_OTHER,
+            PageError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        match self {
+            PageError::Page { title, message, .. } => error_page(status, title, message),
+            PageError::NotFound => error_page(status, "Page not found", "There is nothing at this address."),
+            PageError::CsrfFailed => {
+                error_page(status, "This form has expired", "Go back, reload the page and try again.")
+            }
+            PageError::SignInExpired => error_page(
+                status,
+                "This sign-in has expired",
+                "Go back to the application you came from and start again.",
+            ),
+            PageError::Redirect(location) => see_other(location),
+            PageError::Unexpected(error) => {
+                tracing::error!(error = %format!("{error:#}"), "request failed");
+                error_page(status, "Something went wrong", "Please try again in a moment.")
+            }
+        }
+    }
+}
+
+impl From<anyhow::Error> for PageError {
+    fn from(error: anyhow::Error) -> Self {
+        PageError::Unexpected(error)
+    }
+}
+
+/// A refusal for the user's mistake: shown on the error page with the domain's words.
+fn refused(message: String) -> PageError {
+    PageError::bad_request("This is not possible", message)
+}
+
+fn forbidden() -> PageError {
+    PageError::page(StatusCode::FORBIDDEN, "Admins only", "Your account does not have the admin role.")
+}
+
+impl From<UserError> for PageError {
+    fn from(error: UserError) -> Self {
+        match error {
+            UserError::NotFound(_) => PageError::NotFound,
+            UserError::Forbidden => forbidden(),
+            UserError::Unexpected(error) => PageError::Unexpected(error),
+            other => refused(other.to_string()),
+        }
+    }
+}
+
+impl From<ClientError> for PageError {
+    fn from(error: ClientError) -> Self {
+        match error {
+            ClientError::NotFound(_) => PageError::NotFound,
+            ClientError::Forbidden => forbidden(),
+            ClientError::Unexpected(error) => PageError::Unexpected(error),
+            other => refused(other.to_string()),
+        }
+    }
+}
+
+impl From<PasskeyError> for PageError {
+    fn from(error: PasskeyError) -> Self {
+        match error {
+            PasskeyError::NotFound => {
+                PageError::page(StatusCode::NOT_FOUND, "No such passkey", "It may have been deleted already.")
+            }
+            PasskeyError::InvalidName => {
+                PageError::bad_request("Invalid name", "A passkey name must be 1 to 64 characters.")
+            }
+            PasskeyError::Unexpected(error) => PageError::Unexpected(error),
+            other => PageError::bad_request("Not possible", other.to_string()),
+        }
+    }
+}
+
+/// Failures with no user-facing cause: the page is a 500, the cause goes to the log.
+macro_rules! unexpected_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for PageError {
+            fn from(error: $error) -> Self {
+                PageError::Unexpected(anyhow::Error::from(error))
+            }
+        }
+    )*};
+}
+unexpected_from!(GrantError, KeyError, LoginError);
 
 /// Renders a page, or a plain error if the template fails.
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
@@ -23,12 +174,6 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
             HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("Something went wrong.")
         }
     }
-}
-
-/// A generic 500 page; the cause goes to the log.
-pub fn internal_error(error: &anyhow::Error) -> HttpResponse {
-    tracing::error!(error = %format!("{error:#}"), "request failed");
-    error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "Please try again in a moment.")
 }
 
 /// A 303 to `location` (after a POST, RFC 9110 §15.4.4; fine after a GET too).

@@ -4,11 +4,11 @@
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time};
 
+use super::pages::PageError;
 use crate::domain::now;
 use crate::domain::sessions::{self, BrowserSession};
 use crate::domain::users::User;
 use crate::state::AppState;
-use crate::store::db;
 
 pub const COOKIE: &str = "latchkey_session";
 
@@ -40,12 +40,13 @@ pub fn presented_id(request: &HttpRequest) -> Option<String> {
 
 /// The browser's live session and its user, when the user still exists and is enabled.
 pub async fn current(state: &AppState, request: &HttpRequest) -> anyhow::Result<Option<(BrowserSession, User)>> {
-    let Some(id) = presented_id(request) else {
-        return Ok(None);
-    };
-    let Some(session) = sessions::find(&state.ephemeral, &id, now()).await? else {
-        return Ok(None);
-    };
-    let user = db::users::find_by_id(&state.db, &session.user_id).await?.filter(|user| !user.disabled);
-    Ok(user.map(|user| (session, user)))
+    match presented_id(request) {
+        Some(id) => sessions::find_signed_in(state, &id, now()).await,
+        None => Ok(None),
+    }
+}
+
+/// The signed-in browser's session and user, or a redirect to the login page.
+pub async fn require(state: &AppState, request: &HttpRequest) -> Result<(BrowserSession, User), PageError> {
+    current(state, request).await?.ok_or_else(PageError::sign_in_first)
 }

@@ -1,5 +1,7 @@
 //! The admin API: every operation and its refusals.
 
+use latchkey::domain::audit::Actor;
+use latchkey::domain::login::Attempt;
 use serde_json::{Value, json};
 
 use crate::flow::{ClientOptions, PASSWORD, Rp, add_user, pkce, register_client};
@@ -8,7 +10,8 @@ use crate::helpers::{TestApp, TestEnv};
 /// A client an admin allowed the `admin` scope, acting for itself.
 async fn ops_client(app: &TestApp) -> Rp {
     let added = latchkey::domain::clients::add_client(
-        &app.state.db,
+        &app.state,
+        &Actor::Cli,
         latchkey::domain::clients::NewClient {
             id: "ops".into(),
             name: None,
@@ -34,12 +37,12 @@ async fn token(app: &TestApp, rp: &Rp, scope: &str) -> String {
     response["access_token"].as_str().unwrap_or_else(|| panic!("{response}")).to_string()
 }
 
-async fn admin_token(app: &TestApp) -> String {
+pub(crate) async fn admin_token(app: &TestApp) -> String {
     let ops = ops_client(app).await;
     token(app, &ops, "admin").await
 }
 
-async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(app: &TestApp, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let url = app.url(&format!("/admin/api{path}"));
     let request = match method {
         "GET" => app.client.get(url),
@@ -75,7 +78,8 @@ async fn only_admin_tokens_and_admin_sessions_may_call_the_api() {
     let console =
         register_client(&app, "console", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
     latchkey::domain::clients::update_client(
-        &app.state.db,
+        &app.state,
+        &Actor::Cli,
         "console",
         latchkey::domain::clients::ClientSettings {
             name: "console".into(),
@@ -100,8 +104,8 @@ async fn only_admin_tokens_and_admin_sessions_may_call_the_api() {
 
     // An admin's browser session works with the CSRF header, not without.
     let admin = latchkey::domain::users::add_user(
-        &app.state.db,
-        &app.state.passwords,
+        &app.state,
+        &Actor::Cli,
         latchkey::domain::users::NewUser {
             username: "root".into(),
             email: None,
@@ -203,7 +207,9 @@ async fn users_can_be_created_searched_edited_and_deleted() {
         call(&app, &admin, "PUT", &format!("/users/{id}/password"), Some(json!({ "password": "brand new" }))).await.0,
         204
     );
-    let user = latchkey::domain::login::sign_in_with_password(&app.state, "carol", &"brand new".into(), None).await;
+    let user =
+        latchkey::domain::login::sign_in_with_password(&app.state, "carol", &"brand new".into(), &Attempt::default())
+            .await;
     assert!(user.is_ok(), "the new password works");
 
     assert_eq!(call(&app, &admin, "GET", "/users/no-such-id", None).await.0, 404);
@@ -398,7 +404,9 @@ async fn repeated_wrong_passwords_lock_an_account_until_an_admin_unlocks_it() {
     let state = app.state.clone();
     let attempt = move |password: &'static str| {
         let state = state.clone();
-        async move { latchkey::domain::login::sign_in_with_password(&state, "alice", &password.into(), None).await }
+        async move {
+            latchkey::domain::login::sign_in_with_password(&state, "alice", &password.into(), &Attempt::default()).await
+        }
     };
     for _ in 0..3 {
         assert!(attempt("wrong").await.is_err());
@@ -473,7 +481,11 @@ async fn a_temporary_password_must_be_changed_at_the_next_sign_in() {
     assert_eq!(call(&app, &admin, "GET", &format!("/users/{}", user.id), None).await.1["must_change_password"], false);
     let login = |password: &'static str| {
         let state = app.state.clone();
-        async move { latchkey::domain::login::sign_in_with_password(&state, "alice", &password.into(), None).await.is_ok() }
+        async move {
+            latchkey::domain::login::sign_in_with_password(&state, "alice", &password.into(), &Attempt::default())
+                .await
+                .is_ok()
+        }
     };
     assert!(!login("temporary-1").await);
     assert!(login("mine-2").await);

@@ -1,13 +1,14 @@
 //! The admin console's gatekeeping: anonymous → login, non-admin → 403, forms need CSRF.
 
+use latchkey::domain::audit::Actor;
 use latchkey::domain::users::{NewUser, add_user};
 
 use crate::flow::{PASSWORD, hidden_field, location};
 use crate::helpers::{TestApp, TestEnv};
 
-async fn signed_in_browser(app: &TestApp, username: &str, admin: bool) -> (reqwest::Client, String) {
+pub(crate) async fn signed_in_browser(app: &TestApp, username: &str, admin: bool) -> (reqwest::Client, String) {
     let new = NewUser { username: username.into(), email: None, display_name: None, admin, password: PASSWORD.into() };
-    add_user(&app.state.db, &app.state.passwords, new).await.unwrap();
+    add_user(&app.state, &Actor::Cli, new).await.unwrap();
     let browser =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page = browser.get(app.url("/login")).send().await.unwrap().text().await.unwrap();

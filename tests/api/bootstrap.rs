@@ -1,5 +1,6 @@
 //! Declarative bootstrap: an admin and clients from a file, secrets from files, idempotent.
 
+use latchkey::domain::login::Attempt;
 use serde_json::Value;
 
 use crate::flow::Rp;
@@ -62,9 +63,13 @@ redirect_uris = ["http://localhost:3000/cb"]
             .await
             .unwrap();
         assert_eq!(clients.as_array().unwrap().len(), 2);
-        let signed_in =
-            latchkey::domain::login::sign_in_with_password(&app.state, "root", &"bootstrap admin pw".into(), None)
-                .await;
+        let signed_in = latchkey::domain::login::sign_in_with_password(
+            &app.state,
+            "root",
+            &"bootstrap admin pw".into(),
+            &Attempt::default(),
+        )
+        .await;
         assert!(signed_in.is_ok());
     }
 }

@@ -165,7 +165,7 @@ async fn the_cli_refuses_bad_client_input_clearly() {
 
 #[tokio::test]
 async fn migrate_applies_the_schema_and_is_idempotent() {
-    let env = TestEnv::new().await;
+    let env = TestEnv::without_keys().await;
     let first = env.latchkey(&["migrate"], None);
     first.assert_success();
     assert!(first.stdout.contains("applied m20261129_000001_create_users"), "{}", first.stdout);

@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey::domain::audit::Actor;
 use latchkey::domain::clients::{self, NewClient};
 use latchkey::domain::users::{self, NewUser, User};
 use reqwest::Response;
@@ -39,7 +40,8 @@ impl Default for ClientOptions {
 
 pub async fn register_client(app: &TestApp, client_id: &str, options: ClientOptions) -> Rp {
     let added = clients::add_client(
-        &app.state.db,
+        &app.state,
+        &Actor::Cli,
         NewClient {
             id: client_id.into(),
             name: Some(format!("{client_id} app")),
@@ -61,8 +63,8 @@ pub async fn register_client(app: &TestApp, client_id: &str, options: ClientOpti
 
 pub async fn add_user(app: &TestApp, username: &str) -> User {
     users::add_user(
-        &app.state.db,
-        &app.state.passwords,
+        &app.state,
+        &Actor::Cli,
         NewUser {
             username: username.into(),
             email: Some(format!("{username}@example.com")),
@@ -73,6 +75,12 @@ pub async fn add_user(app: &TestApp, username: &str) -> User {
     )
     .await
     .unwrap()
+}
+
+/// Disables `username` as an operator would (`latchkey user disable`).
+pub async fn disable_user(app: &TestApp, username: &str) {
+    let user = users::find_by_username(&app.state.db, username).await.unwrap();
+    users::set_disabled(&app.state, &Actor::Cli, &user.id, true).await.unwrap();
 }
 
 pub struct Pkce {

@@ -3,9 +3,11 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use latchkey::config::Settings;
+use latchkey::domain::keys::{self, GeneratedKey};
 use latchkey::startup::Application;
 use latchkey::state::AppState;
 use sea_orm::{ConnectionTrait, Database};
@@ -34,8 +36,28 @@ impl Drop for TestApp {
     }
 }
 
+/// One RSA key for the whole test run: generating RSA-2048 for each of the suite's worlds
+/// costs more than the rest of starting an app.
+fn shared_signing_key() -> &'static GeneratedKey {
+    static KEY: OnceLock<GeneratedKey> = OnceLock::new();
+    KEY.get_or_init(|| keys::generate(2048).expect("RSA key generation"))
+}
+
 impl TestEnv {
+    /// A new world whose database already holds the run's shared signing key (sealed under
+    /// this world's own master key), as if it had started once before.
     pub async fn new() -> TestEnv {
+        let env = TestEnv::without_keys().await;
+        let settings = env.settings(0);
+        let db = latchkey::store::db::connect(&settings.database).await.unwrap();
+        latchkey::store::db::migrate(&db).await.unwrap();
+        keys::install_first_key(&db, &settings, shared_signing_key(), latchkey::domain::now()).await.unwrap();
+        db.close().await.unwrap();
+        env
+    }
+
+    /// A new world with an empty database: the first start generates the signing key.
+    pub async fn without_keys() -> TestEnv {
         let dir = tempfile::tempdir().unwrap();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let database_url = match std::env::var("LATCHKEY_TEST_DATABASE_URL") {
@@ -157,7 +179,11 @@ pub fn run_latchkey(dir: &Path, env: &[(String, String)], args: &[&str], stdin: 
         use std::io::Write;
         let mut pipe = child.stdin.take().unwrap();
         if let Some(input) = stdin {
-            pipe.write_all(input.as_bytes()).unwrap();
+            // A command that fails before reading its input closes the pipe: its exit
+            // status and stderr below say why.
+            if let Err(error) = pipe.write_all(input.as_bytes()) {
+                eprintln!("latchkey did not read its standard input: {error}");
+            }
         }
     }
     let output: Output = child.wait_with_output().unwrap();

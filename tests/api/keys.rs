@@ -155,7 +155,9 @@ async fn a_key_whose_lead_time_passed_signs_and_the_superseded_key_stays_publish
 
 #[tokio::test]
 async fn a_restart_keeps_the_same_keys() {
-    let env = TestEnv::new().await;
+    // No key yet: the first start generates and seals one.
+    let env = TestEnv::without_keys().await;
+    assert!(!env.keys_dir().join("master.key").exists());
     let first = env.spawn_app().await;
     let kids = first.jwks_kids().await;
     let token = sign_at(&first, now());

@@ -6,6 +6,7 @@
 
 mod admin_api;
 mod admin_console;
+mod audit_surfaces;
 mod backchannel;
 mod bootstrap;
 mod browser;

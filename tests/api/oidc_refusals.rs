@@ -188,7 +188,7 @@ async fn an_expired_access_token_is_refused() {
         grant_id: "g-expired".into(),
         client_id: "webapp".into(),
         user: Some(user),
-        scope: vec!["openid".into(), "profile".into()],
+        scope: ["openid", "profile"].into(),
         nonce: None,
         auth_time: None,
         amr: vec![],
@@ -264,7 +264,7 @@ async fn the_login_form_without_its_csrf_token_is_refused() {
 #[tokio::test]
 async fn a_disabled_user_cannot_sign_in_and_errors_do_not_reveal_who_exists() {
     let (_env, app, rp) = app_with_rp().await;
-    latchkey::domain::users::disable_user(&app.state.db, "alice").await.unwrap();
+    crate::flow::disable_user(&app, "alice").await;
     let response = app.authorize(&rp, &pkce(), &[]).await;
     let login_path = location(&response);
 

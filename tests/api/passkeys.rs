@@ -233,7 +233,7 @@ async fn an_assertion_without_user_verification_is_refused() {
 #[tokio::test]
 async fn a_disabled_users_passkey_is_refused() {
     let mut world = world_with_passkey().await;
-    latchkey::domain::users::disable_user(&world.app.state.db, "alice").await.unwrap();
+    crate::flow::disable_user(&world.app, "alice").await;
     let browser = browser();
     let login_path = login_page(&world, &browser, &pkce()).await;
     let (csrf, request, started) = start_sign_in(&world.app, &browser, &login_path).await;

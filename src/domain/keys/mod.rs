@@ -15,11 +15,14 @@ mod signing_key;
 use std::sync::{Arc, RwLock};
 
 pub use master_key::MasterKey;
-pub use signing_key::{PublicJwk, SigningKey, thumbprint};
+pub use signing_key::{GeneratedKey, PublicJwk, SigningKey, generate, thumbprint};
 
 use crate::config::Settings;
+use crate::domain::audit::{self, Actor, AdminAction};
+pub use crate::domain::model::SealedKey;
 use crate::domain::{UnixTime, sha256_b64};
-use crate::store::db::{self, Db};
+use crate::state::AppState;
+use crate::store::db::{self, Db, WriteError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -33,19 +36,6 @@ pub enum KeyError {
     NoSigningKey,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
-}
-
-/// A key as the database holds it: the private half sealed under the master key.
-#[derive(Debug, Clone)]
-pub struct SealedKey {
-    pub kid: String,
-    pub generation: i64,
-    pub bits: usize,
-    pub n: String,
-    pub e: String,
-    pub sealed_private_key: Vec<u8>,
-    pub created_at: UnixTime,
-    pub activates_at: UnixTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,8 +235,11 @@ impl Keyring {
             created_at: now,
             activates_at,
         };
-        let inserted = db::signing_keys::insert(db, &sealed).await?;
-        Ok(inserted.then_some(generated.kid))
+        match db::signing_keys::insert(db, &sealed).await {
+            Ok(()) => Ok(Some(generated.kid)),
+            Err(WriteError::Duplicate) => Ok(None),
+            Err(WriteError::Unexpected(error)) => Err(KeyError::Unexpected(error)),
+        }
     }
 
     /// Replaces the snapshot with `stored`, reusing keys already parsed and unsealing new ones.
@@ -303,6 +296,44 @@ impl Keyring {
             })
             .collect()
     }
+}
+
+/// Stores `key` (made elsewhere, e.g. once for a whole test run) as the first signing key,
+/// active from `now` and sealed under the master key, which is created when missing.
+/// Returns `false`, changing nothing, when the database holds keys already.
+pub async fn install_first_key(
+    db: &Db,
+    settings: &Settings,
+    key: &GeneratedKey,
+    now: UnixTime,
+) -> Result<bool, KeyError> {
+    if !db::signing_keys::list(db).await?.is_empty() {
+        return Ok(false);
+    }
+    let master = MasterKey::load_or_create(&settings.keys, false)?;
+    let sealed = SealedKey {
+        sealed_private_key: master.seal(&key.kid, &key.pkcs8.0)?,
+        kid: key.kid.clone(),
+        generation: 1,
+        bits: settings.keys.rsa_bits,
+        n: key.n.clone(),
+        e: key.e.clone(),
+        created_at: now,
+        activates_at: now,
+    };
+    match db::signing_keys::insert(db, &sealed).await {
+        Ok(()) => Ok(true),
+        Err(WriteError::Duplicate) => Ok(false),
+        Err(WriteError::Unexpected(error)) => Err(KeyError::Unexpected(error)),
+    }
+}
+
+/// Rotates now (an admin's or the operator's action): adds a key that is published at once
+/// and signs after `keys.publish_lead_secs`.
+pub async fn rotate(state: &AppState, actor: &Actor, now: UnixTime) -> Result<KeyInfo, KeyError> {
+    let key = state.keyring.rotate(&state.db, now).await?;
+    audit::record_admin(&state.db, actor, AdminAction::RotateKeys, None, None, now).await;
+    Ok(key)
 }
 
 #[cfg(test)]

@@ -7,14 +7,16 @@ use serde::Deserialize;
 use serde_json::json;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
-use crate::domain::passkeys::{self, PasskeyError};
+use crate::domain::audit::Actor;
+use crate::domain::passkeys;
 use crate::domain::sessions::BrowserSession;
 use crate::domain::users::User;
 use crate::domain::{format_time, now};
-use crate::http::login::passkey::{checked_browser, json_error, passkey_failure};
-use crate::http::login::password::csrf_failure;
-use crate::http::pages::{error_page, internal_error, render, see_other};
-use crate::http::{csrf, session};
+use crate::http::csrf::{self, FormToken};
+use crate::http::extract::checked_browser;
+use crate::http::login::passkey::JsonError;
+use crate::http::pages::{PageError, see_other};
+use crate::http::{session, source_ip};
 use crate::state::AppState;
 
 struct PasskeyRow {
@@ -34,48 +36,28 @@ struct AccountPage<'a> {
     admin: bool,
 }
 
-/// The signed-in user, or the response to send instead (a redirect to the login page).
-async fn signed_in(state: &AppState, request: &HttpRequest) -> Result<(BrowserSession, User), HttpResponse> {
-    match session::current(state, request).await {
-        Ok(Some(signed_in)) => Ok(signed_in),
-        Ok(None) => Err(see_other("/login")),
-        Err(error) => Err(internal_error(&error)),
-    }
-}
-
 /// The signed-in user posting a form with its CSRF token.
-async fn signed_in_form(
-    state: &AppState,
-    request: &HttpRequest,
-    csrf_token: Option<&str>,
-) -> Result<User, HttpResponse> {
-    if !csrf::verify(request, csrf_token) {
-        return Err(csrf_failure());
-    }
-    Ok(signed_in(state, request).await?.1)
+async fn signed_in_form(state: &AppState, request: &HttpRequest, csrf_token: Option<&str>) -> Result<User, PageError> {
+    csrf::require(request, csrf_token)?;
+    Ok(session::require(state, request).await?.1)
 }
 
 /// The signed-in user calling a JSON endpoint with the `X-CSRF-Token` header.
-async fn signed_in_json(state: &AppState, request: &HttpRequest) -> Result<(BrowserSession, User), HttpResponse> {
-    if checked_browser(request).is_none() {
-        return Err(json_error(StatusCode::FORBIDDEN, "This page has expired. Reload it and try again."));
+async fn signed_in_json(state: &AppState, request: &HttpRequest) -> Result<(BrowserSession, User), JsonError> {
+    checked_browser(request).ok_or_else(JsonError::page_expired)?;
+    match session::current(state, request).await {
+        Ok(Some(signed_in)) => Ok(signed_in),
+        _ => Err(JsonError::new(StatusCode::UNAUTHORIZED, "Sign in again to add a passkey.")),
     }
-    signed_in(state, request).await.map_err(|_| json_error(StatusCode::UNAUTHORIZED, "Sign in again to add a passkey."))
 }
 
-pub async fn show_account(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    let (_, user) = match signed_in(&state, &request).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
+pub async fn show_account(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, PageError> {
+    let (_, user) = session::require(&state, &request).await?;
     if user.must_change_password {
-        return see_other("/account/password");
+        return Ok(see_other("/account/password"));
     }
-    let stored = match passkeys::list(&state, &user.id).await {
-        Ok(stored) => stored,
-        Err(error) => return passkey_failure(error),
-    };
-    let rows = stored
+    let rows = passkeys::list(&state, &user.id)
+        .await?
         .into_iter()
         .map(|p| PasskeyRow {
             id: p.id,
@@ -84,32 +66,23 @@ pub async fn show_account(state: web::Data<AppState>, request: HttpRequest) -> H
             last_used: p.last_used_at.map(format_time).unwrap_or_else(|| "never".into()),
         })
         .collect();
-    let (csrf_token, new_cookie) = csrf::token(&request, &state.settings);
+    let form = FormToken::new(&request, &state.settings);
     let page = AccountPage {
         username: &user.username,
-        csrf_token: &csrf_token,
+        csrf_token: &form.token,
         passkeys_enabled: state.webauthn.is_some(),
         passkeys: rows,
         admin: user.admin,
     };
-    let mut response = render(StatusCode::OK, &page);
-    if let Some(cookie) = new_cookie {
-        let _ = response.add_cookie(&cookie);
-    }
-    response
+    Ok(form.render(StatusCode::OK, &page))
 }
 
-pub async fn start_registration(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    let (session, user) = match signed_in_json(&state, &request).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
-    match passkeys::start_registration(&state, &user, &session.id).await {
-        Ok((ceremony, options)) => HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .json(json!({ "ceremony": ceremony, "options": options })),
-        Err(error) => passkey_failure(error),
-    }
+pub async fn start_registration(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, JsonError> {
+    let (session, user) = signed_in_json(&state, &request).await?;
+    let (ceremony, options) = passkeys::start_registration(&state, &user, &session.id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({ "ceremony": ceremony, "options": options })))
 }
 
 #[derive(Deserialize)]
@@ -123,17 +96,12 @@ pub async fn finish_registration(
     state: web::Data<AppState>,
     request: HttpRequest,
     body: web::Json<FinishRegistration>,
-) -> HttpResponse {
-    let (session, user) = match signed_in_json(&state, &request).await {
-        Ok(signed_in) => signed_in,
-        Err(response) => return response,
-    };
-    match passkeys::finish_registration(&state, &user, &session.id, &body.ceremony, &body.credential, &body.name, now())
-        .await
-    {
-        Ok(stored) => HttpResponse::Ok().json(json!({ "id": stored.id, "name": stored.name })),
-        Err(error) => passkey_failure(error),
-    }
+) -> Result<HttpResponse, JsonError> {
+    let (session, user) = signed_in_json(&state, &request).await?;
+    let stored =
+        passkeys::finish_registration(&state, &user, &session.id, &body.ceremony, &body.credential, &body.name, now())
+            .await?;
+    Ok(HttpResponse::Ok().json(json!({ "id": stored.id, "name": stored.name })))
 }
 
 #[derive(Deserialize)]
@@ -147,33 +115,15 @@ pub struct DeleteForm {
     csrf_token: Option<String>,
 }
 
-fn page_failure(error: PasskeyError) -> HttpResponse {
-    match error {
-        PasskeyError::NotFound => {
-            error_page(StatusCode::NOT_FOUND, "No such passkey", "It may have been deleted already.")
-        }
-        PasskeyError::InvalidName => {
-            error_page(StatusCode::BAD_REQUEST, "Invalid name", "A passkey name must be 1 to 64 characters.")
-        }
-        PasskeyError::Unexpected(error) => internal_error(&error),
-        other => error_page(StatusCode::BAD_REQUEST, "Not possible", &other.to_string()),
-    }
-}
-
 pub async fn rename(
     state: web::Data<AppState>,
     request: HttpRequest,
     id: web::Path<String>,
     form: web::Form<RenameForm>,
-) -> HttpResponse {
-    let user = match signed_in_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    match passkeys::rename(&state, &user.id, &id, &form.name).await {
-        Ok(()) => see_other("/account"),
-        Err(error) => page_failure(error),
-    }
+) -> Result<HttpResponse, PageError> {
+    let user = signed_in_form(&state, &request, form.csrf_token.as_deref()).await?;
+    passkeys::rename(&state, &user.id, &id, &form.name).await?;
+    Ok(see_other("/account"))
 }
 
 pub async fn delete(
@@ -181,13 +131,9 @@ pub async fn delete(
     request: HttpRequest,
     id: web::Path<String>,
     form: web::Form<DeleteForm>,
-) -> HttpResponse {
-    let user = match signed_in_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    match passkeys::delete(&state, &user.id, &id, now()).await {
-        Ok(()) => see_other("/account"),
-        Err(error) => page_failure(error),
-    }
+) -> Result<HttpResponse, PageError> {
+    let user = signed_in_form(&state, &request, form.csrf_token.as_deref()).await?;
+    let actor = Actor::User { user_id: user.id.clone(), source_ip: source_ip(&request) };
+    passkeys::delete(&state, &actor, &user.id, &id, now()).await?;
+    Ok(see_other("/account"))
 }

@@ -7,12 +7,12 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::domain::authorization;
+use crate::domain::audit::Actor;
 use crate::domain::users::{self, UserError};
-use crate::http::login::password::csrf_failure;
-use crate::http::oidc::authorize::{expired_page, next_location};
-use crate::http::pages::{internal_error, render, see_other};
-use crate::http::{csrf, session};
+use crate::http::csrf::{self, FormToken};
+use crate::http::oidc::authorize::{next_location, pending_request};
+use crate::http::pages::{PageError, render, see_other};
+use crate::http::{session, source_ip};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -34,24 +34,16 @@ pub async fn show_form(
     state: web::Data<AppState>,
     request: HttpRequest,
     query: web::Query<PasswordQuery>,
-) -> HttpResponse {
-    let user = match session::current(&state, &request).await {
-        Ok(Some((_, user))) => user,
-        Ok(None) => return see_other("/login"),
-        Err(error) => return internal_error(&error),
-    };
-    let (csrf_token, new_cookie) = csrf::token(&request, &state.settings);
+) -> Result<HttpResponse, PageError> {
+    let (_, user) = session::require(&state, &request).await?;
+    let form = FormToken::new(&request, &state.settings);
     let page = PasswordPage {
-        csrf_token: &csrf_token,
+        csrf_token: &form.token,
         request_id: &query.request,
         forced: user.must_change_password,
         error: None,
     };
-    let mut response = render(StatusCode::OK, &page);
-    if let Some(cookie) = new_cookie {
-        let _ = response.add_cookie(&cookie);
-    }
-    response
+    Ok(form.render(StatusCode::OK, &page))
 }
 
 #[derive(Deserialize)]
@@ -65,16 +57,14 @@ pub struct PasswordForm {
     confirm: String,
 }
 
-pub async fn change(state: web::Data<AppState>, request: HttpRequest, form: web::Form<PasswordForm>) -> HttpResponse {
+pub async fn change(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    if !csrf::verify(&request, form.csrf_token.as_deref()) {
-        return csrf_failure();
-    }
-    let (browser_session, user) = match session::current(&state, &request).await {
-        Ok(Some(signed_in)) => signed_in,
-        Ok(None) => return see_other("/login"),
-        Err(error) => return internal_error(&error),
-    };
+    csrf::require(&request, form.csrf_token.as_deref())?;
+    let (browser_session, user) = session::require(&state, &request).await?;
     let again = |message: &str| {
         let csrf_token = form.csrf_token.clone().unwrap_or_default();
         let page = PasswordPage {
@@ -83,30 +73,22 @@ pub async fn change(state: web::Data<AppState>, request: HttpRequest, form: web:
             forced: user.must_change_password,
             error: Some(message),
         };
-        render(StatusCode::BAD_REQUEST, &page)
+        Ok(render(StatusCode::BAD_REQUEST, &page))
     };
     if form.password != form.confirm {
         return again("The two passwords differ.");
     }
-    match users::set_password(&state.db, &state.passwords, &user.id, &SecretString::from(form.password.clone()), false)
-        .await
-    {
+    let actor = Actor::User { user_id: user.id.clone(), source_ip: source_ip(&request) };
+    let password = SecretString::from(form.password.clone());
+    match users::set_password(&state, &actor, &user.id, &password, false).await {
         Ok(()) => {}
         Err(UserError::EmptyPassword) => return again("Choose a password."),
-        Err(error) => return internal_error(&anyhow::anyhow!(error)),
+        Err(error) => return Err(error.into()),
     }
     tracing::info!(user_id = %user.id, "password changed by its owner");
-    if form.request.is_empty() {
-        return see_other("/account");
-    }
-    let pending = match authorization::load_pending(&state.ephemeral, &form.request).await {
-        Ok(Some(pending)) => pending,
-        Ok(None) => return expired_page(),
-        Err(error) => return internal_error(&error.into()),
+    let Some(pending) = pending_request(&state, Some(&form.request)).await? else {
+        return Ok(see_other("/account"));
     };
     let user = users::User { must_change_password: false, ..user };
-    match next_location(&state, &pending, Some(&(browser_session, user))).await {
-        Ok(location) => see_other(&location),
-        Err(page) => page,
-    }
+    Ok(see_other(&next_location(&state, &pending, Some(&(browser_session, user))).await?))
 }

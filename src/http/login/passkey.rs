@@ -1,38 +1,75 @@
 //! Usernameless sign-in with a passkey: JSON endpoints for `static/js/passkey.js`. Both
 //! require the CSRF token in the `X-CSRF-Token` header; the ceremony is bound to the
-//! browser's CSRF cookie.
+//! browser's CSRF cookie. Errors have one shape, `{"error": "message for the user"}`,
+//! here and on the account page's passkey endpoints ([`JsonError`]).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
 use serde_json::json;
 use webauthn_rs::prelude::PublicKeyCredential;
 
-use super::password::pending_request;
-use crate::domain::audit::{self, AuditEvent};
+use crate::domain::login::Attempt;
 use crate::domain::now;
 use crate::domain::passkeys::{self, PASSKEY_AMR, PasskeyError};
-use crate::http::{csrf, source_ip};
+use crate::http::extract::checked_browser;
+use crate::http::oidc::authorize::pending_request;
+use crate::http::source_ip;
 use crate::state::AppState;
 
-pub const CSRF_HEADER: &str = "X-CSRF-Token";
-
 /// A JSON error for the passkey script, which shows `error` to the user.
-pub fn json_error(status: StatusCode, message: &str) -> HttpResponse {
-    HttpResponse::build(status).insert_header(("Cache-Control", "no-store")).json(json!({ "error": message }))
+#[derive(Debug)]
+pub struct JsonError {
+    status: StatusCode,
+    message: String,
 }
 
-/// Maps a passkey failure to what the browser is told; causes go to the log.
-pub fn passkey_failure(error: PasskeyError) -> HttpResponse {
-    match error {
-        PasskeyError::Unexpected(error) => {
-            tracing::error!(error = %format!("{error:#}"), "passkey request failed");
-            json_error(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Please try again.")
+impl JsonError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> JsonError {
+        JsonError { status, message: message.into() }
+    }
+
+    /// The page's CSRF token is missing or stale.
+    pub fn page_expired() -> JsonError {
+        JsonError::new(StatusCode::FORBIDDEN, "This page has expired. Reload it and try again.")
+    }
+
+    fn sign_in_expired() -> JsonError {
+        JsonError::new(StatusCode::BAD_REQUEST, "This sign-in has expired. Go back to the application and start again.")
+    }
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ResponseError for JsonError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status)
+            .insert_header(("Cache-Control", "no-store"))
+            .json(json!({ "error": self.message }))
+    }
+}
+
+/// What the browser is told of a passkey failure; causes go to the log.
+impl From<PasskeyError> for JsonError {
+    fn from(error: PasskeyError) -> Self {
+        match error {
+            PasskeyError::Unexpected(error) => {
+                tracing::error!(error = %format!("{error:#}"), "passkey request failed");
+                JsonError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Please try again.")
+            }
+            PasskeyError::Disabled => JsonError::new(StatusCode::NOT_FOUND, "Passkeys are not enabled on this server."),
+            PasskeyError::Rejected => JsonError::new(StatusCode::UNAUTHORIZED, "This passkey was not accepted."),
+            PasskeyError::NotFound => JsonError::new(StatusCode::NOT_FOUND, "No such passkey."),
+            other => JsonError::new(StatusCode::BAD_REQUEST, format!("{}.", capitalize(&other.to_string()))),
         }
-        PasskeyError::Disabled => json_error(StatusCode::NOT_FOUND, "Passkeys are not enabled on this server."),
-        PasskeyError::Rejected => json_error(StatusCode::UNAUTHORIZED, "This passkey was not accepted."),
-        PasskeyError::NotFound => json_error(StatusCode::NOT_FOUND, "No such passkey."),
-        other => json_error(StatusCode::BAD_REQUEST, &format!("{}.", capitalize(&other.to_string()))),
     }
 }
 
@@ -41,22 +78,12 @@ fn capitalize(text: &str) -> String {
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-/// The browser's CSRF cookie when the request carries the matching header.
-pub fn checked_browser(request: &HttpRequest) -> Option<String> {
-    let header = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    csrf::verify(request, header).then(|| request.cookie(csrf::COOKIE).map(|c| c.value().to_string())).flatten()
-}
-
-pub async fn start_sign_in(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    let Some(browser) = checked_browser(&request) else {
-        return json_error(StatusCode::FORBIDDEN, "This page has expired. Reload it and try again.");
-    };
-    match passkeys::start_sign_in(&state, &browser).await {
-        Ok((ceremony, options)) => HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .json(json!({ "ceremony": ceremony, "options": options })),
-        Err(error) => passkey_failure(error),
-    }
+pub async fn start_sign_in(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, JsonError> {
+    let browser = checked_browser(&request).ok_or_else(JsonError::page_expired)?;
+    let (ceremony, options) = passkeys::start_sign_in(&state, &browser).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({ "ceremony": ceremony, "options": options })))
 }
 
 #[derive(Deserialize)]
@@ -71,46 +98,18 @@ pub async fn finish_sign_in(
     state: web::Data<AppState>,
     request: HttpRequest,
     body: web::Json<FinishSignIn>,
-) -> HttpResponse {
-    let Some(browser) = checked_browser(&request) else {
-        return json_error(StatusCode::FORBIDDEN, "This page has expired. Reload it and try again.");
-    };
+) -> Result<HttpResponse, JsonError> {
+    let browser = checked_browser(&request).ok_or_else(JsonError::page_expired)?;
     let body = body.into_inner();
-    let pending = match pending_request(&state, body.request.as_deref()).await {
-        Ok(pending) => pending,
-        Err(_) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                "This sign-in has expired. Go back to the application and start again.",
-            );
-        }
-    };
-    let client_id = pending.as_ref().map(|p| p.client_id.clone());
-    let ip = source_ip(&request);
-    let user =
-        match passkeys::finish_sign_in(&state, &browser, &body.ceremony, &body.credential, ip.clone(), now()).await {
-            Ok(user) => user,
-            Err(error) => {
-                let mut event = AuditEvent::new("sign_in_failed", now())
-                    .source_ip(ip)
-                    .details(json!({ "method": "passkey", "reason": error.to_string() }));
-                event.client_id = client_id;
-                audit::record(&state.db, event).await;
-                return passkey_failure(error);
-            }
-        };
+    let pending = pending_request(&state, body.request.as_deref()).await.map_err(|_| JsonError::sign_in_expired())?;
+    let attempt = Attempt { source_ip: source_ip(&request), client_id: pending.as_ref().map(|p| p.client_id.clone()) };
+    let user = passkeys::finish_sign_in(&state, &browser, &body.ceremony, &body.credential, &attempt, now()).await?;
     tracing::info!(user_id = %user.id, "signed in with a passkey");
-    let (location, cookie) = match super::complete_sign_in(&state, &request, &user, &PASSKEY_AMR, pending).await {
-        Ok(done) => done,
-        Err(_) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                "This sign-in has expired. Go back to the application and start again.",
-            );
-        }
-    };
+    let (location, cookie) = super::complete_sign_in(&state, &request, &user, &PASSKEY_AMR, pending, &attempt)
+        .await
+        .map_err(|_| JsonError::sign_in_expired())?;
     let mut response =
         HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "redirect": location }));
     let _ = response.add_cookie(&cookie);
-    response
+    Ok(response)
 }

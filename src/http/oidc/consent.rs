@@ -1,5 +1,5 @@
 //! The consent page: a client that is not first-party asks the signed-in user to allow the
-//! scopes it requested. The decision is remembered per user, client and scope set.
+//! scopes it requested. The decision is remembered per user and client (`domain::consents`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -8,12 +8,11 @@ use serde::Deserialize;
 
 use crate::domain::authorization::{self, PendingAuthorization};
 use crate::domain::now;
-use crate::http::login::password::{csrf_failure, pending_request};
-use crate::http::oidc::authorize::{expired_page, proceed};
-use crate::http::pages::{internal_error, render, see_other};
-use crate::http::{csrf, session};
+use crate::http::csrf::{self, FormToken};
+use crate::http::oidc::authorize::{location, pending_request};
+use crate::http::pages::{PageError, see_other};
+use crate::http::session;
 use crate::state::AppState;
-use crate::store::db;
 
 #[derive(Template)]
 #[template(path = "oidc/consent.html")]
@@ -48,81 +47,42 @@ fn describe(scope: &str) -> String {
     }
 }
 
-/// The pending request a consent page belongs to; `Err` is the page to show when it is gone.
-async fn load(state: &AppState, id: &str) -> Result<PendingAuthorization, HttpResponse> {
-    pending_request(state, Some(id)).await?.ok_or_else(expired_page)
+/// The pending request a consent page belongs to.
+async fn load(state: &AppState, id: &str) -> Result<PendingAuthorization, PageError> {
+    pending_request(state, Some(id)).await?.ok_or(PageError::SignInExpired)
 }
 
 pub async fn show_consent(
     state: web::Data<AppState>,
     request: HttpRequest,
     query: web::Query<ConsentQuery>,
-) -> HttpResponse {
-    let pending = match load(&state, &query.request).await {
-        Ok(pending) => pending,
-        Err(page) => return page,
+) -> Result<HttpResponse, PageError> {
+    let pending = load(&state, &query.request).await?;
+    let Some((_, user)) = session::current(&state, &request).await? else {
+        return Ok(see_other(&format!("/login?request={}", pending.id)));
     };
-    let user = match session::current(&state, &request).await {
-        Ok(Some((_, user))) => user,
-        Ok(None) => return see_other(&format!("/login?request={}", pending.id)),
-        Err(error) => return internal_error(&error),
-    };
-    let (csrf_token, new_cookie) = csrf::token(&request, &state.settings);
+    let form = FormToken::new(&request, &state.settings);
     let page = ConsentPage {
         client_name: &pending.client_name,
         username: &user.username,
-        permissions: pending.scope.iter().map(|s| describe(s)).collect(),
-        csrf_token: &csrf_token,
+        permissions: pending.scope.iter().map(describe).collect(),
+        csrf_token: &form.token,
         request_id: &pending.id,
     };
-    let mut response = render(StatusCode::OK, &page);
-    if let Some(cookie) = new_cookie {
-        let _ = response.add_cookie(&cookie);
-    }
-    response
+    Ok(form.render(StatusCode::OK, &page))
 }
 
 pub async fn submit_consent(
     state: web::Data<AppState>,
     request: HttpRequest,
     form: web::Form<ConsentForm>,
-) -> HttpResponse {
-    if !csrf::verify(&request, form.csrf_token.as_deref()) {
-        return csrf_failure();
-    }
-    let pending = match load(&state, &form.request).await {
-        Ok(pending) => pending,
-        Err(page) => return page,
+) -> Result<HttpResponse, PageError> {
+    csrf::require(&request, form.csrf_token.as_deref())?;
+    let pending = load(&state, &form.request).await?;
+    let Some((session, user)) = session::current(&state, &request).await? else {
+        return Ok(see_other(&format!("/login?request={}", pending.id)));
     };
-    let signed_in = match session::current(&state, &request).await {
-        Ok(Some(signed_in)) => signed_in,
-        Ok(None) => return see_other(&format!("/login?request={}", pending.id)),
-        Err(error) => return internal_error(&error),
-    };
-    if form.decision != "allow" {
-        return match authorization::finish_pending(&state.ephemeral, &pending.id).await {
-            Ok(Some(_)) => {
-                let error = pending.error("access_denied", "the user denied the request");
-                see_other(&authorization::error_redirect(&error, &state.settings.issuer))
-            }
-            Ok(None) => expired_page(),
-            Err(error) => internal_error(&error.into()),
-        };
-    }
-    let user = &signed_in.1;
-    let mut granted = match db::consents::find(&state.db, &user.id, &pending.client_id).await {
-        Ok(granted) => granted.unwrap_or_default(),
-        Err(error) => return internal_error(&error),
-    };
-    for scope in &pending.scope {
-        if !granted.contains(scope) {
-            granted.push(scope.clone());
-        }
-    }
-    if let Err(error) = db::consents::save(&state.db, &user.id, &pending.client_id, &granted, now()).await {
-        return internal_error(&error);
-    }
-    // The user just answered: do not ask again for this request even with prompt=consent.
-    let answered = PendingAuthorization { prompt_consent: false, ..pending };
-    proceed(&state, &answered, Some(&signed_in)).await
+    let allow = form.decision == "allow";
+    let advance = authorization::answer_consent(&state, pending.clone(), (&session, &user), allow, now()).await?;
+    Ok(see_other(&location(advance, &pending)?))
 }

@@ -11,9 +11,10 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::domain::tokens::{self, IdTokenHint};
-use crate::domain::{backchannel, clients, grants, now, sessions};
-use crate::http::pages::{error_page, internal_error, render, see_other};
-use crate::http::{csrf, session};
+use crate::domain::{clients, grants, now};
+use crate::http::csrf::{self, FormToken};
+use crate::http::pages::{PageError, render, see_other};
+use crate::http::session;
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,7 +43,7 @@ pub async fn logout_get(
     state: web::Data<AppState>,
     request: HttpRequest,
     params: web::Query<LogoutParams>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     logout(&state, &request, params.into_inner(), false).await
 }
 
@@ -50,22 +51,30 @@ pub async fn logout_post(
     state: web::Data<AppState>,
     request: HttpRequest,
     params: web::Form<LogoutParams>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     logout(&state, &request, params.into_inner(), true).await
 }
 
-async fn logout(state: &AppState, request: &HttpRequest, params: LogoutParams, posted: bool) -> HttpResponse {
-    let bad = |message: &str| error_page(StatusCode::BAD_REQUEST, "This sign-out request is not valid", message);
+fn bad(message: &str) -> PageError {
+    PageError::bad_request("This sign-out request is not valid", message)
+}
+
+async fn logout(
+    state: &AppState,
+    request: &HttpRequest,
+    params: LogoutParams,
+    posted: bool,
+) -> Result<HttpResponse, PageError> {
     let hint: Option<IdTokenHint> = match params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
-        Some(raw) => match tokens::verify_id_token_hint(&state.settings, &state.keyring, raw) {
-            Some(hint) => Some(hint),
-            None => return bad("The id_token_hint was not issued by this server."),
-        },
+        Some(raw) => Some(
+            tokens::verify_id_token_hint(&state.settings, &state.keyring, raw)
+                .ok_or_else(|| bad("The id_token_hint was not issued by this server."))?,
+        ),
         None => None,
     };
     let client_id = match (params.client_id.as_deref().filter(|c| !c.is_empty()), &hint) {
         (Some(id), Some(hint)) if id != hint.aud => {
-            return bad("client_id does not match the id_token_hint.");
+            return Err(bad("client_id does not match the id_token_hint."));
         }
         (Some(id), _) => Some(id.to_string()),
         (None, Some(hint)) => Some(hint.aud.clone()),
@@ -75,24 +84,18 @@ async fn logout(state: &AppState, request: &HttpRequest, params: LogoutParams, p
     let redirect = match params.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) {
         Some(uri) => {
             let Some(client_id) = &client_id else {
-                return bad("post_logout_redirect_uri needs client_id or id_token_hint.");
+                return Err(bad("post_logout_redirect_uri needs client_id or id_token_hint."));
             };
-            let client = match clients::find_enabled(&state.db, client_id).await {
-                Ok(client) => client,
-                Err(error) => return internal_error(&error),
-            };
+            let client = clients::find_enabled(&state.db, client_id).await?;
             if !client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|registered| registered == uri)) {
-                return bad("The post_logout_redirect_uri is not registered for this application.");
+                return Err(bad("The post_logout_redirect_uri is not registered for this application."));
             }
             Some(uri.to_string())
         }
         None => None,
     };
 
-    let signed_in = match session::current(state, request).await {
-        Ok(signed_in) => signed_in,
-        Err(error) => return internal_error(&error),
-    };
+    let signed_in = session::current(state, request).await?;
     let hint_matches = match (&hint, &signed_in) {
         (Some(hint), Some((_, user))) => hint.sub == user.id,
         (Some(_), None) => true,
@@ -100,39 +103,23 @@ async fn logout(state: &AppState, request: &HttpRequest, params: LogoutParams, p
     };
     let confirmed = posted && csrf::verify(request, params.csrf_token.as_deref());
     if signed_in.is_some() && !hint_matches && !confirmed {
-        let (csrf_token, new_cookie) = csrf::token(request, &state.settings);
-        let mut response = render(
-            StatusCode::OK,
-            &ConfirmPage {
-                csrf_token: &csrf_token,
-                client_id: client_id.as_deref().unwrap_or_default(),
-                post_logout_redirect_uri: redirect.as_deref().unwrap_or_default(),
-                state: params.state.as_deref().unwrap_or_default(),
-            },
-        );
-        if let Some(cookie) = new_cookie {
-            let _ = response.add_cookie(&cookie);
-        }
-        return response;
+        let form = FormToken::new(request, &state.settings);
+        let page = ConfirmPage {
+            csrf_token: &form.token,
+            client_id: client_id.as_deref().unwrap_or_default(),
+            post_logout_redirect_uri: redirect.as_deref().unwrap_or_default(),
+            state: params.state.as_deref().unwrap_or_default(),
+        };
+        return Ok(form.render(StatusCode::OK, &page));
     }
 
     if let Some((browser_session, user)) = &signed_in {
-        let now = now();
-        match grants::end_session_grants(state, &browser_session.id, now).await {
-            Ok(families) => backchannel::notify(state, &families, now),
-            Err(error) => return internal_error(&anyhow::anyhow!(error)),
-        }
-        if let Err(error) = sessions::end(&state.ephemeral, &browser_session.id).await {
-            return internal_error(&error.into());
-        }
+        grants::sign_out(state, &browser_session.id, now()).await?;
         tracing::info!(user_id = %user.id, "signed out");
     }
     let mut response = match redirect {
         Some(uri) => {
-            let mut url = match Url::parse(&uri) {
-                Ok(url) => url,
-                Err(_) => return bad("The post_logout_redirect_uri is malformed."),
-            };
+            let mut url = Url::parse(&uri).map_err(|_| bad("The post_logout_redirect_uri is malformed."))?;
             if let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) {
                 url.query_pairs_mut().append_pair("state", state);
             }
@@ -141,5 +128,5 @@ async fn logout(state: &AppState, request: &HttpRequest, params: LogoutParams, p
         None => render(StatusCode::OK, &SignedOutPage),
     };
     let _ = response.add_cookie(&session::removal_cookie(state));
-    response
+    Ok(response)
 }

@@ -1,5 +1,5 @@
-//! OAuth errors as JSON (RFC 6749 §5.2, RFC 7009, RFC 7662). `invalid_client` is a 401
-//! with `WWW-Authenticate`; every error response is `no-store`.
+//! OAuth errors as JSON (RFC 6749 §5.2, RFC 7009, RFC 7662). The code carries its status;
+//! `invalid_client` is a 401 with `WWW-Authenticate`; every error response is `no-store`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -7,54 +7,51 @@ use serde_json::json;
 
 use crate::domain::clients::ClientAuthError;
 use crate::domain::grants::GrantError;
+pub use crate::domain::model::OAuthErrorCode;
 
 #[derive(Debug)]
 pub struct OAuthError {
-    pub code: &'static str,
+    pub code: OAuthErrorCode,
     pub description: Option<String>,
 }
 
 impl OAuthError {
-    pub fn new(code: &'static str, description: impl Into<String>) -> OAuthError {
+    pub fn new(code: OAuthErrorCode, description: impl Into<String>) -> OAuthError {
         OAuthError { code, description: Some(description.into()) }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> OAuthError {
-        OAuthError::new("invalid_request", description)
+        OAuthError::new(OAuthErrorCode::InvalidRequest, description)
     }
 
     pub fn invalid_client() -> OAuthError {
-        OAuthError::new("invalid_client", "client authentication failed")
+        OAuthError::new(OAuthErrorCode::InvalidClient, "client authentication failed")
     }
 
     pub fn server_error(error: &anyhow::Error) -> OAuthError {
         tracing::error!(error = %format!("{error:#}"), "token endpoint failed");
-        OAuthError::new("server_error", "the server could not complete the request")
+        OAuthError::new(OAuthErrorCode::ServerError, "the server could not complete the request")
     }
 }
 
 impl std::fmt::Display for OAuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code)
+        f.write_str(self.code.as_str())
     }
 }
 
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
-        match self.code {
-            "invalid_client" => StatusCode::UNAUTHORIZED,
-            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        }
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::BAD_REQUEST)
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header(("Cache-Control", "no-store")).insert_header(("Pragma", "no-cache"));
-        if self.code == "invalid_client" {
+        if self.code == OAuthErrorCode::InvalidClient {
             response.insert_header(("WWW-Authenticate", r#"Basic realm="latchkey", charset="UTF-8""#));
         }
-        let mut body = json!({ "error": self.code });
+        let mut body = json!({ "error": self.code.as_str() });
         if let Some(description) = &self.description {
             body["error_description"] = json!(description);
         }
@@ -77,17 +74,34 @@ impl From<GrantError> for OAuthError {
             GrantError::InvalidGrant(reason) => {
                 tracing::info!(reason, "token request refused: invalid_grant");
                 OAuthError::new(
-                    "invalid_grant",
+                    OAuthErrorCode::InvalidGrant,
                     "the grant is invalid, expired, revoked or was issued to another client",
                 )
             }
             GrantError::UnauthorizedClient => {
-                OAuthError::new("unauthorized_client", "this client may not use this grant type")
+                OAuthError::new(OAuthErrorCode::UnauthorizedClient, "this client may not use this grant type")
             }
             GrantError::InvalidScope => {
-                OAuthError::new("invalid_scope", "the requested scope exceeds what was granted")
+                OAuthError::new(OAuthErrorCode::InvalidScope, "the requested scope exceeds what was granted")
             }
             GrantError::Unexpected(error) => OAuthError::server_error(&error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_code_is_answered_with_its_status() {
+        let status = |code| OAuthError::new(code, "x").status_code().as_u16();
+        assert_eq!(status(OAuthErrorCode::InvalidClient), 401);
+        assert_eq!(status(OAuthErrorCode::InvalidGrant), 400);
+        assert_eq!(status(OAuthErrorCode::InvalidToken), 401);
+        assert_eq!(status(OAuthErrorCode::InsufficientScope), 403);
+        assert_eq!(status(OAuthErrorCode::ServerError), 500);
+        let response = OAuthError::invalid_client().error_response();
+        assert!(response.headers().contains_key("WWW-Authenticate"));
     }
 }

@@ -49,7 +49,7 @@ pub async fn introspect(
         answer = json!({
             "active": true,
             "token_type": "refresh_token",
-            "scope": family.scope.join(" "),
+            "scope": family.scope.to_string(),
             "client_id": family.client_id,
             "sub": family.user_id,
             "iss": state.settings.issuer,

@@ -4,11 +4,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::client_auth::{authenticate, parse_form};
-use super::error::OAuthError;
-use crate::domain::audit::{self, AuditEvent};
-use crate::domain::clients::parse_scopes;
-use crate::domain::grants;
-use crate::domain::now;
+use super::error::{OAuthError, OAuthErrorCode};
+use crate::domain::model::ScopeSet;
+use crate::domain::{grants, now};
 use crate::http::source_ip;
 use crate::state::AppState;
 
@@ -21,11 +19,9 @@ pub async fn exchange(
     if let Err(error) = &result {
         // Token-endpoint refusals go to the audit log (the client id as claimed, unverified).
         let params = parse_form(&body).unwrap_or_default();
-        let mut event = AuditEvent::new("token_refused", now())
-            .source_ip(source_ip(&request))
-            .details(json!({ "error": error.code, "grant_type": params.get("grant_type") }));
-        event.client_id = params.get("client_id").cloned();
-        audit::record(&state.db, event).await;
+        let claimed_client = params.get("client_id").map(String::as_str);
+        let grant_type = params.get("grant_type").map(String::as_str);
+        grants::record_refusal(&state, error.code, grant_type, claimed_client, source_ip(&request)).await;
     }
     result
 }
@@ -35,7 +31,9 @@ async fn issue(state: &AppState, request: &HttpRequest, body: &[u8]) -> Result<H
     let client = authenticate(state, request, &params).await?;
     let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let scope = match param("scope") {
-        Some(raw) => Some(parse_scopes(raw).map_err(|_| OAuthError::new("invalid_scope", "scope is malformed"))?),
+        Some(raw) => Some(
+            ScopeSet::parse(raw).map_err(|_| OAuthError::new(OAuthErrorCode::InvalidScope, "scope is malformed"))?,
+        ),
         None => None,
     };
     let now = now();
@@ -51,7 +49,7 @@ async fn issue(state: &AppState, request: &HttpRequest, body: &[u8]) -> Result<H
         }
         Some("client_credentials") => grants::client_credentials(state, &client, scope, now).await?,
         Some(_) => {
-            return Err(OAuthError::new("unsupported_grant_type", "grant_type is not supported"));
+            return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "grant_type is not supported"));
         }
         None => return Err(OAuthError::invalid_request("grant_type is required")),
     };

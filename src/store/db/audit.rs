@@ -5,7 +5,7 @@ use sea_orm::{EntityTrait, Set};
 
 use super::Db;
 use super::entities::audit_events;
-use crate::domain::audit::AuditEvent;
+use crate::domain::model::{AuditEvent, AuditFilter};
 
 pub async fn insert(db: &Db, event: &AuditEvent) -> anyhow::Result<()> {
     let model = audit_events::ActiveModel {
@@ -33,16 +33,6 @@ pub async fn recent_of_type(db: &Db, event_type: &str, limit: u64) -> anyhow::Re
         .await
         .context("cannot read audit events")?;
     Ok(models.into_iter().map(to_event).collect())
-}
-
-/// Filters for reading the audit log.
-#[derive(Debug, Default, Clone)]
-pub struct AuditFilter {
-    pub user_id: Option<String>,
-    pub client_id: Option<String>,
-    pub event_type: Option<String>,
-    pub since: Option<i64>,
-    pub until: Option<i64>,
 }
 
 /// A page of events matching `filter`, newest first, and the total count.

@@ -4,16 +4,16 @@ use anyhow::Context;
 use sea_orm::{EntityTrait, QueryOrder, Set};
 
 use super::entities::clients;
-use super::{Db, is_unique_violation};
-use crate::domain::clients::{Client, ClientError, GrantType};
+use super::{Db, WriteError, insert_error};
+use crate::domain::model::{Client, GrantType, ScopeSet, UnixTime};
 
 fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
     let list = |json: &str| serde_json::from_str::<Vec<String>>(json).context("malformed URI list in clients table");
     Ok(Client {
         redirect_uris: list(&model.redirect_uris)?,
         post_logout_redirect_uris: list(&model.post_logout_redirect_uris)?,
-        allowed_scopes: model.allowed_scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-        allowed_grants: model.allowed_grants.split(' ').filter_map(|g| GrantType::parse(g).ok()).collect(),
+        allowed_scopes: ScopeSet::from_stored(&model.allowed_scopes),
+        allowed_grants: model.allowed_grants.split(' ').filter_map(GrantType::from_name).collect(),
         id: model.id,
         name: model.name,
         public: model.public,
@@ -24,7 +24,7 @@ fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
     })
 }
 
-pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Result<(), ClientError> {
+pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Result<(), WriteError> {
     let json = |list: &Vec<String>| serde_json::to_string(list).context("cannot encode URI list");
     let model = clients::ActiveModel {
         id: Set(client.id.clone()),
@@ -35,19 +35,16 @@ pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Resu
         redirect_uris: Set(json(&client.redirect_uris)?),
         post_logout_redirect_uris: Set(json(&client.post_logout_redirect_uris)?),
         backchannel_logout_uri: Set(client.backchannel_logout_uri.clone()),
-        allowed_scopes: Set(client.allowed_scopes.join(" ")),
+        allowed_scopes: Set(client.allowed_scopes.to_string()),
         allowed_grants: Set(client.allowed_grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" ")),
         enabled: Set(client.enabled),
         created_at: Set(client.created_at),
         updated_at: Set(client.created_at),
     };
-    clients::Entity::insert(model).exec_without_returning(db).await.map_err(|error| {
-        if is_unique_violation(&error) {
-            ClientError::AlreadyExists(client.id.clone())
-        } else {
-            ClientError::Unexpected(anyhow::Error::new(error).context("cannot insert client"))
-        }
-    })?;
+    clients::Entity::insert(model)
+        .exec_without_returning(db)
+        .await
+        .map_err(|e| insert_error(e, "cannot insert client"))?;
     Ok(())
 }
 
@@ -68,7 +65,7 @@ pub async fn find(db: &Db, id: &str) -> anyhow::Result<Option<(Client, Option<St
 }
 
 /// Replaces a client's settings (not its id or secret); `false` when no such client.
-pub async fn update(db: &Db, client: &Client, at: crate::domain::UnixTime) -> anyhow::Result<bool> {
+pub async fn update(db: &Db, client: &Client, at: UnixTime) -> anyhow::Result<bool> {
     use sea_orm::{ActiveModelTrait, IntoActiveModel};
     let Some(model) = clients::Entity::find_by_id(client.id.clone()).one(db).await.context("cannot look up client")?
     else {
@@ -81,7 +78,7 @@ pub async fn update(db: &Db, client: &Client, at: crate::domain::UnixTime) -> an
     active.redirect_uris = Set(json(&client.redirect_uris)?);
     active.post_logout_redirect_uris = Set(json(&client.post_logout_redirect_uris)?);
     active.backchannel_logout_uri = Set(client.backchannel_logout_uri.clone());
-    active.allowed_scopes = Set(client.allowed_scopes.join(" "));
+    active.allowed_scopes = Set(client.allowed_scopes.to_string());
     active.allowed_grants = Set(client.allowed_grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "));
     active.enabled = Set(client.enabled);
     active.updated_at = Set(at);

@@ -6,23 +6,23 @@ use sea_orm::{EntityTrait, Set};
 
 use super::Db;
 use super::entities::consents;
-use crate::domain::UnixTime;
+use crate::domain::model::{ScopeSet, UnixTime};
 
 /// The scopes `user_id` has allowed `client_id`, if any.
-pub async fn find(db: &Db, user_id: &str, client_id: &str) -> anyhow::Result<Option<Vec<String>>> {
+pub async fn find(db: &Db, user_id: &str, client_id: &str) -> anyhow::Result<Option<ScopeSet>> {
     let model = consents::Entity::find_by_id((user_id.to_string(), client_id.to_string()))
         .one(db)
         .await
         .context("cannot read consent")?;
-    Ok(model.map(|m| m.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()))
+    Ok(model.map(|m| ScopeSet::from_stored(&m.scope)))
 }
 
 /// Records (or replaces) the scopes `user_id` allows `client_id`.
-pub async fn save(db: &Db, user_id: &str, client_id: &str, scopes: &[String], at: UnixTime) -> anyhow::Result<()> {
+pub async fn save(db: &Db, user_id: &str, client_id: &str, scopes: &ScopeSet, at: UnixTime) -> anyhow::Result<()> {
     let model = consents::ActiveModel {
         user_id: Set(user_id.to_string()),
         client_id: Set(client_id.to_string()),
-        scope: Set(scopes.join(" ")),
+        scope: Set(scopes.to_string()),
         granted_at: Set(at),
     };
     consents::Entity::insert(model)

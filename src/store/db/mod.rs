@@ -76,6 +76,25 @@ pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
+/// Why an insert failed. A duplicate is reported this one way by every insert; the domain
+/// turns it into its own error (`UsernameTaken`, `AlreadyExists`...).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("a row with the same unique key exists")]
+    Duplicate,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Maps a failed insert: a unique violation is a [`WriteError::Duplicate`].
+fn insert_error(error: DbErr, what: &'static str) -> WriteError {
+    if is_unique_violation(&error) {
+        WriteError::Duplicate
+    } else {
+        WriteError::Unexpected(anyhow::Error::new(error).context(what))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::sqlite_folder;

@@ -6,9 +6,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, Query
 use webauthn_rs::prelude::Passkey;
 
 use super::entities::passkeys;
-use super::{Db, is_unique_violation};
-use crate::domain::UnixTime;
-use crate::domain::passkeys::StoredPasskey;
+use super::{Db, WriteError, insert_error};
+use crate::domain::model::{StoredPasskey, UnixTime};
 
 fn to_domain(model: passkeys::Model) -> anyhow::Result<StoredPasskey> {
     let passkey: Passkey = serde_json::from_str(&model.credential).context("malformed passkey credential")?;
@@ -23,8 +22,8 @@ fn to_domain(model: passkeys::Model) -> anyhow::Result<StoredPasskey> {
     })
 }
 
-/// Stores a new passkey; `false` when the credential id is registered already.
-pub async fn insert(db: &Db, passkey: &StoredPasskey) -> anyhow::Result<bool> {
+/// Stores a new passkey; a duplicate when the credential id is registered already.
+pub async fn insert(db: &Db, passkey: &StoredPasskey) -> Result<(), WriteError> {
     let model = passkeys::ActiveModel {
         id: Set(passkey.id.clone()),
         user_id: Set(passkey.user_id.clone()),
@@ -34,11 +33,11 @@ pub async fn insert(db: &Db, passkey: &StoredPasskey) -> anyhow::Result<bool> {
         created_at: Set(passkey.created_at),
         last_used_at: Set(passkey.last_used_at),
     };
-    match passkeys::Entity::insert(model).exec_without_returning(db).await {
-        Ok(_) => Ok(true),
-        Err(error) if is_unique_violation(&error) => Ok(false),
-        Err(error) => Err(anyhow::Error::new(error).context("cannot store passkey")),
-    }
+    passkeys::Entity::insert(model)
+        .exec_without_returning(db)
+        .await
+        .map_err(|e| insert_error(e, "cannot store passkey"))?;
+    Ok(())
 }
 
 pub async fn list_for_user(db: &Db, user_id: &str) -> anyhow::Result<Vec<StoredPasskey>> {

@@ -6,8 +6,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::Db;
 use super::entities::{refresh_token_families as families, refresh_tokens as tokens};
-use crate::domain::UnixTime;
-use crate::domain::grants::RefreshFamily;
+use crate::domain::model::{RefreshFamily, ScopeSet, UnixTime};
 
 fn split(list: &str) -> Vec<String> {
     list.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()
@@ -15,7 +14,7 @@ fn split(list: &str) -> Vec<String> {
 
 fn to_domain(model: families::Model) -> RefreshFamily {
     RefreshFamily {
-        scope: split(&model.scope),
+        scope: ScopeSet::from_stored(&model.scope),
         amr: split(&model.amr),
         id: model.id,
         user_id: model.user_id,
@@ -34,7 +33,7 @@ pub async fn create_family(db: &Db, family: &RefreshFamily) -> anyhow::Result<()
         user_id: Set(family.user_id.clone()),
         client_id: Set(family.client_id.clone()),
         session_id: Set(family.session_id.clone()),
-        scope: Set(family.scope.join(" ")),
+        scope: Set(family.scope.to_string()),
         amr: Set(family.amr.join(" ")),
         auth_time: Set(family.auth_time),
         created_at: Set(family.created_at),

@@ -4,8 +4,8 @@ use anyhow::Context;
 use sea_orm::{EntityTrait, QueryOrder, Set};
 
 use super::entities::signing_keys;
-use super::{Db, is_unique_violation};
-use crate::domain::keys::SealedKey;
+use super::{Db, WriteError, insert_error};
+use crate::domain::model::SealedKey;
 
 pub async fn list(db: &Db) -> anyhow::Result<Vec<SealedKey>> {
     let models = signing_keys::Entity::find()
@@ -28,8 +28,8 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<SealedKey>> {
         .collect())
 }
 
-/// Stores a key; `false` when its generation was taken by another instance meanwhile.
-pub async fn insert(db: &Db, key: &SealedKey) -> anyhow::Result<bool> {
+/// Stores a key; a duplicate when its generation was taken by another instance meanwhile.
+pub async fn insert(db: &Db, key: &SealedKey) -> Result<(), WriteError> {
     let model = signing_keys::ActiveModel {
         kid: Set(key.kid.clone()),
         generation: Set(key.generation),
@@ -41,9 +41,9 @@ pub async fn insert(db: &Db, key: &SealedKey) -> anyhow::Result<bool> {
         created_at: Set(key.created_at),
         activates_at: Set(key.activates_at),
     };
-    match signing_keys::Entity::insert(model).exec_without_returning(db).await {
-        Ok(_) => Ok(true),
-        Err(error) if is_unique_violation(&error) => Ok(false),
-        Err(error) => Err(anyhow::Error::new(error).context("cannot store signing key")),
-    }
+    signing_keys::Entity::insert(model)
+        .exec_without_returning(db)
+        .await
+        .map_err(|e| insert_error(e, "cannot store signing key"))?;
+    Ok(())
 }

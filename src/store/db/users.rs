@@ -4,9 +4,8 @@ use anyhow::Context;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set};
 
 use super::entities::users;
-use super::{Db, is_unique_violation};
-use crate::domain::UnixTime;
-use crate::domain::users::{User, UserError};
+use super::{Db, WriteError, insert_error};
+use crate::domain::model::{UnixTime, User, UserChange};
 
 fn to_domain(model: users::Model) -> User {
     User {
@@ -22,7 +21,7 @@ fn to_domain(model: users::Model) -> User {
     }
 }
 
-pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Option<&str>) -> Result<(), UserError> {
+pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Option<&str>) -> Result<(), WriteError> {
     let model = users::ActiveModel {
         id: Set(user.id.clone()),
         username: Set(user.username.clone()),
@@ -36,13 +35,7 @@ pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Opt
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
     };
-    users::Entity::insert(model).exec_without_returning(db).await.map_err(|error| {
-        if is_unique_violation(&error) {
-            UserError::UsernameTaken(user.username.clone())
-        } else {
-            UserError::Unexpected(anyhow::Error::new(error).context("cannot insert user"))
-        }
-    })?;
+    users::Entity::insert(model).exec_without_returning(db).await.map_err(|e| insert_error(e, "cannot insert user"))?;
     Ok(())
 }
 
@@ -63,23 +56,6 @@ pub async fn find_by_username_key(db: &Db, username_key: &str) -> anyhow::Result
         let hash = model.password_hash.clone();
         (to_domain(model), hash)
     }))
-}
-
-/// Sets `disabled`; `None` when no such user exists.
-pub async fn set_disabled(db: &Db, username_key: &str, disabled: bool, at: UnixTime) -> anyhow::Result<Option<User>> {
-    let Some(model) = users::Entity::find()
-        .filter(users::Column::UsernameKey.eq(username_key))
-        .one(db)
-        .await
-        .context("cannot look up user")?
-    else {
-        return Ok(None);
-    };
-    let mut active = model.into_active_model();
-    active.disabled = Set(disabled);
-    active.updated_at = Set(at);
-    let model = active.update(db).await.context("cannot update user")?;
-    Ok(Some(to_domain(model)))
 }
 
 pub async fn find_by_id(db: &Db, id: &str) -> anyhow::Result<Option<User>> {
@@ -129,12 +105,7 @@ pub async fn search(db: &Db, query: &str, offset: u64, limit: u64) -> anyhow::Re
 }
 
 /// Applies an admin's changes; `None` when no such user.
-pub async fn update(
-    db: &Db,
-    id: &str,
-    change: &crate::domain::users::UserChange,
-    at: UnixTime,
-) -> anyhow::Result<Option<User>> {
+pub async fn update(db: &Db, id: &str, change: &UserChange, at: UnixTime) -> anyhow::Result<Option<User>> {
     let Some(model) = users::Entity::find_by_id(id.to_string()).one(db).await.context("cannot look up user")? else {
         return Ok(None);
     };

@@ -10,6 +10,37 @@ use std::time::{Duration, Instant};
 pub struct MemoryStore {
     inner: Arc<Mutex<Entries>>,
     max_entries: usize,
+    clock: Clock,
+}
+
+/// Where the store reads the time: the monotonic system clock, or a clock that a test
+/// moves by hand, so expiry can be tested without sleeping.
+#[derive(Clone, Debug, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    Manual(Arc<Mutex<Instant>>),
+}
+
+impl Clock {
+    /// A clock that stands still until [`Clock::advance`] moves it.
+    pub fn manual() -> Clock {
+        Clock::Manual(Arc::new(Mutex::new(Instant::now())))
+    }
+
+    pub fn now(&self) -> Instant {
+        match self {
+            Clock::System => Instant::now(),
+            Clock::Manual(at) => *at.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+        }
+    }
+
+    /// Moves a manual clock forward; the system clock moves by itself.
+    pub fn advance(&self, by: Duration) {
+        if let Clock::Manual(at) = self {
+            *at.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) += by;
+        }
+    }
 }
 
 struct Entry {
@@ -65,7 +96,11 @@ impl Entries {
 
 impl MemoryStore {
     pub fn new(max_entries: usize) -> MemoryStore {
-        MemoryStore { inner: Arc::default(), max_entries: max_entries.max(1) }
+        MemoryStore::with_clock(max_entries, Clock::System)
+    }
+
+    pub fn with_clock(max_entries: usize, clock: Clock) -> MemoryStore {
+        MemoryStore { inner: Arc::default(), max_entries: max_entries.max(1), clock }
     }
 
     fn entries(&self) -> MutexGuard<'_, Entries> {
@@ -75,31 +110,25 @@ impl MemoryStore {
     }
 
     pub fn put(&self, key: &str, value: &[u8], ttl: Duration) {
-        self.put_at(key, value, ttl, Instant::now());
-    }
-
-    fn put_at(&self, key: &str, value: &[u8], ttl: Duration, now: Instant) {
+        let now = self.clock.now();
         let entry = Entry { value: value.to_vec(), expires_at: now + ttl };
         self.entries().insert(key, entry, self.max_entries, now);
     }
 
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
-        self.get_at(key, Instant::now())
-    }
-
-    fn get_at(&self, key: &str, now: Instant) -> Option<Vec<u8>> {
+        let now = self.clock.now();
         self.entries().live(key, now).map(|entry| entry.value.clone())
     }
 
     pub fn take(&self, key: &str) -> Option<Vec<u8>> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut entries = self.entries();
         entries.live(key, now)?;
         entries.remove(key).map(|entry| entry.value)
     }
 
     pub fn increment(&self, key: &str, window: Duration) -> u64 {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut entries = self.entries();
         if let Some(entry) = entries.live(key, now) {
             let count = parse_count(&entry.value) + 1;
@@ -126,19 +155,25 @@ mod tests {
 
     const MINUTE: Duration = Duration::from_secs(60);
 
+    fn store(max_entries: usize) -> (MemoryStore, Clock) {
+        let clock = Clock::manual();
+        (MemoryStore::with_clock(max_entries, clock.clone()), clock)
+    }
+
     #[test]
     fn a_value_is_gone_after_its_ttl() {
-        let store = MemoryStore::new(10);
-        let now = Instant::now();
-        store.put_at("k", b"v", MINUTE, now);
-        assert_eq!(store.get_at("k", now + Duration::from_secs(59)), Some(b"v".to_vec()));
-        assert_eq!(store.get_at("k", now + MINUTE), None);
+        let (store, clock) = store(10);
+        store.put("k", b"v", MINUTE);
+        clock.advance(Duration::from_secs(59));
+        assert_eq!(store.get("k"), Some(b"v".to_vec()));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(store.get("k"), None);
         assert_eq!(store.len(), 0);
     }
 
     #[test]
     fn take_returns_a_value_once() {
-        let store = MemoryStore::new(10);
+        let (store, _) = store(10);
         store.put("code", b"grant", MINUTE);
         assert_eq!(store.take("code"), Some(b"grant".to_vec()));
         assert_eq!(store.take("code"), None);
@@ -147,25 +182,28 @@ mod tests {
 
     #[test]
     fn a_full_store_evicts_expired_entries_then_the_soonest_to_expire() {
-        let store = MemoryStore::new(2);
-        let now = Instant::now();
-        store.put_at("expired", b"1", Duration::from_secs(1), now);
-        store.put_at("long", b"2", Duration::from_secs(100), now);
-        store.put_at("new", b"3", Duration::from_secs(50), now + Duration::from_secs(2));
-        assert_eq!(store.get_at("expired", now), None);
-        assert_eq!(store.get_at("long", now), Some(b"2".to_vec()));
+        let (store, clock) = store(2);
+        store.put("expired", b"1", Duration::from_secs(1));
+        store.put("long", b"2", Duration::from_secs(100));
+        clock.advance(Duration::from_secs(2));
+        store.put("new", b"3", Duration::from_secs(50));
+        assert_eq!(store.get("expired"), None);
+        assert_eq!(store.get("long"), Some(b"2".to_vec()));
 
-        store.put_at("newest", b"4", Duration::from_secs(200), now + Duration::from_secs(3));
+        clock.advance(Duration::from_secs(1));
+        store.put("newest", b"4", Duration::from_secs(200));
         assert_eq!(store.len(), 2);
-        assert_eq!(store.get_at("new", now + Duration::from_secs(3)), None, "soonest to expire is evicted");
-        assert_eq!(store.get_at("long", now + Duration::from_secs(3)), Some(b"2".to_vec()));
+        assert_eq!(store.get("new"), None, "soonest to expire is evicted");
+        assert_eq!(store.get("long"), Some(b"2".to_vec()));
     }
 
     #[test]
     fn increment_counts_within_a_window() {
-        let store = MemoryStore::new(10);
+        let (store, clock) = store(10);
         assert_eq!(store.increment("ip", MINUTE), 1);
         assert_eq!(store.increment("ip", MINUTE), 2);
         assert_eq!(store.increment("other", MINUTE), 1);
+        clock.advance(MINUTE);
+        assert_eq!(store.increment("ip", MINUTE), 1, "a new window starts from one");
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use memory::MemoryStore;
+pub use memory::{Clock, MemoryStore};
 pub use redis::RedisStore;
 
 use crate::config::Settings;

@@ -6,8 +6,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::AdminCaller;
 use super::error::ApiError;
+use crate::domain::audit::{self, AuditFilter};
 use crate::state::AppState;
-use crate::store::db::audit::{self, AuditFilter};
 
 #[derive(Serialize, ToSchema)]
 pub struct AuditEntry {

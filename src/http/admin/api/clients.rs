@@ -5,7 +5,6 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::audit_admin_action;
 use super::auth::AdminCaller;
 use super::error::ApiError;
 use crate::domain::clients::{self, Client, ClientSettings, NewClient};
@@ -32,7 +31,7 @@ pub struct ClientView {
 fn view(client: Client, secret: Option<SecretString>) -> ClientView {
     ClientView {
         grants: client.allowed_grants.iter().map(|g| g.as_str().to_string()).collect(),
-        scope: client.allowed_scopes.join(" "),
+        scope: client.allowed_scopes.to_string(),
         client_id: client.id,
         name: client.name,
         public: client.public,
@@ -77,7 +76,7 @@ pub struct NewClientBody {
 #[utoipa::path(tag = "clients", request_body = NewClientBody, responses((status = 201, body = ClientView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
 #[post("/clients")]
 pub async fn create_client(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     body: web::Json<NewClientBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -94,8 +93,7 @@ pub async fn create_client(
         grants: body.grants,
         secret: None,
     };
-    let added = clients::add_client(&state.db, new).await?;
-    audit_admin_action(&state, &caller, "create_client", None, Some(&added.client.id)).await;
+    let added = clients::add_client(&state, &actor, new).await?;
     Ok(HttpResponse::Created().json(view(added.client, added.generated_secret)))
 }
 
@@ -124,7 +122,7 @@ pub struct ClientBody {
 #[utoipa::path(tag = "clients", request_body = ClientBody, responses((status = 200, body = ClientView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 #[put("/clients/{id}")]
 pub async fn update_client(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<ClientBody>,
@@ -140,31 +138,28 @@ pub async fn update_client(
         grants: body.grants,
         enabled: body.enabled,
     };
-    let client = clients::update_client(&state.db, &id, settings).await?;
-    audit_admin_action(&state, &caller, "update_client", None, Some(&client.id)).await;
+    let client = clients::update_client(&state, &actor, &id, settings).await?;
     Ok(web::Json(view(client, None)))
 }
 
 #[utoipa::path(tag = "clients", responses((status = 204), (status = 404, body = ApiError)))]
 #[delete("/clients/{id}")]
 pub async fn delete_client(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    clients::delete_client(&state.db, &id).await?;
-    audit_admin_action(&state, &caller, "delete_client", None, Some(&id)).await;
+    clients::delete_client(&state, &actor, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(tag = "clients", responses((status = 200, body = ClientView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 #[post("/clients/{id}/secret")]
 pub async fn rotate_secret(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<ClientView>, ApiError> {
-    let secret = clients::rotate_secret(&state.db, &id).await?;
-    audit_admin_action(&state, &caller, "rotate_client_secret", None, Some(&id)).await;
+    let secret = clients::rotate_secret(&state, &actor, &id).await?;
     Ok(web::Json(view(clients::find_client(&state.db, &id).await?, Some(secret))))
 }

@@ -8,6 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::clients::ClientError;
+use crate::domain::grants::GrantError;
+use crate::domain::keys::KeyError;
 use crate::domain::passkeys::PasskeyError;
 use crate::domain::users::UserError;
 
@@ -39,7 +41,7 @@ impl ApiError {
         ApiError::new(401, "unauthorized", "a bearer token with the admin scope, or an admin's session, is required")
     }
 
-    pub fn forbidden(message: &str) -> ApiError {
+    pub fn forbidden(message: &'static str) -> ApiError {
         ApiError::new(403, "forbidden", message)
     }
 
@@ -87,6 +89,7 @@ impl From<UserError> for ApiError {
             UserError::EmptyPassword => ApiError::invalid("password", message),
             UserError::UsernameTaken(_) => ApiError::conflict(message),
             UserError::NotFound(_) => ApiError::not_found(message),
+            UserError::Forbidden => ApiError::forbidden("only admins may do this"),
             UserError::Unexpected(error) => ApiError::unexpected(&error),
         }
     }
@@ -106,6 +109,7 @@ impl From<ClientError> for ApiError {
             ClientError::WeakSecret => ApiError::invalid("secret", message),
             ClientError::AlreadyExists(_) => ApiError::conflict(message),
             ClientError::NotFound(_) => ApiError::not_found(message),
+            ClientError::Forbidden => ApiError::forbidden("only admins may do this"),
             ClientError::Unexpected(error) => ApiError::unexpected(&error),
         }
     }
@@ -118,6 +122,18 @@ impl From<PasskeyError> for ApiError {
             PasskeyError::Unexpected(error) => ApiError::unexpected(&error),
             other => ApiError::invalid("passkey", other.to_string()),
         }
+    }
+}
+
+impl From<GrantError> for ApiError {
+    fn from(error: GrantError) -> Self {
+        ApiError::unexpected(&anyhow::Error::from(error))
+    }
+}
+
+impl From<KeyError> for ApiError {
+    fn from(error: KeyError) -> Self {
+        ApiError::unexpected(&anyhow::Error::from(error))
     }
 }
 

@@ -4,10 +4,9 @@ use actix_web::{get, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::audit_admin_action;
 use super::auth::AdminCaller;
 use super::error::ApiError;
-use crate::domain::keys::KeyInfo;
+use crate::domain::keys::{self, KeyInfo};
 use crate::domain::now;
 use crate::state::AppState;
 
@@ -43,8 +42,10 @@ pub async fn list_keys(_caller: AdminCaller, state: web::Data<AppState>) -> web:
 
 #[utoipa::path(tag = "keys", responses((status = 200, body = KeyView)))]
 #[post("/keys/rotate")]
-pub async fn rotate_keys(caller: AdminCaller, state: web::Data<AppState>) -> Result<web::Json<KeyView>, ApiError> {
-    let key = state.keyring.rotate(&state.db, now()).await.map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
-    audit_admin_action(&state, &caller, "rotate_keys", None, None).await;
+pub async fn rotate_keys(
+    AdminCaller(actor): AdminCaller,
+    state: web::Data<AppState>,
+) -> Result<web::Json<KeyView>, ApiError> {
+    let key = keys::rotate(&state, &actor, now()).await?;
     Ok(web::Json(key.into()))
 }

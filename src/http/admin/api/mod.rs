@@ -11,15 +11,10 @@ mod keys;
 mod users;
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use self::auth::AdminCaller;
 use self::error::ApiError;
-use crate::domain::audit::{AuditEvent, record};
-use crate::domain::now;
-use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(info(
@@ -65,20 +60,4 @@ pub struct OpenApiDocument(pub String);
 
 pub async fn openapi(document: web::Data<OpenApiDocument>) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(document.0.clone())
-}
-
-/// Records an admin action in the audit log.
-pub(crate) async fn audit_admin_action(
-    state: &AppState,
-    caller: &AdminCaller,
-    action: &str,
-    user: Option<&str>,
-    client: Option<&str>,
-) {
-    let mut event =
-        AuditEvent::new("admin_action", now()).actor(caller.user_id.as_deref()).source_ip(caller.source_ip.clone());
-    event.subject_user_id = user.map(str::to_string);
-    event.client_id = client.map(str::to_string).or_else(|| caller.client_id.clone());
-    event = event.details(json!({ "action": action, "by_client": caller.client_id }));
-    record(&state.db, event).await;
 }

@@ -6,13 +6,11 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::audit_admin_action;
 use super::auth::AdminCaller;
 use super::error::ApiError;
 use crate::domain::users::{self, NewUser, User, UserChange};
-use crate::domain::{grants, login, now, passkeys, sessions};
+use crate::domain::{grants, now, passkeys, sessions};
 use crate::state::AppState;
-use crate::store::db;
 
 #[derive(Serialize, ToSchema)]
 pub struct UserView {
@@ -86,7 +84,7 @@ pub struct NewUserBody {
 #[utoipa::path(tag = "users", request_body = NewUserBody, responses((status = 201, body = UserView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
 #[post("/users")]
 pub async fn create_user(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     body: web::Json<NewUserBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -98,8 +96,7 @@ pub async fn create_user(
         admin: body.admin,
         password: SecretString::from(body.password),
     };
-    let user = users::add_user(&state.db, &state.passwords, new).await?;
-    audit_admin_action(&state, &caller, "create_user", Some(&user.id), None).await;
+    let user = users::add_user(&state, &actor, new).await?;
     Ok(HttpResponse::Created().json(UserView::from(user)))
 }
 
@@ -126,7 +123,7 @@ pub struct UserPatch {
 #[utoipa::path(tag = "users", request_body = UserPatch, responses((status = 200, body = UserView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 #[patch("/users/{id}")]
 pub async fn update_user(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<UserPatch>,
@@ -138,20 +135,18 @@ pub async fn update_user(
         admin: body.admin,
         disabled: body.disabled,
     };
-    let user = users::update_user(&state.db, &id, change).await?;
-    audit_admin_action(&state, &caller, "update_user", Some(&user.id), None).await;
+    let user = users::update_user(&state, &actor, &id, change).await?;
     Ok(web::Json(user.into()))
 }
 
 #[utoipa::path(tag = "users", responses((status = 204), (status = 404, body = ApiError)))]
 #[delete("/users/{id}")]
 pub async fn delete_user(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    users::delete_user(&state, &id).await?;
-    audit_admin_action(&state, &caller, "delete_user", Some(&id), None).await;
+    users::delete_user(&state, &actor, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -166,27 +161,24 @@ pub struct PasswordBody {
 #[utoipa::path(tag = "users", request_body = PasswordBody, responses((status = 204), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
 #[put("/users/{id}/password")]
 pub async fn set_password(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<PasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    users::set_password(&state.db, &state.passwords, &id, &SecretString::from(body.password), body.temporary).await?;
-    audit_admin_action(&state, &caller, "set_password", Some(&id), None).await;
+    users::set_password(&state, &actor, &id, &SecretString::from(body.password), body.temporary).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(tag = "users", responses((status = 204), (status = 404, body = ApiError)))]
 #[post("/users/{id}/unlock")]
 pub async fn unlock_user(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    users::find_user(&state.db, &id).await?;
-    login::unlock(&state, &id).await.map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
-    audit_admin_action(&state, &caller, "unlock_user", Some(&id), None).await;
+    users::unlock_user(&state, &actor, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -223,18 +215,14 @@ pub async fn list_sessions(
 #[utoipa::path(tag = "users", responses((status = 204), (status = 404, body = ApiError)))]
 #[delete("/users/{id}/sessions/{handle}")]
 pub async fn end_session(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, handle) = path.into_inner();
-    let ended = grants::end_user_session(&state, &id, &handle, now())
-        .await
-        .map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
-    if !ended {
+    if !grants::end_user_session(&state, &actor, &id, &handle, now()).await? {
         return Err(ApiError::not_found("no such live session for this user"));
     }
-    audit_admin_action(&state, &caller, "end_session", Some(&id), None).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -266,13 +254,12 @@ pub async fn list_passkeys(
 #[utoipa::path(tag = "users", responses((status = 204), (status = 404, body = ApiError)))]
 #[delete("/users/{id}/passkeys/{passkey_id}")]
 pub async fn delete_passkey(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, passkey_id) = path.into_inner();
-    passkeys::delete(&state, &id, &passkey_id, now()).await?;
-    audit_admin_action(&state, &caller, "delete_passkey", Some(&id), None).await;
+    passkeys::delete(&state, &actor, &id, &passkey_id, now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -293,13 +280,13 @@ pub async fn list_grants(
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<GrantView>>, ApiError> {
     users::find_user(&state.db, &id).await?;
-    let live = db::refresh_tokens::live_grants_of_user(&state.db, &id, now()).await?;
+    let live = grants::live_grants_of_user(&state, &id, now()).await?;
     Ok(web::Json(
         live.into_iter()
             .map(|g| GrantView {
                 id: g.id,
                 client_id: g.client_id,
-                scope: g.scope.join(" "),
+                scope: g.scope.to_string(),
                 created_at: g.created_at,
                 expires_at: g.expires_at,
             })
@@ -310,16 +297,13 @@ pub async fn list_grants(
 #[utoipa::path(tag = "users", responses((status = 204), (status = 404, body = ApiError)))]
 #[delete("/users/{id}/grants/{grant_id}")]
 pub async fn end_grant(
-    caller: AdminCaller,
+    AdminCaller(actor): AdminCaller,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, grant_id) = path.into_inner();
-    let live = db::refresh_tokens::live_grants_of_user(&state.db, &id, now()).await?;
-    if !live.iter().any(|g| g.id == grant_id) {
+    if !grants::end_user_grant(&state, &actor, &id, &grant_id, now()).await? {
         return Err(ApiError::not_found("no such live grant for this user"));
     }
-    grants::end_grant(&state, &grant_id, now()).await.map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
-    audit_admin_action(&state, &caller, "end_grant", Some(&id), None).await;
     Ok(HttpResponse::NoContent().finish())
 }

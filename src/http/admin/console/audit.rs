@@ -5,10 +5,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::admin;
+use crate::domain::audit::{self, AuditFilter};
 use crate::domain::format_time;
-use crate::http::pages::internal_error;
+use crate::http::pages::PageError;
 use crate::state::AppState;
-use crate::store::db::audit::{self, AuditFilter};
 
 const PER_PAGE: u64 = 50;
 
@@ -52,11 +52,12 @@ fn day_start(date: &str) -> Option<i64> {
     time::Date::parse(date, &format).ok().map(|d| d.midnight().assume_utc().unix_timestamp())
 }
 
-pub async fn list(state: web::Data<AppState>, request: HttpRequest, query: web::Query<AuditQuery>) -> HttpResponse {
-    let admin = match admin(&state, &request).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn list(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin(&state, &request).await?;
     let filled = |v: &String| Some(v.trim().to_string()).filter(|v| !v.is_empty());
     let filter = AuditFilter {
         user_id: filled(&query.user),
@@ -66,10 +67,7 @@ pub async fn list(state: web::Data<AppState>, request: HttpRequest, query: web::
         until: day_start(&query.until).map(|start| start + 86_399),
     };
     let page = query.page.unwrap_or(1).max(1);
-    let (events, total) = match audit::search(&state.db, &filter, (page - 1) * PER_PAGE, PER_PAGE).await {
-        Ok(found) => found,
-        Err(error) => return internal_error(&error),
-    };
+    let (events, total) = audit::search(&state.db, &filter, (page - 1) * PER_PAGE, PER_PAGE).await?;
     let rows = events
         .into_iter()
         .map(|(_, e)| Row {
@@ -82,5 +80,5 @@ pub async fn list(state: web::Data<AppState>, request: HttpRequest, query: web::
             details: e.details.to_string(),
         })
         .collect();
-    admin.page(&AuditPage { rows, query: &query, page, pages: total.div_ceil(PER_PAGE).max(1) })
+    Ok(admin.page(&AuditPage { rows, query: &query, page, pages: total.div_ceil(PER_PAGE).max(1) }))
 }

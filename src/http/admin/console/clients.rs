@@ -7,8 +7,7 @@ use serde::Deserialize;
 
 use super::{Admin, admin, admin_form};
 use crate::domain::clients::{self, Client, ClientError, ClientSettings, GrantType, NewClient};
-use crate::http::admin::api::audit_admin_action;
-use crate::http::pages::{internal_error, see_other};
+use crate::http::pages::{PageError, see_other};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -29,18 +28,23 @@ struct ClientPage<'a> {
     error: Option<String>,
 }
 
-pub async fn list(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    match admin(&state, &request).await {
-        Ok(admin) => render_list(&state, &admin, None).await,
-        Err(response) => response,
+/// A client operation's error as a page: a mistake in the form is shown on the page
+/// (`Ok`), anything else is an error page.
+fn form_error(error: ClientError) -> Result<String, PageError> {
+    match error {
+        ClientError::NotFound(_) | ClientError::Unexpected(_) | ClientError::Forbidden => Err(error.into()),
+        other => Ok(other.to_string()),
     }
 }
 
-async fn render_list(state: &AppState, admin: &Admin, error: Option<String>) -> HttpResponse {
-    match clients::list_clients(&state.db).await {
-        Ok(all) => admin.page(&ClientsPage { csrf_token: &admin.csrf_token, clients: all, error }),
-        Err(error) => internal_error(&anyhow::anyhow!(error)),
-    }
+pub async fn list(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, PageError> {
+    let admin = admin(&state, &request).await?;
+    render_list(&state, &admin, None).await
+}
+
+async fn render_list(state: &AppState, admin: &Admin, error: Option<String>) -> Result<HttpResponse, PageError> {
+    let all = clients::list_clients(&state.db).await?;
+    Ok(admin.page(&ClientsPage { csrf_token: admin.csrf_token(), clients: all, error }))
 }
 
 async fn render_client(
@@ -49,14 +53,10 @@ async fn render_client(
     id: &str,
     secret: Option<String>,
     error: Option<String>,
-) -> HttpResponse {
-    let client = match clients::find_client(&state.db, id).await {
-        Ok(client) => client,
-        Err(ClientError::NotFound(_)) => return crate::http::not_found().await,
-        Err(error) => return internal_error(&anyhow::anyhow!(error)),
-    };
+) -> Result<HttpResponse, PageError> {
+    let client = clients::find_client(&state.db, id).await?;
     let grant_names = GrantType::ALL.iter().map(|g| (g.as_str(), client.allowed_grants.contains(g))).collect();
-    admin.page(&ClientPage { csrf_token: &admin.csrf_token, client, grant_names, secret, error })
+    Ok(admin.page(&ClientPage { csrf_token: admin.csrf_token(), client, grant_names, secret, error }))
 }
 
 /// Textarea lines to a list.
@@ -90,18 +90,22 @@ struct ClientForm {
     scope: String,
 }
 
-fn parse_form(body: &[u8]) -> Option<ClientForm> {
+fn parse_form(body: &[u8]) -> Result<ClientForm, PageError> {
     let pairs: Vec<(String, String)> =
         url::form_urlencoded::parse(body).into_owned().filter(|(k, _)| k != "grant").collect();
-    serde_urlencoded::from_str(&serde_urlencoded::to_string(pairs).ok()?).ok()
+    serde_urlencoded::to_string(pairs)
+        .ok()
+        .and_then(|encoded| serde_urlencoded::from_str(&encoded).ok())
+        .ok_or(PageError::NotFound)
 }
 
-pub async fn create(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let Some(form) = parse_form(&body) else { return crate::http::not_found().await };
-    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn create(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let form = parse_form(&body)?;
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
     let new = NewClient {
         id: form.client_id.trim().to_string(),
         name: Some(form.name),
@@ -114,22 +118,22 @@ pub async fn create(state: web::Data<AppState>, request: HttpRequest, body: web:
         grants: form_grants(&body),
         secret: None,
     };
-    match clients::add_client(&state.db, new).await {
+    match clients::add_client(&state, &admin.actor, new).await {
         Ok(added) => {
-            audit_admin_action(&state, &admin.caller, "create_client", None, Some(&added.client.id)).await;
             let secret = added.generated_secret.map(|s| s.expose_secret().to_string());
             render_client(&state, &admin, &added.client.id, secret, None).await
         }
-        Err(ClientError::Unexpected(error)) => internal_error(&error),
-        Err(error) => render_list(&state, &admin, Some(error.to_string())).await,
+        Err(error) => render_list(&state, &admin, Some(form_error(error)?)).await,
     }
 }
 
-pub async fn show(state: web::Data<AppState>, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    match admin(&state, &request).await {
-        Ok(admin) => render_client(&state, &admin, &id, None, None).await,
-        Err(response) => response,
-    }
+pub async fn show(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin(&state, &request).await?;
+    render_client(&state, &admin, &id, None, None).await
 }
 
 pub async fn update(
@@ -137,12 +141,9 @@ pub async fn update(
     request: HttpRequest,
     id: web::Path<String>,
     body: web::Bytes,
-) -> HttpResponse {
-    let Some(form) = parse_form(&body) else { return crate::http::not_found().await };
-    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+) -> Result<HttpResponse, PageError> {
+    let form = parse_form(&body)?;
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
     let settings = ClientSettings {
         name: form.name,
         first_party: form.first_party.is_some(),
@@ -153,14 +154,9 @@ pub async fn update(
         grants: form_grants(&body),
         enabled: form.enabled.is_some(),
     };
-    match clients::update_client(&state.db, &id, settings).await {
-        Ok(_) => {
-            audit_admin_action(&state, &admin.caller, "update_client", None, Some(&id)).await;
-            see_other(&format!("/admin/clients/{id}"))
-        }
-        Err(ClientError::Unexpected(error)) => internal_error(&error),
-        Err(ClientError::NotFound(_)) => crate::http::not_found().await,
-        Err(error) => render_client(&state, &admin, &id, None, Some(error.to_string())).await,
+    match clients::update_client(&state, &admin.actor, &id, settings).await {
+        Ok(_) => Ok(see_other(&format!("/admin/clients/{id}"))),
+        Err(error) => render_client(&state, &admin, &id, None, Some(form_error(error)?)).await,
     }
 }
 
@@ -174,19 +170,11 @@ pub async fn rotate_secret(
     request: HttpRequest,
     id: web::Path<String>,
     form: web::Form<CsrfForm>,
-) -> HttpResponse {
-    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    match clients::rotate_secret(&state.db, &id).await {
-        Ok(secret) => {
-            audit_admin_action(&state, &admin.caller, "rotate_client_secret", None, Some(&id)).await;
-            render_client(&state, &admin, &id, Some(secret.expose_secret().to_string()), None).await
-        }
-        Err(ClientError::Unexpected(error)) => internal_error(&error),
-        Err(ClientError::NotFound(_)) => crate::http::not_found().await,
-        Err(error) => render_client(&state, &admin, &id, None, Some(error.to_string())).await,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    match clients::rotate_secret(&state, &admin.actor, &id).await {
+        Ok(secret) => render_client(&state, &admin, &id, Some(secret.expose_secret().to_string()), None).await,
+        Err(error) => render_client(&state, &admin, &id, None, Some(form_error(error)?)).await,
     }
 }
 
@@ -195,17 +183,8 @@ pub async fn delete(
     request: HttpRequest,
     id: web::Path<String>,
     form: web::Form<CsrfForm>,
-) -> HttpResponse {
-    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    match clients::delete_client(&state.db, &id).await {
-        Ok(()) => {
-            audit_admin_action(&state, &admin.caller, "delete_client", None, Some(&id)).await;
-            see_other("/admin/clients")
-        }
-        Err(ClientError::NotFound(_)) => crate::http::not_found().await,
-        Err(error) => internal_error(&anyhow::anyhow!(error)),
-    }
+) -> Result<HttpResponse, PageError> {
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    clients::delete_client(&state, &admin.actor, &id).await?;
+    Ok(see_other("/admin/clients"))
 }

@@ -5,10 +5,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{admin, admin_form};
-use crate::domain::keys::KeyInfo;
+use crate::domain::keys::{self, KeyInfo};
 use crate::domain::{format_time, now};
-use crate::http::admin::api::audit_admin_action;
-use crate::http::pages::{internal_error, see_other};
+use crate::http::pages::{PageError, see_other};
 use crate::state::AppState;
 
 struct KeyRow {
@@ -27,11 +26,8 @@ struct KeysPage<'a> {
     keys: Vec<KeyRow>,
 }
 
-pub async fn list(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    let admin = match admin(&state, &request).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn list(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, PageError> {
+    let admin = admin(&state, &request).await?;
     let keys = state
         .keyring
         .describe(now())
@@ -45,7 +41,7 @@ pub async fn list(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
             bits: key.bits,
         })
         .collect();
-    admin.page(&KeysPage { csrf_token: &admin.csrf_token, keys })
+    Ok(admin.page(&KeysPage { csrf_token: admin.csrf_token(), keys }))
 }
 
 #[derive(Deserialize)]
@@ -53,14 +49,12 @@ pub struct CsrfForm {
     csrf_token: Option<String>,
 }
 
-pub async fn rotate(state: web::Data<AppState>, request: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {
-    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    if let Err(error) = state.keyring.rotate(&state.db, now()).await {
-        return internal_error(&anyhow::anyhow!(error));
-    }
-    audit_admin_action(&state, &admin.caller, "rotate_keys", None, None).await;
-    see_other("/admin/keys")
+pub async fn rotate(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    keys::rotate(&state, &admin.actor, now()).await?;
+    Ok(see_other("/admin/keys"))
 }

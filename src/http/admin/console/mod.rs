@@ -10,11 +10,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::api::auth::AdminCaller;
+use crate::domain::audit::Actor;
 use crate::domain::users::User;
-use crate::http::login::password::csrf_failure;
-use crate::http::pages::{error_page, internal_error, render, see_other};
-use crate::http::{csrf, session, source_ip};
+use crate::http::csrf::{self, FormToken};
+use crate::http::pages::PageError;
+use crate::http::{session, source_ip};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -38,50 +38,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit", web::get().to(audit::list));
 }
 
-/// The signed-in admin and a CSRF token for the page's forms.
+/// The signed-in admin, as the actor of the domain operations, and the CSRF token for
+/// the page's forms.
 pub struct Admin {
     pub user: User,
-    pub caller: AdminCaller,
-    pub csrf_token: String,
-    new_cookie: Option<actix_web::cookie::Cookie<'static>>,
+    pub actor: Actor,
+    pub form: FormToken,
 }
 
 impl Admin {
     /// Renders a page, setting the CSRF cookie if the browser had none.
     pub fn page(&self, page: &impl Template) -> HttpResponse {
-        let mut response = render(StatusCode::OK, page);
-        if let Some(cookie) = &self.new_cookie {
-            let _ = response.add_cookie(cookie);
-        }
-        response
+        self.form.render(StatusCode::OK, page)
+    }
+
+    pub fn csrf_token(&self) -> &str {
+        &self.form.token
     }
 }
 
 /// Lets admins through; sends anonymous browsers to sign in and refuses everyone else.
-pub async fn admin(state: &AppState, request: &HttpRequest) -> Result<Admin, HttpResponse> {
-    let user = match session::current(state, request).await {
-        Ok(Some((_, user))) => user,
-        Ok(None) => return Err(see_other("/login")),
-        Err(error) => return Err(internal_error(&error)),
-    };
+pub async fn admin(state: &AppState, request: &HttpRequest) -> Result<Admin, PageError> {
+    let (_, user) = session::require(state, request).await?;
     if !user.admin {
-        return Err(error_page(StatusCode::FORBIDDEN, "Admins only", "Your account does not have the admin role."));
+        return Err(PageError::page(
+            StatusCode::FORBIDDEN,
+            "Admins only",
+            "Your account does not have the admin role.",
+        ));
     }
-    let (csrf_token, new_cookie) = csrf::token(request, &state.settings);
-    let caller = AdminCaller { user_id: Some(user.id.clone()), client_id: None, source_ip: source_ip(request) };
-    Ok(Admin { user, caller, csrf_token, new_cookie })
+    let actor = Actor::Admin { user_id: user.id.clone(), source_ip: source_ip(request) };
+    Ok(Admin { user, actor, form: FormToken::new(request, &state.settings) })
 }
 
 /// Like [`admin`], for a form POST: the CSRF token must match as well.
-pub async fn admin_form(
-    state: &AppState,
-    request: &HttpRequest,
-    submitted: Option<&str>,
-) -> Result<Admin, HttpResponse> {
+pub async fn admin_form(state: &AppState, request: &HttpRequest, submitted: Option<&str>) -> Result<Admin, PageError> {
     let admin = admin(state, request).await?;
-    if !csrf::verify(request, submitted) {
-        return Err(csrf_failure());
-    }
+    csrf::require(request, submitted)?;
     Ok(admin)
 }
 
@@ -91,9 +84,7 @@ struct HomePage<'a> {
     username: &'a str,
 }
 
-async fn show_home(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    match admin(&state, &request).await {
-        Ok(admin) => admin.page(&HomePage { username: &admin.user.username }),
-        Err(response) => response,
-    }
+async fn show_home(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, PageError> {
+    let admin = admin(&state, &request).await?;
+    Ok(admin.page(&HomePage { username: &admin.user.username }))
 }

@@ -8,11 +8,9 @@ use serde::Deserialize;
 
 use super::{Admin, admin, admin_form};
 use crate::domain::users::{self, NewUser, User, UserChange, UserError};
-use crate::domain::{format_time, grants, now, passkeys};
-use crate::http::admin::api::audit_admin_action;
-use crate::http::pages::{internal_error, see_other};
+use crate::domain::{format_time, grants, login, now, passkeys, sessions};
+use crate::http::pages::{PageError, see_other};
 use crate::state::AppState;
-use crate::store::db;
 
 const PER_PAGE: u64 = 25;
 
@@ -33,27 +31,42 @@ pub struct ListQuery {
     page: Option<u64>,
 }
 
-pub async fn list(state: web::Data<AppState>, request: HttpRequest, query: web::Query<ListQuery>) -> HttpResponse {
-    let admin = match admin(&state, &request).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+/// A user operation's error as a page: a mistake in the form is shown on the page (`Ok`),
+/// anything else is an error page.
+fn form_error(error: UserError) -> Result<String, PageError> {
+    match error {
+        UserError::NotFound(_) => Err(PageError::NotFound),
+        UserError::Unexpected(error) => Err(PageError::Unexpected(error)),
+        other => Ok(other.to_string()),
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin(&state, &request).await?;
     render_list(&state, &admin, query.q.as_deref().unwrap_or_default(), query.page.unwrap_or(1), None).await
 }
 
-async fn render_list(state: &AppState, admin: &Admin, q: &str, page: u64, error: Option<String>) -> HttpResponse {
+async fn render_list(
+    state: &AppState,
+    admin: &Admin,
+    q: &str,
+    page: u64,
+    error: Option<String>,
+) -> Result<HttpResponse, PageError> {
     let page = page.max(1);
-    match users::search_users(&state.db, q, page, PER_PAGE).await {
-        Ok((found, total)) => admin.page(&UsersPage {
-            csrf_token: &admin.csrf_token,
-            users: found,
-            q,
-            page,
-            pages: total.div_ceil(PER_PAGE).max(1),
-            error,
-        }),
-        Err(error) => internal_error(&anyhow::anyhow!(error)),
-    }
+    let (found, total) = users::search_users(&state.db, q, page, PER_PAGE).await?;
+    Ok(admin.page(&UsersPage {
+        csrf_token: admin.csrf_token(),
+        users: found,
+        q,
+        page,
+        pages: total.div_ceil(PER_PAGE).max(1),
+        error,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -68,12 +81,13 @@ pub struct CreateForm {
     admin: Option<String>,
 }
 
-pub async fn create(state: web::Data<AppState>, request: HttpRequest, form: web::Form<CreateForm>) -> HttpResponse {
+pub async fn create(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    form: web::Form<CreateForm>,
+) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
     let new = NewUser {
         username: form.username,
         email: Some(form.email).filter(|e| !e.trim().is_empty()),
@@ -81,13 +95,9 @@ pub async fn create(state: web::Data<AppState>, request: HttpRequest, form: web:
         admin: form.admin.is_some(),
         password: SecretString::from(form.password),
     };
-    match users::add_user(&state.db, &state.passwords, new).await {
-        Ok(user) => {
-            audit_admin_action(&state, &admin.caller, "create_user", Some(&user.id), None).await;
-            see_other(&format!("/admin/users/{}", user.id))
-        }
-        Err(UserError::Unexpected(error)) => internal_error(&error),
-        Err(error) => render_list(&state, &admin, "", 1, Some(error.to_string())).await,
+    match users::add_user(&state, &admin.actor, new).await {
+        Ok(user) => Ok(see_other(&format!("/admin/users/{}", user.id))),
+        Err(error) => render_list(&state, &admin, "", 1, Some(form_error(error)?)).await,
     }
 }
 
@@ -125,11 +135,12 @@ struct UserPage<'a> {
     notice: Option<&'a str>,
 }
 
-pub async fn show(state: web::Data<AppState>, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let admin = match admin(&state, &request).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+pub async fn show(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin(&state, &request).await?;
     render_user(&state, &admin, &id, None, None).await
 }
 
@@ -139,38 +150,14 @@ async fn render_user(
     id: &str,
     error: Option<String>,
     notice: Option<&str>,
-) -> HttpResponse {
-    let user = match users::find_user(&state.db, id).await {
-        Ok(user) => user,
-        Err(UserError::NotFound(_)) => return crate::http::not_found().await,
-        Err(error) => return internal_error(&anyhow::anyhow!(error)),
-    };
-    let stored = match passkeys::list(state, id).await {
-        Ok(stored) => stored,
-        Err(error) => return internal_error(&anyhow::anyhow!(error)),
-    };
-    let live = match db::refresh_tokens::live_grants_of_user(&state.db, id, now()).await {
-        Ok(live) => live,
-        Err(error) => return internal_error(&error),
-    };
-    let sessions = match crate::domain::sessions::list_for_user(&state.ephemeral, id, now()).await {
-        Ok(sessions) => sessions
-            .into_iter()
-            .map(|(s, _)| SessionRow {
-                handle: s.handle,
-                signed_in: format_time(s.auth_time),
-                method: s.amr.join(" "),
-                expires: format_time(s.expires_at),
-            })
-            .collect(),
-        Err(error) => return internal_error(&error.into()),
-    };
-    let locked = match crate::domain::login::is_locked(state, id).await {
-        Ok(locked) => locked,
-        Err(error) => return internal_error(&anyhow::anyhow!(error)),
-    };
-    admin.page(&UserPage {
-        csrf_token: &admin.csrf_token,
+) -> Result<HttpResponse, PageError> {
+    let user = users::find_user(&state.db, id).await?;
+    let stored = passkeys::list(state, id).await?;
+    let live = grants::live_grants_of_user(state, id, now()).await?;
+    let sessions = sessions::list_for_user(&state.ephemeral, id, now()).await.map_err(anyhow::Error::from)?;
+    let locked = login::is_locked(state, id).await?;
+    Ok(admin.page(&UserPage {
+        csrf_token: admin.csrf_token(),
         user,
         locked,
         passkeys: stored
@@ -187,14 +174,22 @@ async fn render_user(
             .map(|g| GrantRow {
                 id: g.id,
                 client_id: g.client_id,
-                scope: g.scope.join(" "),
+                scope: g.scope.to_string(),
                 created: format_time(g.created_at),
             })
             .collect(),
-        sessions,
+        sessions: sessions
+            .into_iter()
+            .map(|(s, _)| SessionRow {
+                handle: s.handle,
+                signed_in: format_time(s.auth_time),
+                method: s.amr.join(" "),
+                expires: format_time(s.expires_at),
+            })
+            .collect(),
         error,
         notice,
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -212,25 +207,18 @@ pub async fn update(
     request: HttpRequest,
     id: web::Path<String>,
     form: web::Form<EditForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
     let change = UserChange {
         email: Some(Some(form.email).filter(|e| !e.trim().is_empty())),
         display_name: Some(Some(form.name).filter(|n| !n.trim().is_empty())),
         admin: Some(form.admin.is_some()),
         disabled: None,
     };
-    match users::update_user(&state.db, &id, change).await {
-        Ok(_) => {
-            audit_admin_action(&state, &admin.caller, "update_user", Some(&id), None).await;
-            render_user(&state, &admin, &id, None, Some("Saved.")).await
-        }
-        Err(UserError::Unexpected(error)) => internal_error(&error),
-        Err(error) => render_user(&state, &admin, &id, Some(error.to_string()), None).await,
+    match users::update_user(&state, &admin.actor, &id, change).await {
+        Ok(_) => render_user(&state, &admin, &id, None, Some("Saved.")).await,
+        Err(error) => render_user(&state, &admin, &id, Some(form_error(error)?), None).await,
     }
 }
 
@@ -248,41 +236,25 @@ pub async fn act(
     request: HttpRequest,
     path: web::Path<(String, String)>,
     form: web::Form<ActionForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let (id, action) = path.into_inner();
     let form = form.into_inner();
-    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    let actor = &admin.actor;
     let result = match action.as_str() {
-        "disable" | "enable" => {
-            let change = UserChange { disabled: Some(action == "disable"), ..UserChange::default() };
-            users::update_user(&state.db, &id, change).await.map(|_| ())
-        }
+        "disable" | "enable" => users::set_disabled(&state, actor, &id, action == "disable").await.map(|_| ()),
         "password" => {
             let password = SecretString::from(form.password);
-            users::set_password(&state.db, &state.passwords, &id, &password, form.temporary.is_some()).await
+            users::set_password(&state, actor, &id, &password, form.temporary.is_some()).await
         }
-        "delete" => users::delete_user(&state, &id).await,
-        "unlock" => match crate::domain::login::unlock(&state, &id).await {
-            Ok(()) => Ok(()),
-            Err(error) => return internal_error(&anyhow::anyhow!(error)),
-        },
-        _ => return crate::http::not_found().await,
+        "delete" => users::delete_user(&state, actor, &id).await,
+        "unlock" => users::unlock_user(&state, actor, &id).await,
+        _ => return Err(PageError::NotFound),
     };
     match result {
-        Ok(()) => {
-            audit_admin_action(&state, &admin.caller, &format!("{action}_user"), Some(&id), None).await;
-            if action == "delete" {
-                see_other("/admin/users")
-            } else {
-                render_user(&state, &admin, &id, None, Some("Done.")).await
-            }
-        }
-        Err(UserError::Unexpected(error)) => internal_error(&error),
-        Err(UserError::NotFound(_)) => crate::http::not_found().await,
-        Err(error) => render_user(&state, &admin, &id, Some(error.to_string()), None).await,
+        Ok(()) if action == "delete" => Ok(see_other("/admin/users")),
+        Ok(()) => render_user(&state, &admin, &id, None, Some("Done.")).await,
+        Err(error) => render_user(&state, &admin, &id, Some(form_error(error)?), None).await,
     }
 }
 
@@ -296,17 +268,11 @@ pub async fn delete_passkey(
     request: HttpRequest,
     path: web::Path<(String, String)>,
     form: web::Form<CsrfForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let (id, passkey_id) = path.into_inner();
-    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    match passkeys::delete(&state, &id, &passkey_id, now()).await {
-        Ok(()) => {
-            audit_admin_action(&state, &admin.caller, "delete_passkey", Some(&id), None).await;
-            see_other(&format!("/admin/users/{id}"))
-        }
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    match passkeys::delete(&state, &admin.actor, &id, &passkey_id, now()).await {
+        Ok(()) => Ok(see_other(&format!("/admin/users/{id}"))),
         Err(error) => render_user(&state, &admin, &id, Some(error.to_string()), None).await,
     }
 }
@@ -316,24 +282,13 @@ pub async fn end_grant(
     request: HttpRequest,
     path: web::Path<(String, String)>,
     form: web::Form<CsrfForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let (id, grant_id) = path.into_inner();
-    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    let owned = match db::refresh_tokens::live_grants_of_user(&state.db, &id, now()).await {
-        Ok(live) => live.iter().any(|g| g.id == grant_id),
-        Err(error) => return internal_error(&error),
-    };
-    if !owned {
-        return crate::http::not_found().await;
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    if !grants::end_user_grant(&state, &admin.actor, &id, &grant_id, now()).await? {
+        return Err(PageError::NotFound);
     }
-    if let Err(error) = grants::end_grant(&state, &grant_id, now()).await {
-        return internal_error(&anyhow::anyhow!(error));
-    }
-    audit_admin_action(&state, &admin.caller, "end_grant", Some(&id), None).await;
-    see_other(&format!("/admin/users/{id}"))
+    Ok(see_other(&format!("/admin/users/{id}")))
 }
 
 pub async fn end_session(
@@ -341,18 +296,11 @@ pub async fn end_session(
     request: HttpRequest,
     path: web::Path<(String, String)>,
     form: web::Form<CsrfForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let (id, handle) = path.into_inner();
-    let admin = match admin_form(&state, &request, form.csrf_token.as_deref()).await {
-        Ok(admin) => admin,
-        Err(response) => return response,
-    };
-    match grants::end_user_session(&state, &id, &handle, now()).await {
-        Ok(true) => {
-            audit_admin_action(&state, &admin.caller, "end_session", Some(&id), None).await;
-            see_other(&format!("/admin/users/{id}"))
-        }
-        Ok(false) => crate::http::not_found().await,
-        Err(error) => internal_error(&anyhow::anyhow!(error)),
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    if !grants::end_user_session(&state, &admin.actor, &id, &handle, now()).await? {
+        return Err(PageError::NotFound);
     }
+    Ok(see_other(&format!("/admin/users/{id}")))
 }

@@ -1,0 +1,158 @@
+//! Plain records shared by the domain and the store: what a user, a client, a grant, a
+//! sealed key, a passkey and an audit event are. No rules live here, so `store/` can
+//! depend on this module alone and never on a domain module with rules.
+
+pub mod oauth;
+pub mod scopes;
+
+use std::fmt;
+
+use serde_json::Value;
+use webauthn_rs::prelude::Passkey;
+
+pub use oauth::OAuthErrorCode;
+pub use scopes::ScopeSet;
+
+/// Seconds since the Unix epoch: how every timestamp is stored and compared.
+pub type UnixTime = i64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable and opaque: the `sub` claim. Never the username, which may change.
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub disabled: bool,
+    pub admin: bool,
+    /// A temporary password was set: the next sign-in must choose a new one.
+    pub must_change_password: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A change to a user's record; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct UserChange {
+    pub email: Option<Option<String>>,
+    pub display_name: Option<Option<String>>,
+    pub admin: Option<bool>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 3] =
+        [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// The grant type with this RFC name, if there is one.
+    pub fn from_name(raw: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == raw)
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    /// Public clients (SPAs, native apps) have no secret and must use PKCE.
+    pub public: bool,
+    /// First-party clients skip the consent page.
+    pub first_party: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub allowed_scopes: ScopeSet,
+    pub allowed_grants: Vec<GrantType>,
+    pub enabled: bool,
+    pub created_at: UnixTime,
+}
+
+/// One chain of rotated refresh tokens: a grant. Every code exchange makes one (maybe
+/// without tokens), so that logout and revocation find everything issued in a session.
+#[derive(Debug, Clone)]
+pub struct RefreshFamily {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub session_id: Option<String>,
+    pub scope: ScopeSet,
+    pub amr: Vec<String>,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl RefreshFamily {
+    pub fn is_live(&self, now: UnixTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+/// A signing key as the database holds it: the private half sealed under the master key.
+#[derive(Debug, Clone)]
+pub struct SealedKey {
+    pub kid: String,
+    pub generation: i64,
+    pub bits: usize,
+    pub n: String,
+    pub e: String,
+    pub sealed_private_key: Vec<u8>,
+    pub created_at: UnixTime,
+    pub activates_at: UnixTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredPasskey {
+    pub id: String,
+    pub user_id: String,
+    /// base64url of the WebAuthn credential id.
+    pub credential_id: String,
+    pub name: String,
+    pub passkey: Passkey,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}
+
+/// One line of the audit log, as stored. Built by `domain::audit` from a typed kind.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub occurred_at: UnixTime,
+    pub event_type: String,
+    pub actor_user_id: Option<String>,
+    pub subject_user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub source_ip: Option<String>,
+    pub details: Value,
+}
+
+/// Filters for reading the audit log.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub event_type: Option<String>,
+    pub since: Option<UnixTime>,
+    pub until: Option<UnixTime>,
+}
