@@ -99,3 +99,33 @@ async fn disabling_a_user_is_the_same_audit_event_from_the_console_the_api_and_t
         assert_eq!(actions, [&json!("disable_user"), &json!("create_user")], "{id}");
     }
 }
+
+#[tokio::test]
+async fn a_user_acting_for_themselves_cannot_perform_admin_operations() {
+    use latchkey::domain::audit::Actor;
+    use latchkey::domain::users::{self, NewUser, UserError};
+
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let alice = crate::flow::add_user(&app, "alice").await;
+    let bob = crate::flow::add_user(&app, "bob").await;
+    let as_alice = Actor::User { user_id: alice.id.clone(), source_ip: None };
+
+    let new =
+        NewUser { username: "mallory".into(), email: None, display_name: None, admin: true, password: "pw".into() };
+    assert!(matches!(users::add_user(&app.state, &as_alice, new).await, Err(UserError::Forbidden)));
+    assert!(matches!(users::set_disabled(&app.state, &as_alice, &bob.id, true).await, Err(UserError::Forbidden)));
+    let password = "new password".into();
+    assert!(matches!(
+        users::set_password(&app.state, &as_alice, &bob.id, &password, false).await,
+        Err(UserError::Forbidden)
+    ));
+    assert!(users::set_password(&app.state, &as_alice, &alice.id, &password, false).await.is_ok(), "her own");
+    assert!(!users::find_user(&app.state.db, &bob.id).await.unwrap().disabled);
+
+    let filter = AuditFilter { event_type: Some("password_changed".into()), ..AuditFilter::default() };
+    let (events, _) = audit::search(&app.state.db, &filter, 0, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].1.subject_user_id.as_deref(), Some(alice.id.as_str()));
+    assert_eq!(events[0].1.actor_user_id.as_deref(), Some(alice.id.as_str()));
+}
