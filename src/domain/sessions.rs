@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{UnixTime, random_token};
+use super::model::User;
+use super::{UnixTime, random_token, users};
+use crate::state::AppState;
 use crate::store::ephemeral::{EphemeralError, EphemeralStore};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -109,12 +111,12 @@ pub async fn end(store: &EphemeralStore, id: &str) -> Result<(), EphemeralError>
 /// The live session with this id and its user, when the user still exists and is enabled:
 /// a disabled or deleted user's sessions stop working at once.
 pub async fn find_signed_in(
-    state: &crate::state::AppState,
+    state: &AppState,
     id: &str,
     now: UnixTime,
-) -> anyhow::Result<Option<(BrowserSession, crate::domain::users::User)>> {
+) -> anyhow::Result<Option<(BrowserSession, User)>> {
     let Some(session) = find(&state.ephemeral, id, now).await? else {
         return Ok(None);
     };
-    Ok(super::users::find_enabled(&state.db, &session.user_id).await?.map(|user| (session, user)))
+    Ok(users::find_enabled(&state.db, &session.user_id).await?.map(|user| (session, user)))
 }
