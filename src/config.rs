@@ -27,6 +27,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub passkeys: PasskeySettings,
     pub lockout: LockoutSettings,
+    pub account: AccountSettings,
     pub bootstrap: BootstrapSettings,
     pub passwords: PasswordSettings,
     pub log: LogSettings,
@@ -127,6 +128,20 @@ pub struct LockoutSettings {
     pub attempts_per_ip_per_minute: u64,
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AccountSettings {
+    /// How recent a sign-in must be for a sensitive account action (adding or deleting a
+    /// passkey); older sessions sign in again first.
+    pub reauth_max_age_secs: u64,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        AccountSettings { reauth_max_age_secs: 300 }
+    }
+}
+
 impl Default for LockoutSettings {
     fn default() -> Self {
         LockoutSettings { max_failed_attempts: 5, lock_secs: 900, attempts_per_ip_per_minute: 30 }
@@ -222,6 +237,7 @@ impl Default for Settings {
             sessions: SessionSettings::default(),
             passkeys: PasskeySettings::default(),
             lockout: LockoutSettings::default(),
+            account: AccountSettings::default(),
             bootstrap: BootstrapSettings::default(),
             passwords: PasswordSettings::default(),
             log: LogSettings::default(),

@@ -15,6 +15,7 @@ mod m20261129_000005_create_consents;
 mod m20261129_000006_create_passkeys;
 mod m20261129_000007_create_audit_events;
 mod m20261129_000008_add_must_change_password;
+mod m20261130_000009_create_revoked_grants;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_create_passkeys::Migration),
             Box::new(m20261129_000007_create_audit_events::Migration),
             Box::new(m20261129_000008_add_must_change_password::Migration),
+            Box::new(m20261130_000009_create_revoked_grants::Migration),
         ]
     }
 }

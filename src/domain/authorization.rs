@@ -15,7 +15,7 @@ use super::model::{OAuthErrorCode, ScopeSet, User};
 use super::sessions::BrowserSession;
 use super::{UnixTime, consents, random_token, sha256_b64};
 use crate::state::AppState;
-use crate::store::ephemeral::{EphemeralError, EphemeralStore};
+use crate::store::ephemeral::EphemeralStore;
 
 /// The parameters of `/authorize`, from the query or a form.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -278,6 +278,10 @@ pub async fn finish_pending(store: &EphemeralStore, id: &str) -> anyhow::Result<
 /// hash until it is exchanged (once) or expires.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CodeGrant {
+    /// The grant the exchange will create, fixed now so that a replay of the code can
+    /// always find and end it, even one that races the first exchange.
+    #[serde(default = "new_grant_id")]
+    pub grant_id: String,
     pub client_id: String,
     pub redirect_uri: String,
     pub user_id: String,
@@ -289,21 +293,29 @@ pub struct CodeGrant {
     pub amr: Vec<String>,
 }
 
+fn new_grant_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 pub fn code_key(code: &str) -> String {
     format!("code:{}", sha256_b64(code.as_bytes()))
 }
 
+/// Where the grant id of a code stays after the code is used, for replay detection.
+pub fn code_grant_id_key(code: &str) -> String {
+    format!("code-grant:{}", sha256_b64(code.as_bytes()))
+}
+
 /// Issues a code for `pending` and the signed-in `session`; returns the URL to send the
 /// browser to.
-pub async fn issue_code(
-    store: &EphemeralStore,
+async fn issue_code(
+    state: &AppState,
     pending: &PendingAuthorization,
     session: &BrowserSession,
-    issuer: &str,
-    ttl_secs: u64,
-) -> Result<String, EphemeralError> {
+) -> anyhow::Result<String> {
     let code = random_token(32);
     let grant = CodeGrant {
+        grant_id: new_grant_id(),
         client_id: pending.client_id.clone(),
         redirect_uri: pending.redirect_uri.clone(),
         user_id: session.user_id.clone(),
@@ -314,7 +326,13 @@ pub async fn issue_code(
         auth_time: session.auth_time,
         amr: session.amr.clone(),
     };
-    store.put_json(&code_key(&code), &grant, Duration::from_secs(ttl_secs)).await?;
+    let tokens = &state.settings.tokens;
+    // The code's grant id outlives the code, for as long as an access token from it can.
+    let remember = tokens.access_token_ttl_secs.max(tokens.authorization_code_ttl_secs) + 60;
+    state.ephemeral.put(&code_grant_id_key(&code), grant.grant_id.as_bytes(), Duration::from_secs(remember)).await?;
+    let ttl = Duration::from_secs(tokens.authorization_code_ttl_secs);
+    state.ephemeral.put_json(&code_key(&code), &grant, ttl).await?;
+    let issuer = state.settings.issuer.as_str();
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = &pending.state {
         params.push(("state", state));
@@ -353,7 +371,15 @@ pub async fn advance(
         None => None,
     };
     if signed_in.is_some_and(|(_, user)| user.must_change_password) {
-        return Ok(Advance::ChangePassword);
+        if !pending.prompt_none {
+            return Ok(Advance::ChangePassword);
+        }
+        // The user must act before any code is issued, and prompt=none forbids asking.
+        if finish_pending(&state.ephemeral, &pending.id).await?.is_none() {
+            return Ok(Advance::Expired);
+        }
+        let error = pending.error(OAuthErrorCode::InteractionRequired, "the user must choose a new password");
+        return Ok(Advance::Redirect(error_redirect(&error, &state.settings.issuer)));
     }
     let session = signed_in.map(|(session, _)| session);
     let step = next_step(pending, session, consented.as_ref(), now);
@@ -367,10 +393,7 @@ pub async fn advance(
     }
     let issuer = &state.settings.issuer;
     match (step, session) {
-        (Ok(_), Some(session)) => {
-            let ttl = state.settings.tokens.authorization_code_ttl_secs;
-            Ok(Advance::Redirect(issue_code(&state.ephemeral, pending, session, issuer, ttl).await?))
-        }
+        (Ok(_), Some(session)) => Ok(Advance::Redirect(issue_code(state, pending, session).await?)),
         (Err(error), _) => Ok(Advance::Redirect(error_redirect(&error, issuer))),
         (Ok(_), None) => Ok(Advance::Expired),
     }

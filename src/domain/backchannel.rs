@@ -11,14 +11,19 @@ use super::grants::RefreshFamily;
 use super::{UnixTime, clients, random_token};
 use crate::state::AppState;
 
-/// Notifies the clients of `families` (the grants of one ended session) in the background.
+/// Notifies the clients of `families` (ended grants) in the background: one logout token
+/// per client, user and session.
 pub fn notify(state: &AppState, families: &[RefreshFamily], now: UnixTime) {
-    let client_ids: BTreeSet<String> = families.iter().map(|family| family.client_id.clone()).collect();
-    let Some(first) = families.first() else { return };
-    let (user_id, session_id) = (first.user_id.clone(), first.session_id.clone());
+    let ended: BTreeSet<(String, String, Option<String>)> = families
+        .iter()
+        .map(|family| (family.client_id.clone(), family.user_id.clone(), family.session_id.clone()))
+        .collect();
+    if ended.is_empty() {
+        return;
+    }
     let state = state.clone();
     tokio::spawn(async move {
-        for client_id in client_ids {
+        for (client_id, user_id, session_id) in ended {
             if let Err(error) = notify_client(&state, &client_id, &user_id, session_id.as_deref(), now).await {
                 tracing::warn!(%client_id, error = %format!("{error:#}"), "back-channel logout failed");
             }

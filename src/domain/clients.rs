@@ -5,6 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::audit::{self, Actor, AdminAction};
+use super::grants::{self, FamiliesOf};
 use super::model::scopes::{ScopeError, ScopeSet};
 pub use super::model::{Client, GrantType};
 use super::{constant_time_eq, now, random_token, sha256_b64};
@@ -176,6 +177,10 @@ pub async fn update_client(
         return Ok(client);
     }
     db::clients::update(&state.db, &client, now()).await?;
+    if existing.enabled && !client.enabled {
+        // A disabled client's tokens stop working now, not when they expire.
+        grants::end_all(state, FamiliesOf::Client(id), now()).await.map_err(anyhow::Error::from)?;
+    }
     audit::record_admin(&state.db, actor, AdminAction::UpdateClient, None, Some(id), now()).await;
     Ok(client)
 }
@@ -208,9 +213,13 @@ pub async fn set_secret(state: &AppState, actor: &Actor, id: &str, secret: &Secr
     Ok(())
 }
 
+/// Deletes a client, ending its grants first; its refresh-token families and consents go
+/// with it, so a later client registered under the same id inherits nothing.
 pub async fn delete_client(state: &AppState, actor: &Actor, id: &str) -> Result<(), ClientError> {
     require_admin(actor)?;
-    if !db::clients::delete(&state.db, id).await? {
+    find_client(&state.db, id).await?;
+    grants::end_all(state, FamiliesOf::Client(id), now()).await.map_err(anyhow::Error::from)?;
+    if !db::clients::delete_with_dependents(&state.db, id).await? {
         return Err(ClientError::NotFound(id.to_string()));
     }
     audit::record_admin(&state.db, actor, AdminAction::DeleteClient, None, Some(id), now()).await;

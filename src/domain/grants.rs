@@ -5,13 +5,11 @@
 //! A grant id names everything issued from one code exchange: the refresh-token family
 //! (same id) and every access token (`gid` claim). Ending a grant ends all of them.
 
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::audit::{self, Actor, AdminAction, AuditEvent, AuditKind};
-use super::authorization::{CodeGrant, code_key};
+use super::authorization::{CodeGrant, code_grant_id_key, code_key};
 use super::clients::{Client, GrantType};
 pub use super::model::RefreshFamily;
 use super::model::scopes::{OFFLINE_ACCESS, OPENID};
@@ -20,6 +18,7 @@ use super::tokens::{self, Grant, IssuedTokens};
 use super::{UnixTime, constant_time_eq, random_token, sha256_b64, users};
 use crate::state::AppState;
 use crate::store::db;
+pub use crate::store::db::refresh_tokens::FamiliesOf;
 
 /// What the token endpoint answers with.
 #[derive(Debug)]
@@ -45,12 +44,10 @@ fn unexpected(error: impl Into<anyhow::Error>) -> GrantError {
     GrantError::Unexpected(error.into())
 }
 
-fn used_code_key(code: &str) -> String {
-    format!("used-{}", code_key(code))
-}
-
 /// Exchanges an authorization code (once). A second use of a code ends everything the
-/// first use issued (RFC 6749 §4.1.2, RFC 9700 §4.1.3... §2.1.1).
+/// first use issued (RFC 6749 §4.1.2, RFC 9700 §4.1.3), whatever the timing: the grant id
+/// is fixed when the code is issued, so a replay that loses the race still finds it, and
+/// every token of a revoked grant is refused wherever it is presented.
 pub async fn exchange_code(
     state: &AppState,
     client: &Client,
@@ -64,19 +61,14 @@ pub async fn exchange_code(
     }
     let settings = &state.settings;
     let Some(grant) = state.ephemeral.take_json::<CodeGrant>(&code_key(code)).await.map_err(unexpected)? else {
-        if let Some(grant_id) = state.ephemeral.get(&used_code_key(code)).await.map_err(unexpected)? {
+        if let Some(grant_id) = state.ephemeral.get(&code_grant_id_key(code)).await.map_err(unexpected)? {
             let grant_id = String::from_utf8_lossy(&grant_id).into_owned();
             tracing::warn!(%grant_id, client_id = %client.id, "authorization code reused: revoking its grant");
             end_grant(state, &grant_id, now).await?;
         }
         return Err(GrantError::InvalidGrant("unknown, expired or used code"));
     };
-    let grant_id = uuid::Uuid::new_v4().to_string();
-    // Remember the code as used, for as long as tokens from it can live.
-    let remember = Duration::from_secs(
-        settings.tokens.access_token_ttl_secs.max(settings.tokens.authorization_code_ttl_secs) + 60,
-    );
-    state.ephemeral.put(&used_code_key(code), grant_id.as_bytes(), remember).await.map_err(unexpected)?;
+    let grant_id = grant.grant_id.clone();
 
     if grant.client_id != client.id {
         return Err(GrantError::InvalidGrant("code was issued to another client"));
@@ -167,7 +159,7 @@ pub async fn refresh(
     if family.client_id != client.id {
         return Err(GrantError::InvalidGrant("refresh token of another client"));
     }
-    if !family.is_live(now) {
+    if !is_live(state, &family, now).await? {
         return Err(GrantError::InvalidGrant("refresh token revoked or expired"));
     }
     if used_at.is_some() || !db::refresh_tokens::mark_used(&state.db, &hash, now).await? {
@@ -183,10 +175,13 @@ pub async fn refresh(
     let Some(user) = users::find_enabled(&state.db, &family.user_id).await? else {
         return Err(GrantError::InvalidGrant("the user no longer exists or is disabled"));
     };
+    // What the client may still have: the grant's scopes, less any the client has since
+    // lost (an admin removing `admin` from a client stops it minting admin tokens).
+    let grantable = family.scope.intersection(&client.allowed_scopes);
     let scope = match requested_scope {
-        Some(scope) if scope.is_subset_of(&family.scope) => scope,
+        Some(scope) if scope.is_subset_of(&grantable) => scope,
         Some(_) => return Err(GrantError::InvalidScope),
-        None => family.scope.clone(),
+        None => grantable,
     };
     let next = new_refresh_token(state, &family.id, now).await?;
     let grant = Grant {
@@ -251,9 +246,15 @@ pub async fn record_refusal(
 
 /// Ends a grant: its refresh-token family and every access token issued under it.
 pub async fn end_grant(state: &AppState, grant_id: &str, now: UnixTime) -> Result<(), GrantError> {
+    tokens::revoke_grant(&state.db, &state.settings, grant_id, now).await?;
     db::refresh_tokens::revoke_family(&state.db, grant_id, now).await?;
-    tokens::revoke_grant(&state.settings, &state.ephemeral, grant_id).await.map_err(unexpected)?;
     Ok(())
+}
+
+/// Whether a family's refresh tokens still work: not revoked, not expired, and its grant
+/// not ended (a replayed code may end a grant before its family is even written).
+async fn is_live(state: &AppState, family: &RefreshFamily, now: UnixTime) -> Result<bool, GrantError> {
+    Ok(family.is_live(now) && !tokens::is_grant_revoked(&state.db, &family.id).await?)
 }
 
 /// A live refresh token and its family, for introspection.
@@ -263,15 +264,15 @@ pub async fn find_live_refresh_token(
     now: UnixTime,
 ) -> Result<Option<RefreshFamily>, GrantError> {
     let hash = sha256_b64(token.as_bytes());
-    Ok(db::refresh_tokens::find_token(&state.db, &hash)
-        .await?
-        .filter(|(used_at, family)| used_at.is_none() && family.is_live(now))
-        .map(|(_, family)| family))
+    match db::refresh_tokens::find_token(&state.db, &hash).await? {
+        Some((None, family)) if is_live(state, &family, now).await? => Ok(Some(family)),
+        _ => Ok(None),
+    }
 }
 
-/// Revokes a token presented by `client` (RFC 7009): a refresh token ends its grant; an
-/// access token ends the access tokens of its grant. Tokens of other clients and unknown
-/// tokens are ignored, as the RFC asks (the answer is 200 either way).
+/// Revokes a token presented by `client` (RFC 7009). Either kind ends its whole grant: the
+/// refresh token and every access token issued under it. Tokens of other clients and
+/// unknown tokens are ignored, as the RFC asks (the answer is 200 either way).
 pub async fn revoke(state: &AppState, client: &Client, token: &str, now: UnixTime) -> Result<(), GrantError> {
     let hash = sha256_b64(token.as_bytes());
     if let Some((_, family)) = db::refresh_tokens::find_token(&state.db, &hash).await? {
@@ -280,32 +281,29 @@ pub async fn revoke(state: &AppState, client: &Client, token: &str, now: UnixTim
         }
         return Ok(());
     }
-    if let Ok(claims) = tokens::verify_access_token(&state.settings, &state.keyring, &state.ephemeral, token, now).await
-        && claims.client_id == client.id
+    if let Ok(access) = tokens::verify_access_token(state, token, now).await
+        && access.claims.client_id == client.id
     {
-        tokens::revoke_grant(&state.settings, &state.ephemeral, &claims.gid).await.map_err(unexpected)?;
+        end_grant(state, &access.claims.gid, now).await?;
     }
     Ok(())
 }
 
-/// Ends the grants issued in a browser session (at logout); returns the families ended.
-pub async fn end_session_grants(
-    state: &AppState,
-    session_id: &str,
-    now: UnixTime,
-) -> Result<Vec<RefreshFamily>, GrantError> {
-    let families = db::refresh_tokens::revoke_families_of_session(&state.db, session_id, now).await?;
+/// Ends every grant of a browser session, a user or a client: their refresh tokens and
+/// access tokens stop working, durably, and the clients involved get back-channel logout.
+pub async fn end_all(state: &AppState, of: FamiliesOf<'_>, now: UnixTime) -> Result<Vec<RefreshFamily>, GrantError> {
+    let families = db::refresh_tokens::revoke_families(&state.db, of, now).await?;
     for family in &families {
-        tokens::revoke_grant(&state.settings, &state.ephemeral, &family.id).await.map_err(unexpected)?;
+        tokens::revoke_grant(&state.db, &state.settings, &family.id, now).await?;
     }
+    super::backchannel::notify(state, &families, now);
     Ok(families)
 }
 
 /// Ends a browser session: the grants issued in it end, their clients get back-channel
 /// logout notices, and the session itself is gone.
 pub async fn sign_out(state: &AppState, session_id: &str, now: UnixTime) -> Result<(), GrantError> {
-    let families = end_session_grants(state, session_id, now).await?;
-    super::backchannel::notify(state, &families, now);
+    end_all(state, FamiliesOf::Session(session_id), now).await?;
     super::sessions::end(&state.ephemeral, session_id).await.map_err(unexpected)?;
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod backchannel;
 pub mod bootstrap;
 pub mod clients;
 pub mod consents;
+pub mod credentials;
 pub mod grants;
 pub mod keys;
 pub mod login;

@@ -108,6 +108,21 @@ pub async fn end(store: &EphemeralStore, id: &str) -> Result<(), EphemeralError>
     store.delete(&key(id)).await
 }
 
+/// Ends every live session of `user_id` but `keep`.
+pub async fn end_all_for_user(
+    store: &EphemeralStore,
+    user_id: &str,
+    keep: Option<&str>,
+    now: UnixTime,
+) -> Result<(), EphemeralError> {
+    for (_, session) in list_for_user(store, user_id, now).await? {
+        if Some(session.id.as_str()) != keep {
+            end(store, &session.id).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The live session with this id and its user, when the user still exists and is enabled:
 /// a disabled or deleted user's sessions stop working at once.
 pub async fn find_signed_in(

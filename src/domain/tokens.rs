@@ -2,11 +2,10 @@
 //! verifying access tokens presented back to us, and revoking the grants they belong to.
 //!
 //! Every access token carries `gid`, the id of the grant it was issued under (one code
-//! exchange, or one client-credentials request). Revoking a grant puts a marker in the
-//! ephemeral store for as long as any of its access tokens can live; verification checks
-//! it. Refresh tokens are opaque and live in the database (`domain::grants`).
-
-use std::time::Duration;
+//! exchange, or one client-credentials request). Revoking a grant records it durably in
+//! the database for as long as any of its tokens can live; verification checks it, so a
+//! lost ephemeral store can never bring a revoked token back. Refresh tokens are opaque and
+//! live in the database (`domain::grants`).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,9 +15,10 @@ use serde_json::{Map, Value, json};
 
 use super::keys::{KeyError, Keyring};
 use super::model::{ScopeSet, User};
-use super::{UnixTime, random_token};
+use super::{UnixTime, clients, random_token, users};
 use crate::config::Settings;
-use crate::store::ephemeral::{EphemeralError, EphemeralStore};
+use crate::state::AppState;
+use crate::store::db::{self, Db};
 
 /// Who and what tokens are issued for.
 #[derive(Debug, Clone)]
@@ -64,6 +64,11 @@ impl AccessClaims {
     pub fn scopes(&self) -> ScopeSet {
         ScopeSet::from_stored(&self.scope)
     }
+
+    /// A client-credentials token: the client is the subject, no user signed in.
+    pub fn is_client_acting_for_itself(&self) -> bool {
+        self.auth_time.is_none() && self.sub == self.client_id
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,12 +79,6 @@ pub enum TokenError {
     Revoked,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
-}
-
-impl From<EphemeralError> for TokenError {
-    fn from(error: EphemeralError) -> Self {
-        TokenError::Unexpected(error.into())
-    }
 }
 
 /// Signs the access token and, when the grant has a user and `openid`, the ID token.
@@ -158,16 +157,36 @@ pub fn user_claims(user: &User, scopes: &ScopeSet) -> Map<String, Value> {
     claims
 }
 
+/// An access token that checked out, and the user it acts for (none for a client acting
+/// for itself).
+#[derive(Debug, Clone)]
+pub struct VerifiedAccess {
+    pub claims: AccessClaims,
+    pub user: Option<User>,
+}
+
 /// Verifies an access token we issued: RS256 only, a `kid` we publish (never a key the
 /// token points to: `jku`, `x5u` and `jwk` headers are ignored), the signature, `typ`,
-/// `iss`, `exp`/`nbf`/`iat`, and that its grant was not revoked.
-pub async fn verify_access_token(
-    settings: &Settings,
-    keyring: &Keyring,
-    store: &EphemeralStore,
-    token: &str,
-    now: UnixTime,
-) -> Result<AccessClaims, TokenError> {
+/// `iss`, `exp`/`nbf`/`iat`; that its grant was not revoked; and that its client and its
+/// user still exist and are enabled. The one check every endpoint that accepts an access
+/// token makes.
+pub async fn verify_access_token(state: &AppState, token: &str, now: UnixTime) -> Result<VerifiedAccess, TokenError> {
+    let claims = verify_signed_claims(state, token, now).await?;
+    if clients::find_enabled(&state.db, &claims.client_id).await?.is_none() {
+        return Err(TokenError::Invalid("the client no longer exists or is disabled"));
+    }
+    let user = match claims.is_client_acting_for_itself() {
+        true => None,
+        false => match users::find_enabled(&state.db, &claims.sub).await? {
+            Some(user) => Some(user),
+            None => return Err(TokenError::Invalid("the user no longer exists or is disabled")),
+        },
+    };
+    Ok(VerifiedAccess { claims, user })
+}
+
+async fn verify_signed_claims(state: &AppState, token: &str, now: UnixTime) -> Result<AccessClaims, TokenError> {
+    let (settings, keyring) = (&state.settings, &state.keyring);
     let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
     if header.alg != Algorithm::RS256 {
         return Err(TokenError::Invalid("algorithm"));
@@ -189,25 +208,22 @@ pub async fn verify_access_token(
     if claims.iat > now + 30 {
         return Err(TokenError::Invalid("issued in the future"));
     }
-    if is_grant_revoked(store, &claims.gid).await? {
+    if is_grant_revoked(&state.db, &claims.gid).await? {
         return Err(TokenError::Revoked);
     }
     Ok(claims)
 }
 
-fn revoked_key(grant_id: &str) -> String {
-    format!("revoked-grant:{grant_id}")
+/// Makes every token of `grant_id` invalid from now on, durably: the record lives as long
+/// as any token of the grant can (the longest token lifetime, and then some).
+pub async fn revoke_grant(db: &Db, settings: &Settings, grant_id: &str, now: UnixTime) -> anyhow::Result<()> {
+    let tokens = &settings.tokens;
+    let longest = tokens.access_token_ttl_secs.max(tokens.refresh_token_ttl_secs).max(tokens.id_token_ttl_secs);
+    db::revoked_grants::insert(db, grant_id, now, now + longest as i64 + 60).await
 }
 
-/// Makes every access token of `grant_id` invalid from now on. The marker lives as long
-/// as such a token can.
-pub async fn revoke_grant(settings: &Settings, store: &EphemeralStore, grant_id: &str) -> Result<(), EphemeralError> {
-    let ttl = Duration::from_secs(settings.tokens.access_token_ttl_secs + 60);
-    store.put(&revoked_key(grant_id), b"1", ttl).await
-}
-
-pub async fn is_grant_revoked(store: &EphemeralStore, grant_id: &str) -> Result<bool, EphemeralError> {
-    Ok(store.get(&revoked_key(grant_id)).await?.is_some())
+pub async fn is_grant_revoked(db: &Db, grant_id: &str) -> anyhow::Result<bool> {
+    db::revoked_grants::contains(db, grant_id).await
 }
 
 /// What logout needs from an `id_token_hint`.
@@ -222,7 +238,8 @@ pub struct IdTokenHint {
 /// an expired hint is fine (OpenID RP-Initiated Logout 1.0 §2).
 pub fn verify_id_token_hint(settings: &Settings, keyring: &Keyring, token: &str) -> Option<IdTokenHint> {
     let header = jsonwebtoken::decode_header(token).ok()?;
-    if header.alg != Algorithm::RS256 {
+    // Our ID tokens are typed `JWT`; an access token (`at+jwt`) or a logout token is no hint.
+    if header.alg != Algorithm::RS256 || !header.typ.as_deref().is_some_and(|typ| typ.eq_ignore_ascii_case("JWT")) {
         return None;
     }
     let key = keyring.verification_key(&header.kid?)?;

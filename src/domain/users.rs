@@ -3,9 +3,9 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::audit::{self, Actor, AdminAction, AuditEvent, AuditKind};
+use super::audit::{self, Actor, AdminAction};
 pub use super::model::{User, UserChange};
-use super::now;
+use super::{credentials, now};
 use crate::state::AppState;
 use crate::store::db::{self, Db, WriteError};
 
@@ -65,6 +65,8 @@ pub enum UserError {
     NotFound(String),
     #[error("only an admin may do this")]
     Forbidden,
+    #[error("the current password is not right")]
+    WrongPassword,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -164,59 +166,31 @@ pub async fn update_user(state: &AppState, actor: &Actor, id: &str, mut change: 
     }
 }
 
-/// Disables or enables a user. A disabled user can no longer sign in, and every session
-/// and token of theirs stops working at its next check.
+/// Disables or enables a user. A disabled user can no longer sign in, and their sessions
+/// and grants end at once (with back-channel logout), so enabling them again brings none
+/// of it back.
 pub async fn set_disabled(state: &AppState, actor: &Actor, id: &str, disabled: bool) -> Result<User, UserError> {
     require_admin(actor)?;
     let change = UserChange { disabled: Some(disabled), ..UserChange::default() };
     let user = db::users::update(&state.db, id, &change, now()).await?.ok_or_else(|| UserError::NotFound(id.into()))?;
+    if disabled {
+        credentials::revoke_access(state, id, None, now()).await?;
+    }
     let action = if disabled { AdminAction::DisableUser } else { AdminAction::EnableUser };
     audit::record_admin(&state.db, actor, action, Some(id), None, now()).await;
     Ok(user)
 }
 
-/// Deletes a user and, at once, everything that lets them in: passkeys, consents, grants
-/// (refresh tokens stop working immediately, access tokens at their next check) and,
-/// because sessions resolve their user on every request, their browser sessions.
+/// Deletes a user and, at once, everything that lets them in: sessions, grants (refresh
+/// and access tokens, with back-channel logout), passkeys and consents.
 pub async fn delete_user(state: &AppState, actor: &Actor, id: &str) -> Result<(), UserError> {
     require_admin(actor)?;
     find_user(&state.db, id).await?;
-    let grant_ids = db::refresh_tokens::grant_ids_of_user(&state.db, id).await?;
-    for grant_id in grant_ids {
-        super::tokens::revoke_grant(&state.settings, &state.ephemeral, &grant_id).await.map_err(anyhow::Error::from)?;
-    }
+    credentials::revoke_access(state, id, None, now()).await?;
     if !db::users::delete_with_dependents(&state.db, id).await? {
         return Err(UserError::NotFound(id.to_string()));
     }
     audit::record_admin(&state.db, actor, AdminAction::DeleteUser, Some(id), None, now()).await;
-    Ok(())
-}
-
-/// Sets a new password (argon2id-hashed): an admin for any user, a user for themselves. A
-/// `temporary` one must be changed by the user at the next sign-in.
-pub async fn set_password(
-    state: &AppState,
-    actor: &Actor,
-    id: &str,
-    password: &SecretString,
-    temporary: bool,
-) -> Result<(), UserError> {
-    let by_owner = matches!(actor, Actor::User { user_id, .. } if user_id == id);
-    if !by_owner {
-        require_admin(actor)?;
-    }
-    if password.expose_secret().is_empty() {
-        return Err(UserError::EmptyPassword);
-    }
-    find_user(&state.db, id).await?;
-    let hash = state.passwords.hash(password).await?;
-    db::users::set_password_hash(&state.db, id, &hash, temporary && !by_owner, now()).await?;
-    if by_owner {
-        let event = AuditEvent::new(AuditKind::PasswordChanged, now()).subject(id).by(actor);
-        audit::record(&state.db, event).await;
-    } else {
-        audit::record_admin(&state.db, actor, AdminAction::SetPassword, Some(id), None, now()).await;
-    }
     Ok(())
 }
 

@@ -34,6 +34,8 @@
       body: JSON.stringify(body || {}),
     });
     const data = await response.json().catch(() => ({}));
+    // A sensitive action on an old session: sign in again, then come back.
+    if (data.sign_in) window.location.assign(data.sign_in);
     if (!response.ok) throw new Error(data.error || "The server refused the request.");
     return data;
   }
@@ -76,21 +78,27 @@
   // Sign-in: the "Sign in with a passkey" button, and autofill where the browser offers it.
   const signInButton = document.getElementById("passkey-sign-in");
   const authorizationRequest = document.querySelector('meta[name="authorization-request"]')?.content || "";
+  const signInNext = document.querySelector('meta[name="sign-in-next"]')?.content || "";
   let autofill = null;
 
   async function signIn(mediation) {
+    // Autofill's controller exists before its first await, so a click on the button while
+    // autofill is still starting can always cancel it.
+    const controller = mediation === "conditional" ? new AbortController() : null;
+    if (controller) autofill = controller;
     const started = await post("/login/passkey/start");
+    if (controller && controller.signal.aborted) return;
     const get = { publicKey: requestOptions(started.options) };
-    if (mediation === "conditional") {
-      autofill = new AbortController();
+    if (controller) {
       get.mediation = "conditional";
-      get.signal = autofill.signal;
+      get.signal = controller.signal;
     }
     const credential = await navigator.credentials.get(get);
     const finished = await post("/login/passkey/finish", {
       ceremony: started.ceremony,
       credential: assertionJson(credential),
       request: authorizationRequest || null,
+      next: signInNext || null,
     });
     window.location.assign(finished.redirect);
   }
@@ -99,7 +107,10 @@
     signInButton.addEventListener("click", async () => {
       show("");
       if (!supported()) return;
-      if (autofill) autofill.abort();
+      if (autofill) {
+        autofill.abort();
+        autofill = null;
+      }
       try {
         await signIn("modal");
       } catch (error) {

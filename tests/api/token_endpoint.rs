@@ -82,15 +82,15 @@ async fn client_credentials_is_for_confidential_clients_only() {
         json(app.token(&service, &[("grant_type", "client_credentials"), ("scope", "profile")]).await).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none());
-    let claims = latchkey::domain::tokens::verify_access_token(
-        &app.state.settings,
-        &app.state.keyring,
-        &app.state.ephemeral,
+    let access = latchkey::domain::tokens::verify_access_token(
+        &app.state,
         body["access_token"].as_str().unwrap(),
         latchkey::domain::now(),
     )
     .await
     .unwrap();
+    assert!(access.user.is_none(), "a client acting for itself");
+    let claims = access.claims;
     assert_eq!(claims.sub, "service");
     assert_eq!(claims.client_id, "service");
 

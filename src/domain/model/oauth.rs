@@ -16,6 +16,7 @@ pub enum OAuthErrorCode {
     AccessDenied,
     LoginRequired,
     ConsentRequired,
+    InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
     /// 401 at a resource (RFC 6750 §3.1).
@@ -39,6 +40,7 @@ impl OAuthErrorCode {
             OAuthErrorCode::AccessDenied => "access_denied",
             OAuthErrorCode::LoginRequired => "login_required",
             OAuthErrorCode::ConsentRequired => "consent_required",
+            OAuthErrorCode::InteractionRequired => "interaction_required",
             OAuthErrorCode::RequestNotSupported => "request_not_supported",
             OAuthErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             OAuthErrorCode::InvalidToken => "invalid_token",

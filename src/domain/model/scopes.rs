@@ -87,6 +87,11 @@ impl ScopeSet {
         union
     }
 
+    /// The scopes of `self` that `other` contains too, in `self`'s order.
+    pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(self.0.iter().filter(|s| other.contains(s)).cloned().collect())
+    }
+
     /// `self` without the named scopes.
     pub fn without(&self, names: &[&str]) -> ScopeSet {
         ScopeSet(self.0.iter().filter(|s| !names.contains(&s.as_str())).cloned().collect())
@@ -137,5 +142,6 @@ mod tests {
         assert!(ScopeSet::from(["email"]).is_subset_of(&allowed));
         assert_eq!(allowed.union(&asked).to_string(), "openid profile email admin");
         assert_eq!(allowed.without(&[OPENID]).to_string(), "profile email");
+        assert_eq!(allowed.intersection(&asked).to_string(), "openid");
     }
 }

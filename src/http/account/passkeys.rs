@@ -8,6 +8,7 @@ use serde_json::json;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use crate::domain::audit::Actor;
+use crate::domain::credentials;
 use crate::domain::passkeys;
 use crate::domain::sessions::BrowserSession;
 use crate::domain::users::User;
@@ -15,6 +16,7 @@ use crate::domain::{format_time, now};
 use crate::http::csrf::{self, FormToken};
 use crate::http::extract::checked_browser;
 use crate::http::login::passkey::JsonError;
+use crate::http::login::reauthenticate_location;
 use crate::http::pages::{PageError, see_other};
 use crate::http::{session, source_ip};
 use crate::state::AppState;
@@ -42,13 +44,36 @@ async fn signed_in_form(state: &AppState, request: &HttpRequest, csrf_token: Opt
     Ok(session::require(state, request).await?.1)
 }
 
-/// The signed-in user calling a JSON endpoint with the `X-CSRF-Token` header.
+/// Like [`signed_in_form`], for a sensitive action: the sign-in must be recent
+/// (`account.reauth_max_age_secs`), or the browser signs in again and comes back.
+async fn recently_signed_in_form(
+    state: &AppState,
+    request: &HttpRequest,
+    csrf_token: Option<&str>,
+) -> Result<User, PageError> {
+    csrf::require(request, csrf_token)?;
+    let (session, user) = session::require(state, request).await?;
+    if !credentials::is_recent(state, &session, now()) {
+        return Err(PageError::Redirect(reauthenticate_location("/account")));
+    }
+    Ok(user)
+}
+
+/// The signed-in user adding a passkey (JSON, `X-CSRF-Token` header): only after a recent
+/// sign-in, and not while an admin's temporary password waits to be replaced.
 async fn signed_in_json(state: &AppState, request: &HttpRequest) -> Result<(BrowserSession, User), JsonError> {
     checked_browser(request).ok_or_else(JsonError::page_expired)?;
-    match session::current(state, request).await {
-        Ok(Some(signed_in)) => Ok(signed_in),
-        _ => Err(JsonError::new(StatusCode::UNAUTHORIZED, "Sign in again to add a passkey.")),
+    let Ok(Some((session, user))) = session::current(state, request).await else {
+        return Err(JsonError::new(StatusCode::UNAUTHORIZED, "Sign in again to add a passkey."));
+    };
+    if user.must_change_password {
+        return Err(JsonError::new(StatusCode::FORBIDDEN, "Choose a new password first."));
     }
+    if !credentials::is_recent(state, &session, now()) {
+        let sign_in = reauthenticate_location("/account");
+        return Err(JsonError::new(StatusCode::UNAUTHORIZED, "Confirm it’s you: sign in again.").sign_in_at(sign_in));
+    }
+    Ok((session, user))
 }
 
 pub async fn show_account(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, PageError> {
@@ -132,7 +157,7 @@ pub async fn delete(
     id: web::Path<String>,
     form: web::Form<DeleteForm>,
 ) -> Result<HttpResponse, PageError> {
-    let user = signed_in_form(&state, &request, form.csrf_token.as_deref()).await?;
+    let user = recently_signed_in_form(&state, &request, form.csrf_token.as_deref()).await?;
     let actor = Actor::User { user_id: user.id.clone(), source_ip: source_ip(&request) };
     passkeys::delete(&state, &actor, &user.id, &id, now()).await?;
     Ok(see_other("/account"))

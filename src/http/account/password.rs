@@ -1,5 +1,7 @@
-//! `/account/password`: choose a new password. Required before anything else when an admin
-//! set a temporary one; then the pending sign-in (if any) continues.
+//! `/account/password`: choose a new password, giving the current one. Required before
+//! anything else when an admin set a temporary one (then the sign-in just made is the
+//! proof); then the pending sign-in (if any) continues. Every other session ends, and this
+//! one is renewed.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -7,7 +9,7 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::domain::audit::Actor;
+use crate::domain::credentials::{self, Proof};
 use crate::domain::users::{self, UserError};
 use crate::http::csrf::{self, FormToken};
 use crate::http::oidc::authorize::{next_location, pending_request};
@@ -52,6 +54,8 @@ pub struct PasswordForm {
     #[serde(default)]
     request: String,
     #[serde(default)]
+    current_password: String,
+    #[serde(default)]
     password: String,
     #[serde(default)]
     confirm: String,
@@ -78,17 +82,28 @@ pub async fn change(
     if form.password != form.confirm {
         return again("The two passwords differ.");
     }
-    let actor = Actor::User { user_id: user.id.clone(), source_ip: source_ip(&request) };
-    let password = SecretString::from(form.password.clone());
-    match users::set_password(&state, &actor, &user.id, &password, false).await {
-        Ok(()) => {}
-        Err(UserError::EmptyPassword) => return again("Choose a password."),
-        Err(error) => return Err(error.into()),
-    }
+    let current = SecretString::from(form.current_password.clone());
+    let proof = if user.must_change_password { Proof::RecentSignIn } else { Proof::CurrentPassword(&current) };
+    let new = SecretString::from(form.password.clone());
+    let renewed =
+        match credentials::change_own_password(&state, &browser_session, proof, &new, source_ip(&request)).await {
+            Ok(renewed) => renewed,
+            Err(UserError::EmptyPassword) => return again("Choose a password."),
+            Err(UserError::WrongPassword) if user.must_change_password => {
+                return Err(PageError::sign_in_first());
+            }
+            Err(UserError::WrongPassword) => return again("Your current password is not right."),
+            Err(error) => return Err(error.into()),
+        };
     tracing::info!(user_id = %user.id, "password changed by its owner");
-    let Some(pending) = pending_request(&state, Some(&form.request)).await? else {
-        return Ok(see_other("/account"));
+    let location = match pending_request(&state, Some(&form.request)).await? {
+        Some(pending) => {
+            let user = users::User { must_change_password: false, ..user };
+            next_location(&state, &pending, Some(&(renewed.clone(), user))).await?
+        }
+        None => "/account".to_string(),
     };
-    let user = users::User { must_change_password: false, ..user };
-    Ok(see_other(&next_location(&state, &pending, Some(&(browser_session, user))).await?))
+    let mut response = see_other(&location);
+    let _ = response.add_cookie(&session::cookie(&state, &renewed));
+    Ok(response)
 }

@@ -23,14 +23,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// After a user proved who they are (`amr` says how): a new browser session (the domain
-/// records the sign-in), then on to the pending authorization request, or to the account
-/// page. Returns where to go and the session cookie.
+/// records the sign-in), then on to the pending authorization request, to `next` (a
+/// sensitive account action that asked for a fresh sign-in), or to the account page.
+/// Returns where to go and the session cookie.
 pub async fn complete_sign_in(
     state: &AppState,
     request: &HttpRequest,
     user: &User,
     amr: &[&str],
     pending: Option<PendingAuthorization>,
+    next: Option<&str>,
     attempt: &Attempt,
 ) -> Result<(String, Cookie<'static>), PageError> {
     let previous = session::presented_id(request);
@@ -43,7 +45,24 @@ pub async fn complete_sign_in(
             authorization::save_pending(&state.ephemeral, &pending, state.settings.sessions.login_timeout_secs).await?;
             authorize::next_location(state, &pending, Some(&(browser_session, user.clone()))).await?
         }
-        None => "/account".to_string(),
+        None => next.unwrap_or("/account").to_string(),
     };
     Ok((location, cookie))
+}
+
+/// `next` when it is a path on this server (never `//host` or a URL elsewhere): the only
+/// places a sign-in sends the browser on to.
+pub fn local_path(next: Option<&str>) -> Option<&str> {
+    next.filter(|path| {
+        path.starts_with('/')
+            && !path.starts_with("//")
+            && path.len() <= 512
+            && !path.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    })
+}
+
+/// Where a browser goes to sign in again before a sensitive action on `back_to`.
+pub fn reauthenticate_location(back_to: &str) -> String {
+    let next: String = url::form_urlencoded::byte_serialize(back_to.as_bytes()).collect();
+    format!("/login?prompt=login&next={next}")
 }

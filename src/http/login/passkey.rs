@@ -22,11 +22,17 @@ use crate::state::AppState;
 pub struct JsonError {
     status: StatusCode,
     message: String,
+    /// Where the script sends the browser to sign in again first, if anywhere.
+    sign_in: Option<String>,
 }
 
 impl JsonError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> JsonError {
-        JsonError { status, message: message.into() }
+        JsonError { status, message: message.into(), sign_in: None }
+    }
+
+    pub fn sign_in_at(self, location: String) -> JsonError {
+        JsonError { sign_in: Some(location), ..self }
     }
 
     /// The page's CSRF token is missing or stale.
@@ -51,9 +57,11 @@ impl ResponseError for JsonError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .insert_header(("Cache-Control", "no-store"))
-            .json(json!({ "error": self.message }))
+        let mut body = json!({ "error": self.message });
+        if let Some(location) = &self.sign_in {
+            body["sign_in"] = json!(location);
+        }
+        HttpResponse::build(self.status).insert_header(("Cache-Control", "no-store")).json(body)
     }
 }
 
@@ -92,6 +100,8 @@ pub struct FinishSignIn {
     credential: PublicKeyCredential,
     #[serde(default)]
     request: Option<String>,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 pub async fn finish_sign_in(
@@ -105,7 +115,8 @@ pub async fn finish_sign_in(
     let attempt = Attempt { source_ip: source_ip(&request), client_id: pending.as_ref().map(|p| p.client_id.clone()) };
     let user = passkeys::finish_sign_in(&state, &browser, &body.ceremony, &body.credential, &attempt, now()).await?;
     tracing::info!(user_id = %user.id, "signed in with a passkey");
-    let (location, cookie) = super::complete_sign_in(&state, &request, &user, &PASSKEY_AMR, pending, &attempt)
+    let next = super::local_path(body.next.as_deref());
+    let (location, cookie) = super::complete_sign_in(&state, &request, &user, &PASSKEY_AMR, pending, next, &attempt)
         .await
         .map_err(|_| JsonError::sign_in_expired())?;
     let mut response =

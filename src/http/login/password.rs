@@ -22,6 +22,8 @@ struct LoginPage<'a> {
     username: &'a str,
     error: Option<&'a str>,
     passkeys_enabled: bool,
+    /// Where to go after signing in again for a sensitive action (a local path), or "".
+    next: &'a str,
 }
 
 #[derive(Template)]
@@ -34,6 +36,9 @@ struct SignedInPage<'a> {
 #[derive(Debug, Deserialize)]
 pub struct LoginQuery {
     request: Option<String>,
+    /// `login`: show the form even to a signed-in browser (re-authentication).
+    prompt: Option<String>,
+    next: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +49,7 @@ pub struct LoginForm {
     password: String,
     csrf_token: Option<String>,
     request: Option<String>,
+    next: Option<String>,
 }
 
 pub async fn show_login_form(
@@ -53,6 +59,7 @@ pub async fn show_login_form(
 ) -> Result<HttpResponse, PageError> {
     let pending = pending_request(&state, query.request.as_deref()).await?;
     let form = FormToken::new(&request, &state.settings);
+    let next = super::local_path(query.next.as_deref()).unwrap_or_default();
     let mut page = LoginPage {
         csrf_token: &form.token,
         request_id: "",
@@ -60,11 +67,17 @@ pub async fn show_login_form(
         username: "",
         error: None,
         passkeys_enabled: state.webauthn.is_some(),
+        next,
     };
+    let reauthenticate = query.prompt.as_deref() == Some("login");
     if let Some(pending) = &pending {
         page.request_id = &pending.id;
         page.client_name = Some(&pending.client_name);
         page.username = pending.login_hint.as_deref().unwrap_or_default();
+    } else if reauthenticate && let Some((_, user)) = session::current(&state, &request).await? {
+        let username = user.username.clone();
+        let page = LoginPage { username: &username, ..page };
+        return Ok(form.render(StatusCode::OK, &page));
     } else if let Some((_, user)) = session::current(&state, &request).await? {
         return Ok(form.render(StatusCode::OK, &SignedInPage { username: &user.username, csrf_token: &form.token }));
     }
@@ -107,13 +120,16 @@ pub async fn submit_password(
                     username: &form.username,
                     error: Some("Invalid username or password"),
                     passkeys_enabled: state.webauthn.is_some(),
+                    next: super::local_path(form.next.as_deref()).unwrap_or_default(),
                 },
             ));
         }
         Err(LoginError::Unexpected(error)) => return Err(error.into()),
     };
     tracing::info!(user_id = %user.id, "signed in with a password");
-    let (location, cookie) = super::complete_sign_in(&state, &request, &user, &["pwd"], pending, &attempt).await?;
+    let next = super::local_path(form.next.as_deref());
+    let (location, cookie) =
+        super::complete_sign_in(&state, &request, &user, &["pwd"], pending, next, &attempt).await?;
     let mut response = see_other(&location);
     let _ = response.add_cookie(&cookie);
     Ok(response)

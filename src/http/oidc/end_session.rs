@@ -10,6 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 use url::Url;
 
+use crate::domain::clients::ClientError;
 use crate::domain::tokens::{self, IdTokenHint};
 use crate::domain::{clients, grants, now};
 use crate::http::csrf::{self, FormToken};
@@ -66,10 +67,16 @@ async fn logout(
     posted: bool,
 ) -> Result<HttpResponse, PageError> {
     let hint: Option<IdTokenHint> = match params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
-        Some(raw) => Some(
-            tokens::verify_id_token_hint(&state.settings, &state.keyring, raw)
-                .ok_or_else(|| bad("The id_token_hint was not issued by this server."))?,
-        ),
+        Some(raw) => {
+            let not_ours = || bad("The id_token_hint was not issued by this server.");
+            let hint = tokens::verify_id_token_hint(&state.settings, &state.keyring, raw).ok_or_else(not_ours)?;
+            // Its audience must be one of our clients: an ID token, issued to an application.
+            match clients::find_client(&state.db, &hint.aud).await {
+                Err(ClientError::NotFound(_)) => return Err(not_ours()),
+                found => found?,
+            };
+            Some(hint)
+        }
         None => None,
     };
     let client_id = match (params.client_id.as_deref().filter(|c| !c.is_empty()), &hint) {

@@ -27,10 +27,12 @@ pub async fn introspect(
     let now = now();
     let hint = params.get("token_type_hint").map(String::as_str);
     let mut answer = json!({ "active": false });
+    // Only the token's own client, or its audience, learns about it (RFC 7662 §4).
     if hint != Some("refresh_token")
-        && let Ok(claims) =
-            tokens::verify_access_token(&state.settings, &state.keyring, &state.ephemeral, token, now).await
+        && let Ok(access) = tokens::verify_access_token(&state, token, now).await
+        && (access.claims.client_id == client.id || access.claims.aud == client.id)
     {
+        let claims = access.claims;
         answer = json!({
             "active": true,
             "token_type": "Bearer",

@@ -5,8 +5,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::error::OAuthErrorCode;
+use crate::domain::now;
 use crate::domain::tokens::{self, TokenError};
-use crate::domain::{now, users};
 use crate::http::extract::bearer_token;
 use crate::state::AppState;
 
@@ -35,27 +35,21 @@ pub async fn show(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
     let Some(token) = bearer_token(&request) else {
         return challenge(None);
     };
-    let claims =
-        match tokens::verify_access_token(&state.settings, &state.keyring, &state.ephemeral, token, now()).await {
-            Ok(claims) => claims,
-            Err(TokenError::Unexpected(error)) => return server_error(&error),
-            Err(error) => {
-                tracing::info!(%error, "userinfo refused a token");
-                let description = "the access token is invalid, expired or revoked";
-                return challenge(Some((OAuthErrorCode::InvalidToken, description)));
-            }
-        };
-    let scopes = claims.scopes();
+    let access = match tokens::verify_access_token(&state, token, now()).await {
+        Ok(access) => access,
+        Err(TokenError::Unexpected(error)) => return server_error(&error),
+        Err(error) => {
+            tracing::info!(%error, "userinfo refused a token");
+            let description = "the access token is invalid, expired or revoked";
+            return challenge(Some((OAuthErrorCode::InvalidToken, description)));
+        }
+    };
+    let scopes = access.claims.scopes();
     if !scopes.contains_openid() {
         return challenge(Some((OAuthErrorCode::InsufficientScope, "the openid scope is required")));
     }
-    let user = match users::find_enabled(&state.db, &claims.sub).await {
-        Ok(Some(user)) => user,
-        Ok(None) => {
-            let description = "the user no longer exists or is disabled";
-            return challenge(Some((OAuthErrorCode::InvalidToken, description)));
-        }
-        Err(error) => return server_error(&error),
+    let Some(user) = access.user else {
+        return challenge(Some((OAuthErrorCode::InsufficientScope, "the token does not act for a user")));
     };
     let mut body = tokens::user_claims(&user, &scopes);
     body.insert("sub".into(), Value::String(user.id));

@@ -97,7 +97,37 @@ pub async fn set_secret_hash(db: &Db, id: &str, secret_hash: &str) -> anyhow::Re
     Ok(result.rows_affected == 1)
 }
 
-pub async fn delete(db: &Db, id: &str) -> anyhow::Result<bool> {
-    let result = clients::Entity::delete_by_id(id.to_string()).exec(db).await.context("cannot delete client")?;
-    Ok(result.rows_affected == 1)
+/// Deletes a client with its refresh-token families and consents, in one transaction, so
+/// a later client registered under the same id inherits nothing.
+pub async fn delete_with_dependents(db: &Db, id: &str) -> anyhow::Result<bool> {
+    use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
+
+    use super::entities::{consents, refresh_token_families, refresh_tokens};
+    let txn = db.begin().await.context("cannot start transaction")?;
+    let families: Vec<String> = refresh_token_families::Entity::find()
+        .filter(refresh_token_families::Column::ClientId.eq(id))
+        .all(&txn)
+        .await
+        .context("cannot read grants")?
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    refresh_tokens::Entity::delete_many()
+        .filter(refresh_tokens::Column::FamilyId.is_in(families))
+        .exec(&txn)
+        .await
+        .context("cannot delete refresh tokens")?;
+    refresh_token_families::Entity::delete_many()
+        .filter(refresh_token_families::Column::ClientId.eq(id))
+        .exec(&txn)
+        .await
+        .context("cannot delete grants")?;
+    consents::Entity::delete_many()
+        .filter(consents::Column::ClientId.eq(id))
+        .exec(&txn)
+        .await
+        .context("cannot delete consents")?;
+    let deleted = clients::Entity::delete_by_id(id.to_string()).exec(&txn).await.context("cannot delete client")?;
+    txn.commit().await.context("cannot commit")?;
+    Ok(deleted.rows_affected == 1)
 }

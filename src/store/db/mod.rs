@@ -7,6 +7,7 @@ pub mod consents;
 mod entities;
 pub mod passkeys;
 pub mod refresh_tokens;
+pub mod revoked_grants;
 pub mod signing_keys;
 pub mod users;
 

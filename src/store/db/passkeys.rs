@@ -84,6 +84,16 @@ pub async fn rename(db: &Db, user_id: &str, id: &str, name: &str) -> anyhow::Res
     Ok(result.rows_affected == 1)
 }
 
+/// Deletes every passkey of `user_id`.
+pub async fn delete_all_for_user(db: &Db, user_id: &str) -> anyhow::Result<u64> {
+    let result = passkeys::Entity::delete_many()
+        .filter(passkeys::Column::UserId.eq(user_id))
+        .exec(db)
+        .await
+        .context("cannot delete passkeys")?;
+    Ok(result.rows_affected)
+}
+
 /// Deletes a passkey of `user_id`; `false` when there is no such passkey.
 pub async fn delete(db: &Db, user_id: &str, id: &str) -> anyhow::Result<bool> {
     let result = passkeys::Entity::delete_many()

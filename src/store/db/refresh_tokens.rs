@@ -90,27 +90,31 @@ pub async fn revoke_family(db: &Db, family_id: &str, at: UnixTime) -> anyhow::Re
     Ok(())
 }
 
-/// Revokes every live family issued in browser session `session_id`; returns them.
-pub async fn revoke_families_of_session(db: &Db, session_id: &str, at: UnixTime) -> anyhow::Result<Vec<RefreshFamily>> {
+/// Whose families to revoke.
+#[derive(Debug, Clone, Copy)]
+pub enum FamiliesOf<'a> {
+    Session(&'a str),
+    User(&'a str),
+    Client(&'a str),
+}
+
+/// Revokes every family of a session, user or client not revoked yet; returns them.
+pub async fn revoke_families(db: &Db, of: FamiliesOf<'_>, at: UnixTime) -> anyhow::Result<Vec<RefreshFamily>> {
+    let owner = match of {
+        FamiliesOf::Session(id) => families::Column::SessionId.eq(id),
+        FamiliesOf::User(id) => families::Column::UserId.eq(id),
+        FamiliesOf::Client(id) => families::Column::ClientId.eq(id),
+    };
     let live = families::Entity::find()
-        .filter(families::Column::SessionId.eq(session_id))
+        .filter(owner)
         .filter(families::Column::RevokedAt.is_null())
         .all(db)
         .await
-        .context("cannot read the session's refresh tokens")?;
+        .context("cannot read refresh-token families")?;
     for family in &live {
         revoke_family(db, &family.id, at).await?;
     }
     Ok(live.into_iter().map(to_domain).collect())
-}
-
-pub async fn grant_ids_of_user(db: &Db, user_id: &str) -> anyhow::Result<Vec<String>> {
-    let families = families::Entity::find()
-        .filter(families::Column::UserId.eq(user_id))
-        .all(db)
-        .await
-        .context("cannot read grants")?;
-    Ok(families.into_iter().map(|f| f.id).collect())
 }
 
 /// The user's grants that are still live, newest first.

@@ -58,6 +58,12 @@ pub async fn find_by_username_key(db: &Db, username_key: &str) -> anyhow::Result
     }))
 }
 
+/// The stored password hash of user `id`, if they have one.
+pub async fn password_hash(db: &Db, id: &str) -> anyhow::Result<Option<String>> {
+    let model = users::Entity::find_by_id(id.to_string()).one(db).await.context("cannot look up user")?;
+    Ok(model.and_then(|model| model.password_hash))
+}
+
 pub async fn find_by_id(db: &Db, id: &str) -> anyhow::Result<Option<User>> {
     let model = users::Entity::find_by_id(id.to_string()).one(db).await.context("cannot look up user")?;
     Ok(model.map(to_domain))

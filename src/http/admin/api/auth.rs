@@ -11,7 +11,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use super::error::ApiError;
 use crate::domain::audit::Actor;
 use crate::domain::model::scopes::ADMIN;
-use crate::domain::{clients, now, tokens, users};
+use crate::domain::{clients, now, tokens};
 use crate::http::extract::{bearer_token, checked_browser};
 use crate::http::{session, source_ip};
 use crate::state::AppState;
@@ -35,28 +35,28 @@ async fn authorize(request: &HttpRequest) -> Result<Actor, ApiError> {
         request.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::unexpected(&anyhow::anyhow!("no state")))?;
     let source_ip = source_ip(request);
     if let Some(token) = bearer_token(request) {
-        let claims = tokens::verify_access_token(&state.settings, &state.keyring, &state.ephemeral, token, now())
-            .await
-            .map_err(|_| ApiError::unauthorized())?;
-        if !claims.scopes().contains(ADMIN) {
+        let access = tokens::verify_access_token(state, token, now()).await.map_err(|_| ApiError::unauthorized())?;
+        if !access.claims.scopes().contains(ADMIN) {
             return Err(ApiError::forbidden("the token does not carry the admin scope"));
         }
-        let acts_for_itself = claims.sid.is_none() && claims.sub == claims.client_id;
-        if acts_for_itself {
-            let client = clients::find_enabled(&state.db, &claims.client_id).await?;
-            if !client.is_some_and(|c| c.allowed_scopes.contains(ADMIN)) {
-                return Err(ApiError::forbidden("this client is not allowed the admin scope"));
+        return match access.user {
+            None => {
+                let client = clients::find_enabled(&state.db, &access.claims.client_id).await?;
+                if !client.is_some_and(|c| c.allowed_scopes.contains(ADMIN)) {
+                    return Err(ApiError::forbidden("this client is not allowed the admin scope"));
+                }
+                Ok(Actor::AdminClient { client_id: access.claims.client_id, source_ip })
             }
-            return Ok(Actor::AdminClient { client_id: claims.client_id, source_ip });
-        }
-        return match users::find_enabled(&state.db, &claims.sub).await? {
             Some(user) if user.admin => Ok(Actor::Admin { user_id: user.id, source_ip }),
-            _ => Err(ApiError::forbidden("only admins may use the admin API")),
+            Some(_) => Err(ApiError::forbidden("only admins may use the admin API")),
         };
     }
     match session::current(state, request).await? {
         Some(_) if checked_browser(request).is_none() => {
             Err(ApiError::forbidden("a browser session needs the X-CSRF-Token header"))
+        }
+        Some((_, user)) if user.must_change_password => {
+            Err(ApiError::forbidden("choose a new password at /account/password first"))
         }
         Some((_, user)) if user.admin => Ok(Actor::Admin { user_id: user.id, source_ip }),
         Some(_) => Err(ApiError::forbidden("only admins may use the admin API")),

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::AdminCaller;
 use super::error::ApiError;
+use crate::domain::credentials::{self, PasswordReset};
 use crate::domain::users::{self, NewUser, User, UserChange};
 use crate::domain::{grants, now, passkeys, sessions};
 use crate::state::AppState;
@@ -156,6 +157,9 @@ pub struct PasswordBody {
     /// A temporary password: the user must choose a new one at the next sign-in.
     #[serde(default)]
     temporary: bool,
+    /// Also remove the user's passkeys (a suspected account takeover).
+    #[serde(default)]
+    remove_passkeys: bool,
 }
 
 #[utoipa::path(tag = "users", request_body = PasswordBody, responses((status = 204), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
@@ -167,7 +171,12 @@ pub async fn set_password(
     body: web::Json<PasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    users::set_password(&state, &actor, &id, &SecretString::from(body.password), body.temporary).await?;
+    let reset = PasswordReset {
+        password: SecretString::from(body.password),
+        temporary: body.temporary,
+        remove_passkeys: body.remove_passkeys,
+    };
+    credentials::reset_password(&state, &actor, &id, reset).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -60,6 +60,9 @@ impl Admin {
 /// Lets admins through; sends anonymous browsers to sign in and refuses everyone else.
 pub async fn admin(state: &AppState, request: &HttpRequest) -> Result<Admin, PageError> {
     let (_, user) = session::require(state, request).await?;
+    if user.must_change_password {
+        return Err(PageError::Redirect("/account/password".into()));
+    }
     if !user.admin {
         return Err(PageError::page(
             StatusCode::FORBIDDEN,

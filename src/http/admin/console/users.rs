@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::{Admin, admin, admin_form};
+use crate::domain::credentials::{self, PasswordReset};
 use crate::domain::users::{self, NewUser, User, UserChange, UserError};
 use crate::domain::{format_time, grants, login, now, passkeys, sessions};
 use crate::http::pages::{PageError, see_other};
@@ -228,6 +229,7 @@ pub struct ActionForm {
     #[serde(default)]
     password: String,
     temporary: Option<String>,
+    remove_passkeys: Option<String>,
 }
 
 /// `disable`, `enable`, `unlock`, `password` (set a new one) and `delete`.
@@ -244,8 +246,12 @@ pub async fn act(
     let result = match action.as_str() {
         "disable" | "enable" => users::set_disabled(&state, actor, &id, action == "disable").await.map(|_| ()),
         "password" => {
-            let password = SecretString::from(form.password);
-            users::set_password(&state, actor, &id, &password, form.temporary.is_some()).await
+            let reset = PasswordReset {
+                password: SecretString::from(form.password),
+                temporary: form.temporary.is_some(),
+                remove_passkeys: form.remove_passkeys.is_some(),
+            };
+            credentials::reset_password(&state, actor, &id, reset).await
         }
         "delete" => users::delete_user(&state, actor, &id).await,
         "unlock" => users::unlock_user(&state, actor, &id).await,

@@ -6,5 +6,6 @@ pub mod consents;
 pub mod passkeys;
 pub mod refresh_token_families;
 pub mod refresh_tokens;
+pub mod revoked_grants;
 pub mod signing_keys;
 pub mod users;
