@@ -16,7 +16,7 @@ struct LogoutForm {
 }
 
 /// Starts a receiver for logout tokens; returns its URL and the tokens it gets.
-fn start_receiver() -> (String, mpsc::UnboundedReceiver<String>) {
+pub(crate) fn start_receiver() -> (String, mpsc::UnboundedReceiver<String>) {
     let (sender, receiver) = mpsc::unbounded_channel::<String>();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -16,6 +16,7 @@ mod consent;
 mod discovery;
 mod ephemeral;
 mod flow;
+mod hardening;
 mod health;
 mod helpers;
 mod keys;

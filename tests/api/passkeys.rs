@@ -88,14 +88,14 @@ async fn finish_sign_in(
     post_json(browser, app, "/login/passkey/finish", csrf, &body).await
 }
 
-struct World {
-    _env: TestEnv,
-    app: TestApp,
-    rp: Rp,
-    authenticator: SoftAuthenticator,
+pub(crate) struct World {
+    pub(crate) _env: TestEnv,
+    pub(crate) app: TestApp,
+    pub(crate) rp: Rp,
+    pub(crate) authenticator: SoftAuthenticator,
 }
 
-async fn world_with_passkey() -> World {
+pub(crate) async fn world_with_passkey() -> World {
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
     add_user(&app, "alice").await;
