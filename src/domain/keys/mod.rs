@@ -34,6 +34,8 @@ pub enum KeyError {
     WrongMasterKey(String),
     #[error("no signing key is active")]
     NoSigningKey,
+    #[error("signing key {0}: its stored public key or kid does not match its private key; refusing to use it")]
+    Mismatched(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

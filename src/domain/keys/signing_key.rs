@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rsa::pkcs8::EncodePrivateKey;
@@ -82,11 +82,21 @@ struct Header<'a> {
 }
 
 impl SigningKey {
-    /// Parses a stored key's private half once; it signs from then on.
+    /// Parses a stored key's private half once; it signs from then on. The row must be
+    /// bound to its private half: the public key derived from the decrypted private key
+    /// must be the stored `n`/`e`, and the `kid` their thumbprint, or a tampered row could
+    /// publish one key and sign with another.
     pub fn new(stored: SealedKey, pkcs8: &[u8]) -> Result<SigningKey, KeyError> {
         let key_pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|e| {
             KeyError::Unexpected(anyhow::anyhow!("stored key {} is not a valid RSA key: {e}", stored.kid))
         })?;
+        let public = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(key_pair.public_key());
+        let bound = URL_SAFE_NO_PAD.encode(&public.n) == stored.n
+            && URL_SAFE_NO_PAD.encode(&public.e) == stored.e
+            && thumbprint(&stored.n, &stored.e) == stored.kid;
+        if !bound {
+            return Err(KeyError::Mismatched(stored.kid));
+        }
         let decoding_key = jsonwebtoken::DecodingKey::from_rsa_components(&stored.n, &stored.e).map_err(|e| {
             KeyError::Unexpected(anyhow::anyhow!("stored key {} has bad public parameters: {e}", stored.kid))
         })?;
@@ -172,5 +182,26 @@ mod tests {
         validation.required_spec_claims.clear();
         let data = decode::<serde_json::Value>(&token, &decoding, &validation).unwrap();
         assert_eq!(data.claims["sub"], "alice");
+    }
+
+    #[test]
+    fn a_row_whose_public_key_or_kid_is_not_its_private_keys_is_refused() {
+        let generated = generate(2048).unwrap();
+        let other = generate(2048).unwrap();
+        let row = |kid: &str, n: &str| SealedKey {
+            kid: kid.into(),
+            generation: 1,
+            bits: 2048,
+            n: n.into(),
+            e: generated.e.clone(),
+            sealed_private_key: Vec::new(),
+            created_at: 0,
+            activates_at: 0,
+        };
+        let swapped_public = SigningKey::new(row(&other.kid, &other.n), &generated.pkcs8.0);
+        assert!(matches!(swapped_public, Err(KeyError::Mismatched(_))));
+        let wrong_kid = SigningKey::new(row(&other.kid, &generated.n), &generated.pkcs8.0);
+        assert!(matches!(wrong_kid, Err(KeyError::Mismatched(_))));
+        assert!(SigningKey::new(row(&generated.kid, &generated.n), &generated.pkcs8.0).is_ok());
     }
 }
