@@ -104,4 +104,7 @@ pub enum KeysCommand {
     Rotate,
     /// List signing keys and their states
     List,
+    /// Revoke a key at once (suspected compromise): it leaves the JWKS, tokens it signed are
+    /// refused, and a fresh key signs from now on if it was the signing key
+    Revoke { kid: String },
 }

@@ -14,6 +14,10 @@ pub async fn run(command: KeysCommand, settings: Settings) -> anyhow::Result<()>
             let key = keys::rotate(&state, &Actor::Cli, now()).await?;
             println!("generated signing key {} (published now, signs from {})", key.kid, format_time(key.activates_at));
         }
+        KeysCommand::Revoke { kid } => match keys::revoke(&state, &Actor::Cli, &kid, now()).await? {
+            Some(fresh) => println!("revoked signing key {kid}; signing key {} signs from now on", fresh.kid),
+            None => println!("revoked signing key {kid}"),
+        },
         KeysCommand::List => {
             println!("{:<43}  {:>3}  {:>4}  {:<8}  {:<25}  SIGNS FROM", "KID", "GEN", "BITS", "STATE", "CREATED");
             for key in state.keyring.describe(now()) {

@@ -86,6 +86,7 @@ pub enum AdminAction {
     RotateClientSecret,
     SetClientSecret,
     RotateKeys,
+    RevokeKey,
 }
 
 impl AdminAction {
@@ -107,6 +108,7 @@ impl AdminAction {
             AdminAction::RotateClientSecret => "rotate_client_secret",
             AdminAction::SetClientSecret => "set_client_secret",
             AdminAction::RotateKeys => "rotate_keys",
+            AdminAction::RevokeKey => "revoke_key",
         }
     }
 }

@@ -160,7 +160,16 @@ macro_rules! unexpected_from {
         }
     )*};
 }
-unexpected_from!(GrantError, KeyError, LoginError);
+unexpected_from!(GrantError, LoginError);
+
+impl From<KeyError> for PageError {
+    fn from(error: KeyError) -> Self {
+        match error {
+            KeyError::UnknownKey(_) => PageError::NotFound,
+            error => PageError::Unexpected(anyhow::Error::from(error)),
+        }
+    }
+}
 
 /// Renders a page, or a plain error if the template fails.
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {

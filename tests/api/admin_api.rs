@@ -306,7 +306,9 @@ async fn clients_can_be_registered_edited_rotated_disabled_and_deleted() {
 async fn keys_can_be_listed_and_rotated() {
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    let admin = admin_token(&app).await;
+    let ops = ops_client(&app).await;
+    let ops_secret = ops.secret.clone();
+    let admin = token(&app, &ops, "admin").await;
     let (_, keys) = call(&app, &admin, "GET", "/keys", None).await;
     assert_eq!(keys.as_array().unwrap().len(), 1);
     assert_eq!(keys[0]["state"], "active");
@@ -315,6 +317,17 @@ async fn keys_can_be_listed_and_rotated() {
     assert_eq!(rotated["state"], "next");
     let (_, keys) = call(&app, &admin, "GET", "/keys", None).await;
     assert_eq!(keys.as_array().unwrap().len(), 2);
+
+    assert_eq!(call(&app, &admin, "POST", "/keys/unknown/revoke", None).await.0, 404);
+    let active = keys.as_array().unwrap().iter().find(|k| k["state"] == "active").unwrap()["kid"].clone();
+    let (status, revoked) =
+        call(&app, &admin, "POST", &format!("/keys/{}/revoke", active.as_str().unwrap()), None).await;
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!(revoked["signing_key"]["state"], "active", "a fresh key signs at once");
+    assert_eq!(call(&app, &admin, "GET", "/keys", None).await.0, 401, "the revoked key signed this token");
+    let admin = token(&app, &Rp { client_id: "ops".into(), secret: ops_secret }, "admin").await;
+    let (_, keys) = call(&app, &admin, "GET", "/keys", None).await;
+    assert!(keys.as_array().unwrap().iter().all(|k| k["kid"] != active), "the revoked key is gone");
 }
 
 #[tokio::test]

@@ -208,3 +208,51 @@ async fn a_wrong_master_key_refuses_to_start() {
     assert!(format!("{error:#}").contains("master key"), "{error:#}");
     assert!(!env.keys_dir().join("master.key").exists());
 }
+
+#[tokio::test]
+async fn an_emergency_revocation_replaces_the_signing_key_at_once_and_its_tokens_stop_working() {
+    use crate::flow::{ClientOptions, add_user, register_client};
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    add_user(&app, "alice").await;
+    let rp = register_client(&app, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
+    let tokens = app.tokens_for(&rp, "alice").await;
+    let access_token = tokens["access_token"].as_str().unwrap();
+    let old_kid = app.jwks_kids().await.remove(0);
+
+    env.latchkey(&["keys", "revoke", "no-such-kid"], None).assert_refused("no signing key");
+    let revoked = env.latchkey(&["keys", "revoke", &old_kid], None);
+    revoked.assert_success();
+    assert!(revoked.stdout.contains("signs from now on"), "{}", revoked.stdout);
+
+    // The running instance follows within keys.refresh_interval_secs (1 s in tests).
+    let replaced = eventually(Duration::from_secs(10), || async {
+        let kids = app.jwks_kids().await;
+        kids.len() == 1 && kids[0] != old_kid
+    })
+    .await;
+    assert!(replaced, "the JWKS holds only the fresh key: {:?}", app.jwks_kids().await);
+    assert_eq!(app.userinfo(access_token).await.status(), 401, "a token the revoked key signed is refused");
+    let introspected: serde_json::Value = app
+        .client
+        .post(app.url("/introspect"))
+        .basic_auth("webapp", rp.secret.as_ref())
+        .form(&[("token", access_token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], false);
+    let fresh = app.tokens_for(&rp, "alice").await;
+    let kid = jsonwebtoken::decode_header(fresh["access_token"].as_str().unwrap()).unwrap().kid.unwrap();
+    assert_eq!(app.jwks_kids().await, vec![kid.clone()], "new tokens are signed by the fresh key at once");
+    assert_eq!(app.userinfo(fresh["access_token"].as_str().unwrap()).await.status(), 200);
+
+    let filter = latchkey::domain::audit::AuditFilter { event_type: Some("admin_action".into()), ..Default::default() };
+    let (events, _) = latchkey::domain::audit::search(&app.state.db, &filter, 0, 10).await.unwrap();
+    let revocation = events.iter().map(|(_, e)| e).find(|e| e.details["action"] == "revoke_key").expect("audited");
+    assert_eq!(revocation.details["kid"], old_kid.as_str());
+    assert_eq!(revocation.details["by"], "cli");
+}

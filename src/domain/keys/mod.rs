@@ -34,6 +34,8 @@ pub enum KeyError {
     WrongMasterKey(String),
     #[error("no signing key is active")]
     NoSigningKey,
+    #[error("no signing key {0} (or it is revoked already)")]
+    UnknownKey(String),
     #[error("signing key {0}: its stored public key or kid does not match its private key; refusing to use it")]
     Mismatched(String),
     #[error(transparent)]
@@ -94,9 +96,12 @@ pub struct Jwks {
 /// An immutable snapshot of the keys; replaced whole when anything changes.
 #[derive(Debug)]
 pub struct KeySet {
-    /// Sorted by (activates_at, generation): the order in which keys take over.
+    /// Sorted by (activates_at, generation): the order in which keys take over. Revoked
+    /// keys are not here: they neither sign, nor verify, nor are published.
     keys: Vec<Arc<SigningKey>>,
     states: Vec<KeyState>,
+    /// The generation a new key takes: past every key ever stored, revoked ones included.
+    next_generation: i64,
     pub jwks: Jwks,
 }
 
@@ -119,7 +124,12 @@ fn states_at(activations: &[UnixTime], now: UnixTime, retention: i64) -> Vec<Key
 }
 
 impl KeySet {
-    fn build(mut keys: Vec<Arc<SigningKey>>, now: UnixTime, retention: i64) -> Result<KeySet, KeyError> {
+    fn build(
+        mut keys: Vec<Arc<SigningKey>>,
+        next_generation: i64,
+        now: UnixTime,
+        retention: i64,
+    ) -> Result<KeySet, KeyError> {
         keys.sort_by_key(|key| (key.activates_at, key.generation));
         let activations: Vec<UnixTime> = keys.iter().map(|key| key.activates_at).collect();
         let states = states_at(&activations, now, retention);
@@ -133,7 +143,7 @@ impl KeySet {
             .collect();
         let body = serde_json::to_vec(&serde_json::json!({ "keys": published })).map_err(anyhow::Error::from)?;
         let etag = format!("\"{}\"", &sha256_b64(&body)[..22]);
-        Ok(KeySet { keys, states, jwks: Jwks { body, etag } })
+        Ok(KeySet { keys, states, next_generation, jwks: Jwks { body, etag } })
     }
 
     fn find(&self, kid: &str) -> Option<&Arc<SigningKey>> {
@@ -165,7 +175,7 @@ impl Keyring {
             publish_lead: settings.keys.publish_lead_secs as i64,
             retention: settings.key_retention_secs() as i64,
         };
-        let empty = KeySet::build(Vec::new(), now, policy.retention)?;
+        let empty = KeySet::build(Vec::new(), 1, now, policy.retention)?;
         let keyring = Keyring { master, policy, current: RwLock::new(Arc::new(empty)) };
         keyring.load(stored, now)?;
         keyring.refresh(db, now).await?;
@@ -192,26 +202,47 @@ impl Keyring {
             }
             _ => None,
         };
-        if let Some(activates_at) = due {
-            let generation = set.keys.iter().map(|key| key.generation).max().unwrap_or(0) + 1;
-            if let Some(kid) = self.create(db, generation, activates_at, now).await? {
-                tracing::info!(%kid, activates_at, "generated the next signing key");
-            }
+        if let Some(activates_at) = due
+            && let Some(kid) = self.create(db, set.next_generation, activates_at, now).await?
+        {
+            tracing::info!(%kid, activates_at, "generated the next signing key");
         }
         self.load(db::signing_keys::list(db).await?, now)
     }
 
     /// Adds a new key that is published now and signs from `now + keys.publish_lead_secs`.
     pub async fn rotate(&self, db: &Db, now: UnixTime) -> Result<KeyInfo, KeyError> {
+        self.add_key(db, now + self.policy.publish_lead, now).await
+    }
+
+    /// Adds a key that signs from `activates_at`, retrying when another instance takes the
+    /// generation first.
+    async fn add_key(&self, db: &Db, activates_at: UnixTime, now: UnixTime) -> Result<KeyInfo, KeyError> {
         for _ in 0..3 {
             self.load(db::signing_keys::list(db).await?, now)?;
-            let generation = self.snapshot().keys.iter().map(|key| key.generation).max().unwrap_or(0) + 1;
-            if let Some(kid) = self.create(db, generation, now + self.policy.publish_lead, now).await? {
+            let generation = self.snapshot().next_generation;
+            if let Some(kid) = self.create(db, generation, activates_at, now).await? {
                 self.load(db::signing_keys::list(db).await?, now)?;
                 return self.describe(now).into_iter().find(|info| info.kid == kid).ok_or(KeyError::NoSigningKey);
             }
         }
         Err(KeyError::Unexpected(anyhow::anyhow!("another instance kept rotating at the same time; try again")))
+    }
+
+    /// Revokes a key at once, for a suspected compromise: it leaves the JWKS, tokens it
+    /// signed are refused, and when it was the signing key a fresh key signs from now on
+    /// (returned). Other instances follow within `keys.refresh_interval_secs`.
+    pub async fn revoke(&self, db: &Db, kid: &str, now: UnixTime) -> Result<Option<KeyInfo>, KeyError> {
+        self.load(db::signing_keys::list(db).await?, now)?;
+        let was_signing = self.signing_key(now).is_ok_and(|key| key.kid == kid);
+        if !db::signing_keys::revoke(db, kid, now).await? {
+            return Err(KeyError::UnknownKey(kid.to_string()));
+        }
+        self.load(db::signing_keys::list(db).await?, now)?;
+        if was_signing || self.signing_key(now).is_err() {
+            return Ok(Some(self.add_key(db, now, now).await?));
+        }
+        Ok(None)
     }
 
     /// Generates, seals and stores a key of `generation`; `None` if another instance stored
@@ -236,6 +267,7 @@ impl Keyring {
             e: generated.e,
             created_at: now,
             activates_at,
+            revoked_at: None,
         };
         match db::signing_keys::insert(db, &sealed).await {
             Ok(()) => Ok(Some(generated.kid)),
@@ -244,17 +276,19 @@ impl Keyring {
         }
     }
 
-    /// Replaces the snapshot with `stored`, reusing keys already parsed and unsealing new ones.
+    /// Replaces the snapshot with `stored`, reusing keys already parsed and unsealing new
+    /// ones; revoked keys are left out.
     fn load(&self, stored: Vec<SealedKey>, now: UnixTime) -> Result<(), KeyError> {
         let previous = self.snapshot();
+        let next_generation = stored.iter().map(|key| key.generation).max().unwrap_or(0) + 1;
         let mut keys = Vec::with_capacity(stored.len());
-        for sealed in stored {
+        for sealed in stored.into_iter().filter(|key| key.revoked_at.is_none()) {
             match previous.find(&sealed.kid) {
                 Some(key) => keys.push(key.clone()),
                 None => keys.push(Arc::new(self.unseal(sealed)?)),
             }
         }
-        let set = Arc::new(KeySet::build(keys, now, self.policy.retention)?);
+        let set = Arc::new(KeySet::build(keys, next_generation, now, self.policy.retention)?);
         *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = set;
         Ok(())
     }
@@ -322,12 +356,23 @@ pub async fn install_first_key(
         e: key.e.clone(),
         created_at: now,
         activates_at: now,
+        revoked_at: None,
     };
     match db::signing_keys::insert(db, &sealed).await {
         Ok(()) => Ok(true),
         Err(WriteError::Duplicate) => Ok(false),
         Err(WriteError::Unexpected(error)) => Err(KeyError::Unexpected(error)),
     }
+}
+
+/// Revokes a signing key at once (an admin's or the operator's action, for a suspected
+/// compromise); returns the fresh key that signs instead, when one was needed.
+pub async fn revoke(state: &AppState, actor: &Actor, kid: &str, now: UnixTime) -> Result<Option<KeyInfo>, KeyError> {
+    let fresh = state.keyring.revoke(&state.db, kid, now).await?;
+    let mut event = audit::AuditEvent::new(audit::AuditKind::Admin(AdminAction::RevokeKey), now).by(actor);
+    event = event.details(serde_json::json!({ "kid": kid, "new_kid": fresh.as_ref().map(|key| &key.kid) }));
+    audit::record(&state.db, event).await;
+    Ok(fresh)
 }
 
 /// Rotates now (an admin's or the operator's action): adds a key that is published at once

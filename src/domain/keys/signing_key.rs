@@ -171,6 +171,7 @@ mod tests {
             sealed_private_key: Vec::new(),
             created_at: 0,
             activates_at: 0,
+            revoked_at: None,
         };
         let key = SigningKey::new(stored, &generated.pkcs8.0).unwrap();
         let token = key.sign_jwt("JWT", &serde_json::json!({"sub": "alice", "exp": 4_000_000_000u64})).unwrap();
@@ -197,6 +198,7 @@ mod tests {
             sealed_private_key: Vec::new(),
             created_at: 0,
             activates_at: 0,
+            revoked_at: None,
         };
         let swapped_public = SigningKey::new(row(&other.kid, &other.n), &generated.pkcs8.0);
         assert!(matches!(swapped_public, Err(KeyError::Mismatched(_))));

@@ -121,6 +121,8 @@ pub struct SealedKey {
     pub sealed_private_key: Vec<u8>,
     pub created_at: UnixTime,
     pub activates_at: UnixTime,
+    /// Set by an emergency revocation: the key is gone from the keyring.
+    pub revoked_at: Option<UnixTime>,
 }
 
 #[derive(Debug, Clone)]

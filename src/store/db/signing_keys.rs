@@ -24,8 +24,22 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<SealedKey>> {
             sealed_private_key: model.sealed_private_key,
             created_at: model.created_at,
             activates_at: model.activates_at,
+            revoked_at: model.revoked_at,
         })
         .collect())
+}
+
+/// Marks a key revoked; `false` when there is no such key not revoked yet.
+pub async fn revoke(db: &Db, kid: &str, at: i64) -> anyhow::Result<bool> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let result = signing_keys::Entity::update_many()
+        .col_expr(signing_keys::Column::RevokedAt, sea_orm::sea_query::Expr::value(at))
+        .filter(signing_keys::Column::Kid.eq(kid))
+        .filter(signing_keys::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .context("cannot revoke signing key")?;
+    Ok(result.rows_affected == 1)
 }
 
 /// Stores a key; a duplicate when its generation was taken by another instance meanwhile.
@@ -40,6 +54,7 @@ pub async fn insert(db: &Db, key: &SealedKey) -> Result<(), WriteError> {
         sealed_private_key: Set(key.sealed_private_key.clone()),
         created_at: Set(key.created_at),
         activates_at: Set(key.activates_at),
+        revoked_at: Set(key.revoked_at),
     };
     signing_keys::Entity::insert(model)
         .exec_without_returning(db)

@@ -133,7 +133,10 @@ impl From<GrantError> for ApiError {
 
 impl From<KeyError> for ApiError {
     fn from(error: KeyError) -> Self {
-        ApiError::unexpected(&anyhow::Error::from(error))
+        match error {
+            KeyError::UnknownKey(_) => ApiError::not_found(error.to_string()),
+            error => ApiError::unexpected(&anyhow::Error::from(error)),
+        }
     }
 }
 

@@ -40,6 +40,26 @@ pub async fn list_keys(_caller: AdminCaller, state: web::Data<AppState>) -> web:
     web::Json(state.keyring.describe(now()).into_iter().map(KeyView::from).collect())
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Revoked {
+    revoked: String,
+    /// The fresh key that signs from now on, when the revoked key was the signing key.
+    signing_key: Option<KeyView>,
+}
+
+/// Revokes a key at once (a suspected compromise): it leaves the JWKS and tokens it signed
+/// are refused; a fresh key signs from now on if it was the signing key.
+#[utoipa::path(tag = "keys", responses((status = 200, body = Revoked), (status = 404, body = ApiError)))]
+#[post("/keys/{kid}/revoke")]
+pub async fn revoke_key(
+    AdminCaller(actor): AdminCaller,
+    state: web::Data<AppState>,
+    kid: web::Path<String>,
+) -> Result<web::Json<Revoked>, ApiError> {
+    let fresh = keys::revoke(&state, &actor, &kid, now()).await?;
+    Ok(web::Json(Revoked { revoked: kid.into_inner(), signing_key: fresh.map(KeyView::from) }))
+}
+
 #[utoipa::path(tag = "keys", responses((status = 200, body = KeyView)))]
 #[post("/keys/rotate")]
 pub async fn rotate_keys(

@@ -52,6 +52,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     .service(clients::rotate_secret)
     .service(keys::list_keys)
     .service(keys::rotate_keys)
+    .service(keys::revoke_key)
     .service(audit::list_events);
 }
 

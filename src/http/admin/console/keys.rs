@@ -49,6 +49,17 @@ pub struct CsrfForm {
     csrf_token: Option<String>,
 }
 
+pub async fn revoke(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    kid: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    keys::revoke(&state, &admin.actor, &kid, now()).await?;
+    Ok(see_other("/admin/keys"))
+}
+
 pub async fn rotate(
     state: web::Data<AppState>,
     request: HttpRequest,

@@ -35,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/clients/{id}/delete", web::post().to(clients::delete))
         .route("/admin/keys", web::get().to(keys::list))
         .route("/admin/keys/rotate", web::post().to(keys::rotate))
+        .route("/admin/keys/{kid}/revoke", web::post().to(keys::revoke))
         .route("/admin/audit", web::get().to(audit::list));
 }
 

@@ -14,6 +14,7 @@ pub struct Model {
     pub sealed_private_key: Vec<u8>,
     pub created_at: i64,
     pub activates_at: i64,
+    pub revoked_at: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
