@@ -206,6 +206,11 @@ pub struct PasswordSettings {
     pub iterations: u32,
     /// argon2id lanes (OWASP: 1).
     pub parallelism: u32,
+    /// The fewest characters a new password may have (at most 128 are accepted).
+    pub min_length: usize,
+    /// The lowest zxcvbn strength score (0–4) a new password may have; common and breached
+    /// passwords, and ones built from the user's own name, score low.
+    pub min_strength: u8,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -302,7 +307,7 @@ impl Default for SessionSettings {
 
 impl Default for PasswordSettings {
     fn default() -> Self {
-        PasswordSettings { memory_kib: 19456, iterations: 2, parallelism: 1 }
+        PasswordSettings { memory_kib: 19456, iterations: 2, parallelism: 1, min_length: 10, min_strength: 3 }
     }
 }
 

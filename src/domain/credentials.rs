@@ -8,9 +8,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::audit::{self, Actor, AdminAction, AuditEvent, AuditKind};
 use super::grants::{self, FamiliesOf};
+use super::password_policy;
 use super::passwords::Verification;
 use super::sessions::{self, BrowserSession};
-use super::users::{UserError, find_user};
+use super::users::{UserError, find_user, personal_words};
 use super::{UnixTime, now};
 use crate::state::AppState;
 use crate::store::db;
@@ -41,7 +42,8 @@ pub async fn reset_password(state: &AppState, actor: &Actor, id: &str, reset: Pa
     if reset.password.expose_secret().is_empty() {
         return Err(UserError::EmptyPassword);
     }
-    find_user(&state.db, id).await?;
+    let user = find_user(&state.db, id).await?;
+    password_policy::check(&state.settings.passwords, &reset.password, &personal_words(&user))?;
     let hash = state.passwords.hash(&reset.password).await?;
     let now = now();
     db::users::set_password_hash(&state.db, id, &hash, reset.temporary, now).await?;
@@ -88,6 +90,7 @@ pub async fn change_own_password(
     if new.expose_secret().is_empty() {
         return Err(UserError::EmptyPassword);
     }
+    password_policy::check(&state.settings.passwords, new, &personal_words(&user))?;
     let hash = state.passwords.hash(new).await?;
     db::users::set_password_hash(&state.db, &user.id, &hash, false, now).await?;
     revoke_access(state, &user.id, Some(&session.id), now).await?;

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod login;
 pub mod model;
 pub mod passkeys;
+pub mod password_policy;
 pub mod passwords;
 pub mod sessions;
 pub mod tokens;

@@ -94,7 +94,13 @@ mod tests {
     use super::*;
 
     fn hasher(memory_kib: u32) -> PasswordHasher {
-        PasswordHasher::new(&PasswordSettings { memory_kib, iterations: 1, parallelism: 1 }).unwrap()
+        PasswordHasher::new(&PasswordSettings {
+            memory_kib,
+            iterations: 1,
+            parallelism: 1,
+            ..PasswordSettings::default()
+        })
+        .unwrap()
     }
 
     #[tokio::test]

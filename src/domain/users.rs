@@ -5,6 +5,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::audit::{self, Actor, AdminAction};
 pub use super::model::{User, UserChange};
+use super::password_policy::{self, PolicyError};
 use super::{credentials, now};
 use crate::state::AppState;
 use crate::store::db::{self, Db, WriteError};
@@ -68,6 +69,8 @@ pub enum UserError {
     #[error("the current password is not right")]
     WrongPassword,
     #[error(transparent)]
+    WeakPassword(#[from] PolicyError),
+    #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
@@ -102,6 +105,12 @@ pub async fn add_user(state: &AppState, actor: &Actor, new: NewUser) -> Result<U
     if new.password.expose_secret().is_empty() {
         return Err(UserError::EmptyPassword);
     }
+    let personal = [Some(username.as_str()), email.as_ref().map(Email::as_str), display_name.as_deref()];
+    password_policy::check(
+        &state.settings.passwords,
+        &new.password,
+        &personal.into_iter().flatten().collect::<Vec<_>>(),
+    )?;
     let password_hash = state.passwords.hash(&new.password).await?;
     let at = now();
     let user = User {
@@ -135,6 +144,11 @@ pub async fn find_user(db: &Db, id: &str) -> Result<User, UserError> {
 /// acts for a user makes (sessions, tokens, userinfo, the admin API).
 pub async fn find_enabled(db: &Db, id: &str) -> anyhow::Result<Option<User>> {
     Ok(db::users::find_by_id(db, id).await?.filter(|user| !user.disabled))
+}
+
+/// The user's own words, which a password of theirs should not be built from.
+pub fn personal_words(user: &User) -> Vec<&str> {
+    [Some(user.username.as_str()), user.email.as_deref(), user.display_name.as_deref()].into_iter().flatten().collect()
 }
 
 /// The user with this username (compared without case).

@@ -394,6 +394,7 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         "POST /admin/api/clients/{id}/secret",
         "GET /admin/api/keys",
         "POST /admin/api/keys/rotate",
+        "POST /admin/api/keys/{kid}/revoke",
         "GET /admin/api/audit",
     ];
     expected.sort();

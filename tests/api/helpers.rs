@@ -88,6 +88,9 @@ impl TestEnv {
         settings.keys.refresh_interval_secs = 1;
         settings.passwords.memory_kib = 64;
         settings.passwords.iterations = 1;
+        // Tests pick short passwords; the policy has tests of its own.
+        settings.passwords.min_length = 1;
+        settings.passwords.min_strength = 0;
         settings
     }
 
@@ -124,6 +127,8 @@ impl TestEnv {
             ("LATCHKEY_REDIS__KEY_PREFIX".to_string(), self.redis_prefix.clone()),
             ("LATCHKEY_PASSWORDS__MEMORY_KIB".to_string(), "64".to_string()),
             ("LATCHKEY_PASSWORDS__ITERATIONS".to_string(), "1".to_string()),
+            ("LATCHKEY_PASSWORDS__MIN_LENGTH".to_string(), "1".to_string()),
+            ("LATCHKEY_PASSWORDS__MIN_STRENGTH".to_string(), "0".to_string()),
         ];
         if let Some(url) = &self.redis_url {
             vars.push(("LATCHKEY_REDIS__URL".to_string(), url.clone()));

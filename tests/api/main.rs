@@ -24,5 +24,6 @@ mod login;
 mod oidc_flow;
 mod oidc_refusals;
 mod passkeys;
+mod password_policy;
 mod soft_authenticator;
 mod token_endpoint;

@@ -43,6 +43,8 @@ export function latchkeyEnv(port) {
     LATCHKEY_KEYS__DIR: join(dir, "keys"),
     LATCHKEY_PASSWORDS__MEMORY_KIB: "64",
     LATCHKEY_PASSWORDS__ITERATIONS: "1",
+    LATCHKEY_PASSWORDS__MIN_LENGTH: "1",
+    LATCHKEY_PASSWORDS__MIN_STRENGTH: "0",
     LATCHKEY_REDIS__KEY_PREFIX: `latchkey-browser:${id}:`,
   };
   if (process.env.LATCHKEY_TEST_REDIS_URL) env.LATCHKEY_REDIS__URL = process.env.LATCHKEY_TEST_REDIS_URL;

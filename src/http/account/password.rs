@@ -32,6 +32,13 @@ pub struct PasswordQuery {
     request: String,
 }
 
+/// "the password must…" as a sentence.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    format!("{first}{}.", chars.as_str())
+}
+
 pub async fn show_form(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -89,6 +96,7 @@ pub async fn change(
         match credentials::change_own_password(&state, &browser_session, proof, &new, source_ip(&request)).await {
             Ok(renewed) => renewed,
             Err(UserError::EmptyPassword) => return again("Choose a password."),
+            Err(UserError::WeakPassword(why)) => return again(&capitalized(&why.to_string())),
             Err(UserError::WrongPassword) if user.must_change_password => {
                 return Err(PageError::sign_in_first());
             }

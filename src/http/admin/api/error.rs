@@ -86,7 +86,9 @@ impl From<UserError> for ApiError {
             UserError::InvalidUsername => ApiError::invalid("username", message),
             UserError::InvalidEmail => ApiError::invalid("email", message),
             UserError::InvalidDisplayName => ApiError::invalid("name", message),
-            UserError::EmptyPassword | UserError::WrongPassword => ApiError::invalid("password", message),
+            UserError::EmptyPassword | UserError::WrongPassword | UserError::WeakPassword(_) => {
+                ApiError::invalid("password", message)
+            }
             UserError::UsernameTaken(_) => ApiError::conflict(message),
             UserError::NotFound(_) => ApiError::not_found(message),
             UserError::Forbidden => ApiError::forbidden("only admins may do this"),
