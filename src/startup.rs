@@ -68,7 +68,7 @@ impl Application {
             with_admin_api(App::new())
                 .0
                 .wrap(http::security_headers())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<http::access_log::AccessLog>::new())
                 .app_data(data.clone())
                 .app_data(discovery.clone())
                 .app_data(openapi.clone())

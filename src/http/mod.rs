@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, middleware, and the mapping of errors to responses. Handlers
 //! parse, call the domain, and render; the rules live in `crate::domain`.
 
+pub mod access_log;
 pub mod account;
 pub mod admin;
 pub mod assets;

@@ -21,6 +21,7 @@ mod health;
 mod helpers;
 mod keys;
 mod login;
+mod logs;
 mod oidc_flow;
 mod oidc_refusals;
 mod passkeys;
