@@ -196,7 +196,16 @@ impl AuditEvent {
     }
 }
 
-pub async fn record(db: &Db, event: AuditEvent) {
+/// `text` cut to at most `max` characters: values a caller sent are bounded before they are
+/// stored.
+pub fn truncated(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+pub async fn record(db: &Db, mut event: AuditEvent) {
+    // The columns' own bounds: an overlong value is cut, never a failed insert.
+    event.client_id = event.client_id.map(|id| truncated(&id, 255));
+    event.source_ip = event.source_ip.map(|ip| truncated(&ip, 64));
     if let Err(error) = db::audit::insert(db, &event).await {
         tracing::error!(error = %format!("{error:#}"), event_type = %event.event_type, "cannot write the audit log");
     }

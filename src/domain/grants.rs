@@ -229,7 +229,13 @@ pub async fn client_credentials(
     Ok(TokenSet { tokens, refresh_token: None })
 }
 
-/// Records a refused token request (the client id as claimed, unverified).
+/// How many refused token requests one source address writes to the audit log a minute;
+/// a flood beyond that is counted in the server log, not written row by row.
+pub const REFUSALS_AUDITED_PER_MINUTE: u64 = 20;
+
+/// Records a refused token request. What the caller claimed (client id, grant type) is
+/// unverified: it is cut to 64 characters, and each source address writes at most
+/// [`REFUSALS_AUDITED_PER_MINUTE`] such rows a minute, so a flood cannot fill the disk.
 pub async fn record_refusal(
     state: &AppState,
     error: OAuthErrorCode,
@@ -237,10 +243,23 @@ pub async fn record_refusal(
     claimed_client_id: Option<&str>,
     source_ip: Option<String>,
 ) {
+    let window = std::time::Duration::from_secs(60);
+    let key = format!("audited-refusals:{}", source_ip.as_deref().unwrap_or("unknown"));
+    match state.ephemeral.increment(&key, window).await {
+        Ok(count) if count > REFUSALS_AUDITED_PER_MINUTE => {
+            if count == REFUSALS_AUDITED_PER_MINUTE + 1 {
+                tracing::warn!(?source_ip, "many refused token requests from one address: not auditing more this minute");
+            }
+            return;
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(error = %format!("{error:#}"), "cannot count refused token requests"),
+    }
+    let grant_type = grant_type.map(|g| audit::truncated(g, 64));
     let mut event = AuditEvent::new(AuditKind::TokenRefused, super::now())
         .source_ip(source_ip)
         .details(serde_json::json!({ "error": error.as_str(), "grant_type": grant_type }));
-    event.client_id = claimed_client_id.map(str::to_string);
+    event.client_id = claimed_client_id.map(|id| audit::truncated(id, 64));
     audit::record(&state.db, event).await;
 }
 

@@ -385,3 +385,22 @@ async fn adding_or_deleting_a_passkey_needs_a_recent_sign_in() {
         stale.get(app.url("/login?prompt=login&next=%2F%2Fevil.example")).send().await.unwrap().text().await.unwrap();
     assert_eq!(hidden_field(&page, "next"), "");
 }
+
+#[tokio::test]
+async fn refused_token_requests_are_audited_bounded_and_a_flood_is_not_written_row_by_row() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let long_id = "x".repeat(1000);
+    let refused = app.client.post(app.url("/token")).form(&[("grant_type", "client_credentials"), ("client_id", &long_id)]);
+    let refused = refused.send().await.unwrap();
+    assert_eq!(refused.status(), 401, "an overlong client_id is a refusal, not a failed insert");
+    for _ in 0..40 {
+        let form = [("grant_type", "client_credentials"), ("client_id", "nobody")];
+        assert_eq!(app.client.post(app.url("/token")).form(&form).send().await.unwrap().status(), 401);
+    }
+    let filter = AuditFilter { event_type: Some("token_refused".into()), ..AuditFilter::default() };
+    let (events, total) = audit::search(&app.state.db, &filter, 0, 100).await.unwrap();
+    assert_eq!(total, latchkey::domain::grants::REFUSALS_AUDITED_PER_MINUTE, "one address, one minute");
+    let first = events.last().unwrap();
+    assert_eq!(first.1.client_id.as_deref().map(str::len), Some(64), "the claimed client id is cut to 64");
+}
