@@ -78,6 +78,9 @@ pub struct AddClient {
     /// A first-party client: users are not asked for consent
     #[arg(long)]
     pub first_party: bool,
+    /// Require PKCE of this confidential client too (public clients always need it)
+    #[arg(long)]
+    pub require_pkce: bool,
     /// Read the client secret from standard input (at least 32 characters)
     #[arg(long)]
     pub secret_stdin: bool,

@@ -28,6 +28,8 @@ pub struct Settings {
     pub passkeys: PasskeySettings,
     pub lockout: LockoutSettings,
     pub account: AccountSettings,
+    pub clients: ClientSettings,
+    pub oidc: OidcSettings,
     pub bootstrap: BootstrapSettings,
     pub passwords: PasswordSettings,
     pub log: LogSettings,
@@ -126,6 +128,23 @@ pub struct LockoutSettings {
     /// Password attempts one IP address may make per minute, over all accounts (guessing
     /// one password against many users); 0 turns the limit off.
     pub attempts_per_ip_per_minute: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ClientSettings {
+    /// Accept `http://` redirect URIs to hosts other than loopback ones (RFC 8252 allows
+    /// only loopback). For development setups that cannot use https.
+    pub allow_insecure_redirects: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct OidcSettings {
+    /// Require PKCE of every client, confidential ones included (RFC 9700 §2.1.1). Off by
+    /// default: the OpenID Foundation's Basic OP tests run a confidential client's code
+    /// flow without PKCE. Public clients always need it; a client can require it alone.
+    pub require_pkce_for_all_clients: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -243,6 +262,8 @@ impl Default for Settings {
             passkeys: PasskeySettings::default(),
             lockout: LockoutSettings::default(),
             account: AccountSettings::default(),
+            clients: ClientSettings::default(),
+            oidc: OidcSettings::default(),
             bootstrap: BootstrapSettings::default(),
             passwords: PasswordSettings::default(),
             log: LogSettings::default(),

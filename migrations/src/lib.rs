@@ -17,6 +17,7 @@ mod m20261129_000007_create_audit_events;
 mod m20261129_000008_add_must_change_password;
 mod m20261130_000009_create_revoked_grants;
 mod m20261130_000010_add_signing_key_revoked_at;
+mod m20261130_000011_add_client_require_pkce;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_add_must_change_password::Migration),
             Box::new(m20261130_000009_create_revoked_grants::Migration),
             Box::new(m20261130_000010_add_signing_key_revoked_at::Migration),
+            Box::new(m20261130_000011_add_client_require_pkce::Migration),
         ]
     }
 }

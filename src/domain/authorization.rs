@@ -95,9 +95,12 @@ impl PendingAuthorization {
 }
 
 /// Validates a request against its client (looked up by the caller from `client_id`).
+/// PKCE is required of public clients, of clients registered with `require_pkce`, and of
+/// every client when `require_pkce_for_all` (`oidc.require_pkce_for_all_clients`).
 pub fn validate(
     params: &AuthorizationParams,
     client: Option<Client>,
+    require_pkce_for_all: bool,
     now: UnixTime,
 ) -> Result<PendingAuthorization, AuthorizeError> {
     let untrusted = |e| Err(AuthorizeError::Untrusted(e));
@@ -159,6 +162,9 @@ pub fn validate(
                 OAuthErrorCode::InvalidRequest,
                 "PKCE (code_challenge with S256) is required for public clients",
             );
+        }
+        (None, None) if client.require_pkce || require_pkce_for_all => {
+            return fail(OAuthErrorCode::InvalidRequest, "PKCE (code_challenge with S256) is required for this client");
         }
         (None, None) => None,
         (None, Some(_)) => {
@@ -454,6 +460,7 @@ mod tests {
             name: "App".into(),
             public,
             first_party: false,
+            require_pkce: false,
             redirect_uris: vec!["https://app.example/cb".into()],
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
@@ -486,7 +493,7 @@ mod tests {
 
     #[test]
     fn a_good_request_is_accepted() {
-        let pending = validate(&params(), Some(client(true)), 0).unwrap();
+        let pending = validate(&params(), Some(client(true)), false, 0).unwrap();
         assert_eq!(pending.scope, ScopeSet::from(["openid", "profile"]));
         assert_eq!(pending.state.as_deref(), Some("xyz"));
     }
@@ -503,14 +510,14 @@ mod tests {
             p.redirect_uri = Some(uri.into());
             assert!(
                 matches!(
-                    validate(&p, Some(client(false)), 0),
+                    validate(&p, Some(client(false)), false, 0),
                     Err(AuthorizeError::Untrusted(UntrustedRequest::RedirectUriMismatch))
                 ),
                 "{uri}"
             );
         }
         assert!(matches!(
-            validate(&params(), None, 0),
+            validate(&params(), None, false, 0),
             Err(AuthorizeError::Untrusted(UntrustedRequest::UnknownClient))
         ));
     }
@@ -520,26 +527,26 @@ mod tests {
         let mut p = params();
         p.code_challenge = None;
         p.code_challenge_method = None;
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), OAuthErrorCode::InvalidRequest);
-        assert!(validate(&p, Some(client(false)), 0).is_ok(), "optional for confidential clients");
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), false, 0)), OAuthErrorCode::InvalidRequest);
+        assert!(validate(&p, Some(client(false)), false, 0).is_ok(), "optional for confidential clients");
 
         let mut p = params();
         p.code_challenge_method = Some("plain".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), OAuthErrorCode::InvalidRequest);
+        assert_eq!(redirect_error(validate(&p, Some(client(false)), false, 0)), OAuthErrorCode::InvalidRequest);
         p.code_challenge_method = None;
-        assert_eq!(redirect_error(validate(&p, Some(client(false)), 0)), OAuthErrorCode::InvalidRequest);
+        assert_eq!(redirect_error(validate(&p, Some(client(false)), false, 0)), OAuthErrorCode::InvalidRequest);
     }
 
     #[test]
     fn response_type_and_scope_are_checked() {
         let mut p = params();
         p.response_type = Some("token".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), OAuthErrorCode::UnsupportedResponseType);
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), false, 0)), OAuthErrorCode::UnsupportedResponseType);
         let mut p = params();
         p.scope = Some("profile".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), OAuthErrorCode::InvalidScope);
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), false, 0)), OAuthErrorCode::InvalidScope);
         p.scope = Some("openid admin".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), 0)), OAuthErrorCode::InvalidScope);
+        assert_eq!(redirect_error(validate(&p, Some(client(true)), false, 0)), OAuthErrorCode::InvalidScope);
     }
 
     fn session(auth_time: UnixTime) -> BrowserSession {
@@ -548,7 +555,7 @@ mod tests {
 
     #[test]
     fn next_step_follows_session_prompt_max_age_and_consent() {
-        let mut pending = validate(&params(), Some(client(true)), 100).unwrap();
+        let mut pending = validate(&params(), Some(client(true)), false, 100).unwrap();
         let granted = ScopeSet::from(["openid", "profile"]);
         assert_eq!(next_step(&pending, None, None, 100), Ok(NextStep::SignIn));
         assert_eq!(next_step(&pending, Some(&session(50)), None, 100), Ok(NextStep::Consent));

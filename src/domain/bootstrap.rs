@@ -67,6 +67,8 @@ struct ClientEntry {
     #[serde(default)]
     first_party: bool,
     #[serde(default)]
+    require_pkce: bool,
+    #[serde(default)]
     redirect_uris: Vec<String>,
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
@@ -124,6 +126,7 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
             name: entry.name,
             public: entry.public,
             first_party: entry.first_party,
+            require_pkce: entry.require_pkce,
             redirect_uris: entry.redirect_uris,
             post_logout_redirect_uris: entry.post_logout_redirect_uris,
             backchannel_logout_uri: entry.backchannel_logout_uri,
@@ -140,6 +143,7 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
     let settings = ClientSettings {
         name: entry.name.unwrap_or_else(|| id.clone()),
         first_party: entry.first_party,
+        require_pkce: entry.require_pkce,
         redirect_uris: entry.redirect_uris,
         post_logout_redirect_uris: entry.post_logout_redirect_uris,
         backchannel_logout_uri: entry.backchannel_logout_uri,

@@ -9,6 +9,7 @@ use super::grants::{self, FamiliesOf};
 use super::model::scopes::{ScopeError, ScopeSet};
 pub use super::model::{Client, GrantType};
 use super::{constant_time_eq, now, random_token, sha256_b64};
+use crate::config::Settings;
 use crate::state::AppState;
 use crate::store::db::{self, Db, WriteError};
 
@@ -63,6 +64,21 @@ impl RedirectUri {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether the URI keeps a code away from the network: https, a private-use scheme
+    /// (a native app), or http to a loopback host (RFC 8252 §7.3, §8.3).
+    pub fn is_secure(&self) -> bool {
+        let Ok(url) = Url::parse(&self.0) else { return false };
+        match url.scheme() {
+            "http" => match url.host() {
+                Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            },
+            _ => true,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +124,8 @@ pub struct NewClient {
     pub name: Option<String>,
     pub public: bool,
     pub first_party: bool,
+    /// Require PKCE of this confidential client too.
+    pub require_pkce: bool,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     /// Where OpenID Back-Channel Logout 1.0 notifications go.
@@ -130,6 +148,7 @@ pub struct AddedClient {
 pub struct ClientSettings {
     pub name: String,
     pub first_party: bool,
+    pub require_pkce: bool,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
@@ -153,6 +172,7 @@ pub async fn update_client(
     require_admin(actor)?;
     let existing = find_client(&state.db, id).await?;
     let (allowed_scopes, allowed_grants) = registration_checks(
+        &state.settings,
         &existing.id,
         existing.public,
         &settings.redirect_uris,
@@ -165,6 +185,7 @@ pub async fn update_client(
     let client = Client {
         name: Some(settings.name).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| existing.id.clone()),
         first_party: settings.first_party,
+        require_pkce: settings.require_pkce,
         redirect_uris: settings.redirect_uris,
         post_logout_redirect_uris: settings.post_logout_redirect_uris,
         backchannel_logout_uri: settings.backchannel_logout_uri,
@@ -233,6 +254,7 @@ pub async fn find_client(db: &Db, id: &str) -> Result<Client, ClientError> {
 /// The checks shared by registration and editing; returns the parsed scopes and grants.
 #[allow(clippy::too_many_arguments)]
 fn registration_checks(
+    settings: &Settings,
     id: &str,
     public: bool,
     redirect_uris: &[String],
@@ -244,7 +266,13 @@ fn registration_checks(
 ) -> Result<(ScopeSet, Vec<GrantType>), ClientError> {
     ClientId::parse(id)?;
     for uri in redirect_uris.iter().chain(post_logout_redirect_uris) {
-        RedirectUri::parse(uri)?;
+        let uri = RedirectUri::parse(uri)?;
+        if !settings.clients.allow_insecure_redirects && !uri.is_secure() {
+            return Err(ClientError::InvalidRedirectUri(
+                uri.as_str().to_string(),
+                "http is for loopback hosts only (localhost, 127.0.0.1, [::1]); use https",
+            ));
+        }
     }
     if let Some(uri) = backchannel_logout_uri {
         let valid =
@@ -277,6 +305,7 @@ fn registration_checks(
 pub async fn add_client(state: &AppState, actor: &Actor, new: NewClient) -> Result<AddedClient, ClientError> {
     require_admin(actor)?;
     let (scopes, grants) = registration_checks(
+        &state.settings,
         &new.id,
         new.public,
         &new.redirect_uris,
@@ -305,6 +334,7 @@ pub async fn add_client(state: &AppState, actor: &Actor, new: NewClient) -> Resu
         id: new.id,
         public: new.public,
         first_party: new.first_party,
+        require_pkce: new.require_pkce,
         redirect_uris: new.redirect_uris,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         backchannel_logout_uri: new.backchannel_logout_uri,
@@ -377,6 +407,22 @@ mod tests {
         assert!(RedirectUri::parse("com.example.app:/oauth").is_ok());
         for bad in ["/relative", "https://app.example/cb#frag", "javascript:alert(1)", "not a uri", "https:///nohost"] {
             assert!(RedirectUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_is_secure_only_for_loopback_hosts() {
+        for secure in [
+            "https://app.example/cb",
+            "http://localhost:3000/cb",
+            "http://127.0.0.1/cb",
+            "http://[::1]:8080/cb",
+            "com.example.app:/cb",
+        ] {
+            assert!(RedirectUri::parse(secure).unwrap().is_secure(), "{secure}");
+        }
+        for insecure in ["http://app.example/cb", "http://192.168.1.10/cb", "http://localhost.evil.example/cb"] {
+            assert!(!RedirectUri::parse(insecure).unwrap().is_secure(), "{insecure}");
         }
     }
 

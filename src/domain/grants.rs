@@ -248,7 +248,10 @@ pub async fn record_refusal(
     match state.ephemeral.increment(&key, window).await {
         Ok(count) if count > REFUSALS_AUDITED_PER_MINUTE => {
             if count == REFUSALS_AUDITED_PER_MINUTE + 1 {
-                tracing::warn!(?source_ip, "many refused token requests from one address: not auditing more this minute");
+                tracing::warn!(
+                    ?source_ip,
+                    "many refused token requests from one address: not auditing more this minute"
+                );
             }
             return;
         }

@@ -17,6 +17,7 @@ async fn ops_client(app: &TestApp) -> Rp {
             name: None,
             public: false,
             first_party: true,
+            require_pkce: false,
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
@@ -84,6 +85,7 @@ async fn only_admin_tokens_and_admin_sessions_may_call_the_api() {
         latchkey::domain::clients::ClientSettings {
             name: "console".into(),
             first_party: true,
+            require_pkce: false,
             redirect_uris: vec![crate::flow::REDIRECT_URI.into()],
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,

@@ -47,6 +47,7 @@ pub async fn register_client(app: &TestApp, client_id: &str, options: ClientOpti
             name: Some(format!("{client_id} app")),
             public: options.public,
             first_party: options.first_party,
+            require_pkce: false,
             redirect_uris: vec![REDIRECT_URI.into()],
             post_logout_redirect_uris: vec![POST_LOGOUT_URI.into()],
             backchannel_logout_uri: options.backchannel_logout_uri.clone(),

@@ -391,7 +391,8 @@ async fn refused_token_requests_are_audited_bounded_and_a_flood_is_not_written_r
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
     let long_id = "x".repeat(1000);
-    let refused = app.client.post(app.url("/token")).form(&[("grant_type", "client_credentials"), ("client_id", &long_id)]);
+    let refused =
+        app.client.post(app.url("/token")).form(&[("grant_type", "client_credentials"), ("client_id", &long_id)]);
     let refused = refused.send().await.unwrap();
     assert_eq!(refused.status(), 401, "an overlong client_id is a refusal, not a failed insert");
     for _ in 0..40 {
@@ -403,4 +404,44 @@ async fn refused_token_requests_are_audited_bounded_and_a_flood_is_not_written_r
     assert_eq!(total, latchkey::domain::grants::REFUSALS_AUDITED_PER_MINUTE, "one address, one minute");
     let first = events.last().unwrap();
     assert_eq!(first.1.client_id.as_deref().map(str::len), Some(64), "the claimed client id is cut to 64");
+}
+
+#[tokio::test]
+async fn http_redirect_uris_are_for_loopback_hosts_unless_allowed() {
+    let env = TestEnv::new().await;
+    env.latchkey(&["client", "add", "lan", "--redirect-uri", "http://app.example/cb"], None).assert_refused("loopback");
+    env.latchkey(&["client", "add", "dev", "--redirect-uri", "http://127.0.0.1:8000/cb"], None).assert_success();
+    let mut vars = env.env_vars();
+    vars.push(("LATCHKEY_CLIENTS__ALLOW_INSECURE_REDIRECTS".into(), "true".into()));
+    let args = ["client", "add", "lan", "--redirect-uri", "http://app.example/cb"];
+    crate::helpers::run_latchkey(env.dir.path(), &vars, &args, None).assert_success();
+}
+
+#[tokio::test]
+async fn pkce_can_be_required_of_one_confidential_client_or_of_all() {
+    let env = TestEnv::new().await;
+    let without_pkce = |app: &TestApp, client_id: &str| {
+        let params = [
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", crate::flow::REDIRECT_URI),
+            ("scope", "openid"),
+            ("state", "s"),
+        ];
+        app.client.get(app.url("/authorize")).query(&params).send()
+    };
+    let error_of = |response: reqwest::Response| crate::flow::query_param(&location(&response), "error");
+    {
+        let app = env.spawn_app().await;
+        register_client(&app, "plain", ClientOptions::default()).await;
+        let admin = admin_token(&app).await;
+        let body = json!({ "client_id": "strict", "redirect_uris": [crate::flow::REDIRECT_URI], "require_pkce": true });
+        let (status, strict) = call(&app, &admin, "POST", "/clients", Some(body)).await;
+        assert_eq!(status, 201, "{strict}");
+        assert_eq!(strict["require_pkce"], true);
+        assert!(location(&without_pkce(&app, "plain").await.unwrap()).starts_with("/login"), "PKCE stays optional");
+        assert_eq!(error_of(without_pkce(&app, "strict").await.unwrap()).as_deref(), Some("invalid_request"));
+    }
+    let app = env.spawn_app_with(|settings| settings.oidc.require_pkce_for_all_clients = true).await;
+    assert_eq!(error_of(without_pkce(&app, "plain").await.unwrap()).as_deref(), Some("invalid_request"));
 }

@@ -79,6 +79,8 @@ pub struct Client {
     pub public: bool,
     /// First-party clients skip the consent page.
     pub first_party: bool,
+    /// Must use PKCE even though confidential (public clients always must).
+    pub require_pkce: bool,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,

@@ -35,7 +35,8 @@ async fn start(
         Some(id) if !id.is_empty() => clients::find_enabled(&state.db, id).await?,
         _ => None,
     };
-    let pending = match authorization::validate(params, client, now()) {
+    let require_pkce = state.settings.oidc.require_pkce_for_all_clients;
+    let pending = match authorization::validate(params, client, require_pkce, now()) {
         Ok(pending) => pending,
         Err(AuthorizeError::Untrusted(reason)) => {
             return Err(PageError::bad_request("This sign-in request is not valid", reason.to_string()));

@@ -18,6 +18,7 @@ fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
         name: model.name,
         public: model.public,
         first_party: model.first_party,
+        require_pkce: model.require_pkce,
         backchannel_logout_uri: model.backchannel_logout_uri,
         enabled: model.enabled,
         created_at: model.created_at,
@@ -32,6 +33,7 @@ pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Resu
         secret_hash: Set(secret_hash.map(str::to_string)),
         public: Set(client.public),
         first_party: Set(client.first_party),
+        require_pkce: Set(client.require_pkce),
         redirect_uris: Set(json(&client.redirect_uris)?),
         post_logout_redirect_uris: Set(json(&client.post_logout_redirect_uris)?),
         backchannel_logout_uri: Set(client.backchannel_logout_uri.clone()),
@@ -75,6 +77,7 @@ pub async fn update(db: &Db, client: &Client, at: UnixTime) -> anyhow::Result<bo
     let mut active = model.into_active_model();
     active.name = Set(client.name.clone());
     active.first_party = Set(client.first_party);
+    active.require_pkce = Set(client.require_pkce);
     active.redirect_uris = Set(json(&client.redirect_uris)?);
     active.post_logout_redirect_uris = Set(json(&client.post_logout_redirect_uris)?);
     active.backchannel_logout_uri = Set(client.backchannel_logout_uri.clone());

@@ -16,6 +16,8 @@ pub struct ClientView {
     name: String,
     public: bool,
     first_party: bool,
+    /// PKCE is required even though the client is confidential.
+    require_pkce: bool,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
@@ -36,6 +38,7 @@ fn view(client: Client, secret: Option<SecretString>) -> ClientView {
         name: client.name,
         public: client.public,
         first_party: client.first_party,
+        require_pkce: client.require_pkce,
         redirect_uris: client.redirect_uris,
         post_logout_redirect_uris: client.post_logout_redirect_uris,
         backchannel_logout_uri: client.backchannel_logout_uri,
@@ -63,6 +66,8 @@ pub struct NewClientBody {
     #[serde(default)]
     first_party: bool,
     #[serde(default)]
+    require_pkce: bool,
+    #[serde(default)]
     redirect_uris: Vec<String>,
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
@@ -86,6 +91,7 @@ pub async fn create_client(
         name: body.name,
         public: body.public,
         first_party: body.first_party,
+        require_pkce: body.require_pkce,
         redirect_uris: body.redirect_uris,
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         backchannel_logout_uri: body.backchannel_logout_uri.filter(|u| !u.is_empty()),
@@ -111,6 +117,8 @@ pub async fn get_client(
 pub struct ClientBody {
     name: String,
     first_party: bool,
+    #[serde(default)]
+    require_pkce: bool,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
@@ -131,6 +139,7 @@ pub async fn update_client(
     let settings = ClientSettings {
         name: body.name,
         first_party: body.first_party,
+        require_pkce: body.require_pkce,
         redirect_uris: body.redirect_uris,
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         backchannel_logout_uri: body.backchannel_logout_uri.filter(|u| !u.is_empty()),

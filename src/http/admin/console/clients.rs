@@ -79,6 +79,7 @@ struct ClientForm {
     #[serde(default)]
     client_type: String,
     first_party: Option<String>,
+    require_pkce: Option<String>,
     enabled: Option<String>,
     #[serde(default)]
     redirect_uris: String,
@@ -111,6 +112,7 @@ pub async fn create(
         name: Some(form.name),
         public: form.client_type == "public",
         first_party: form.first_party.is_some(),
+        require_pkce: form.require_pkce.is_some(),
         redirect_uris: lines(&form.redirect_uris),
         post_logout_redirect_uris: lines(&form.post_logout_redirect_uris),
         backchannel_logout_uri: Some(form.backchannel_logout_uri.trim().to_string()).filter(|u| !u.is_empty()),
@@ -147,6 +149,7 @@ pub async fn update(
     let settings = ClientSettings {
         name: form.name,
         first_party: form.first_party.is_some(),
+        require_pkce: form.require_pkce.is_some(),
         redirect_uris: lines(&form.redirect_uris),
         post_logout_redirect_uris: lines(&form.post_logout_redirect_uris),
         backchannel_logout_uri: Some(form.backchannel_logout_uri.trim().to_string()).filter(|u| !u.is_empty()),

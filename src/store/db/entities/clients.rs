@@ -10,6 +10,7 @@ pub struct Model {
     pub secret_hash: Option<String>,
     pub public: bool,
     pub first_party: bool,
+    pub require_pkce: bool,
     /// JSON array of strings.
     pub redirect_uris: String,
     /// JSON array of strings.
