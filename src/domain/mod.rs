@@ -25,6 +25,8 @@ pub mod users;
 
 pub use model::UnixTime;
 
+pub use crate::store::is_outage;
+
 /// The current time, read in one place so that tests can pass their own `now` further down.
 pub fn now() -> UnixTime {
     time::OffsetDateTime::now_utc().unix_timestamp()

@@ -67,6 +67,7 @@ impl std::fmt::Display for PageError {
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
+            PageError::Unexpected(error) if crate::domain::is_outage(error) => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Page { status, .. } => *status,
             PageError::SignInExpired => StatusCode::BAD_REQUEST,
             PageError::CsrfFailed => StatusCode::FORBIDDEN,
@@ -90,6 +91,15 @@ impl ResponseError for PageError {
                 "Go back to the application you came from and start again.",
             ),
             PageError::Redirect(location) => see_other(location),
+            PageError::Unexpected(error) if crate::domain::is_outage(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "a store is unreachable");
+                let mut page = error_page(status, "Temporarily unavailable", "Please try again in a moment.");
+                page.headers_mut().insert(
+                    actix_web::http::header::RETRY_AFTER,
+                    actix_web::http::header::HeaderValue::from_static("5"),
+                );
+                page
+            }
             PageError::Unexpected(error) => {
                 tracing::error!(error = %format!("{error:#}"), "request failed");
                 error_page(status, "Something went wrong", "Please try again in a moment.")

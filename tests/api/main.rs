@@ -24,6 +24,7 @@ mod login;
 mod logs;
 mod oidc_flow;
 mod oidc_refusals;
+mod outages;
 mod passkeys;
 mod password_policy;
 mod soft_authenticator;

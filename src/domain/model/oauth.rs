@@ -24,6 +24,8 @@ pub enum OAuthErrorCode {
     /// 403 at a resource (RFC 6750 §3.1).
     InsufficientScope,
     ServerError,
+    /// 503: a store the request needs is unreachable; retry later (RFC 6749 §4.1.2.1).
+    TemporarilyUnavailable,
 }
 
 impl OAuthErrorCode {
@@ -46,6 +48,7 @@ impl OAuthErrorCode {
             OAuthErrorCode::InvalidToken => "invalid_token",
             OAuthErrorCode::InsufficientScope => "insufficient_scope",
             OAuthErrorCode::ServerError => "server_error",
+            OAuthErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 
@@ -55,6 +58,7 @@ impl OAuthErrorCode {
             OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => 401,
             OAuthErrorCode::InsufficientScope => 403,
             OAuthErrorCode::ServerError => 500,
+            OAuthErrorCode::TemporarilyUnavailable => 503,
             _ => 400,
         }
     }

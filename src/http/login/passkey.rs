@@ -69,6 +69,10 @@ impl ResponseError for JsonError {
 impl From<PasskeyError> for JsonError {
     fn from(error: PasskeyError) -> Self {
         match error {
+            PasskeyError::Unexpected(error) if crate::domain::is_outage(&error) => {
+                tracing::warn!(error = %format!("{error:#}"), "a store is unreachable");
+                JsonError::new(StatusCode::SERVICE_UNAVAILABLE, "The service is unavailable. Try again in a moment.")
+            }
             PasskeyError::Unexpected(error) => {
                 tracing::error!(error = %format!("{error:#}"), "passkey request failed");
                 JsonError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Please try again.")

@@ -28,7 +28,16 @@ impl OAuthError {
         OAuthError::new(OAuthErrorCode::InvalidClient, "client authentication failed")
     }
 
+    /// A failure of ours: `temporarily_unavailable` (503) when a store is unreachable,
+    /// `server_error` otherwise. The cause goes to the log.
     pub fn server_error(error: &anyhow::Error) -> OAuthError {
+        if crate::domain::is_outage(error) {
+            tracing::warn!(error = %format!("{error:#}"), "a store is unreachable");
+            return OAuthError::new(
+                OAuthErrorCode::TemporarilyUnavailable,
+                "the service is unavailable; retry shortly",
+            );
+        }
         tracing::error!(error = %format!("{error:#}"), "token endpoint failed");
         OAuthError::new(OAuthErrorCode::ServerError, "the server could not complete the request")
     }
@@ -48,6 +57,9 @@ impl ResponseError for OAuthError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header(("Cache-Control", "no-store")).insert_header(("Pragma", "no-cache"));
+        if self.code == OAuthErrorCode::TemporarilyUnavailable {
+            response.insert_header(("Retry-After", "5"));
+        }
         if self.code == OAuthErrorCode::InvalidClient {
             response.insert_header(("WWW-Authenticate", r#"Basic realm="latchkey", charset="UTF-8""#));
         }

@@ -27,8 +27,8 @@ fn challenge(error: Option<(OAuthErrorCode, &str)>) -> HttpResponse {
 }
 
 fn server_error(error: &anyhow::Error) -> HttpResponse {
-    tracing::error!(error = %format!("{error:#}"), "userinfo failed");
-    HttpResponse::InternalServerError().finish()
+    use actix_web::ResponseError;
+    super::error::OAuthError::server_error(error).error_response()
 }
 
 pub async fn show(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {

@@ -18,7 +18,14 @@ pub struct RedisStore {
 impl RedisStore {
     pub async fn connect(url: &SecretString, prefix: &str) -> Result<RedisStore, EphemeralError> {
         let client = redis::Client::open(url.expose_secret())?;
-        let connection = ConnectionManager::new(client).await?;
+        // Short timeouts: with Redis gone, a request answers 503 within a couple of seconds
+        // instead of hanging; the manager reconnects by itself when Redis is back.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = ConnectionManager::new_with_config(client, config).await?;
         Ok(RedisStore { connection, prefix: prefix.to_string() })
     }
 

@@ -54,6 +54,10 @@ impl ApiError {
     }
 
     pub fn unexpected(error: &anyhow::Error) -> ApiError {
+        if crate::domain::is_outage(error) {
+            tracing::warn!(error = %format!("{error:#}"), "a store is unreachable");
+            return ApiError::new(503, "unavailable", "the service is unavailable; retry shortly");
+        }
         tracing::error!(error = %format!("{error:#}"), "admin API request failed");
         ApiError::new(500, "server_error", "the server could not complete the request")
     }

@@ -1,0 +1,89 @@
+//! Outages: with Redis gone, what needs it answers 503 within 2 s (an HTML page for the
+//! browser, `temporarily_unavailable` for the protocol), what can answer from memory or the
+//! database still does, and everything recovers when Redis is back, without a restart.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::flow::{ClientOptions, add_user, location, pkce, register_client};
+use crate::helpers::{TestEnv, eventually};
+
+/// A Redis server of the test's own on a spare port, which the test can stop and start.
+struct OwnRedis {
+    port: u16,
+    process: Option<Child>,
+}
+
+impl OwnRedis {
+    async fn start(port: u16) -> OwnRedis {
+        let process = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (it is on this kind of machine)");
+        let up =
+            eventually(Duration::from_secs(10), || async { std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() })
+                .await;
+        assert!(up, "redis-server answers on {port}");
+        OwnRedis { port, process: Some(process) }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn with_redis_down_the_browser_and_the_token_endpoint_get_503_userinfo_and_jwks_still_answer_and_all_recovers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut redis = OwnRedis::start(port).await;
+    let env = TestEnv::new().await;
+    let redis_url = format!("redis://127.0.0.1:{}", redis.port);
+    let app = env.spawn_app_with(|settings| settings.redis.url = Some(redis_url.clone().into())).await;
+    add_user(&app, "alice").await;
+    let rp = register_client(&app, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
+    let tokens = app.tokens_for(&rp, "alice").await;
+    let p = pkce();
+    let code = app.obtain_code(&rp, "alice", &p, &[]).await;
+
+    redis.stop();
+    let started = Instant::now();
+    let authorize = app.authorize(&rp, &pkce(), &[]).await;
+    assert!(started.elapsed() < Duration::from_secs(3), "answered in {:?}", started.elapsed());
+    assert_eq!(authorize.status(), 503);
+    assert!(authorize.headers().contains_key("retry-after"));
+    assert!(authorize.text().await.unwrap().contains("Temporarily unavailable"));
+
+    let started = Instant::now();
+    let exchanged = app.exchange_code(&rp, &code, &p.verifier).await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(exchanged.status(), 503);
+    assert_eq!(exchanged.json::<Value>().await.unwrap()["error"], "temporarily_unavailable");
+
+    // Revocations live in the database: userinfo can still answer, and correctly.
+    assert_eq!(app.userinfo(tokens["access_token"].as_str().unwrap()).await.status(), 200);
+    assert_eq!(app.get("/.well-known/jwks.json").await.status(), 200);
+    assert_eq!(app.get("/.well-known/openid-configuration").await.status(), 200);
+    let health: Value = app.get("/healthz").await.json().await.unwrap();
+    assert_ne!(health["ephemeral_store"]["status"], "ok", "{health}");
+
+    let _redis = OwnRedis::start(port).await;
+    let recovered = eventually(Duration::from_secs(15), || async {
+        let response = app.authorize(&rp, &pkce(), &[]).await;
+        response.status() == 303 && location(&response).starts_with("/login")
+    })
+    .await;
+    assert!(recovered, "the authorize endpoint recovers without a restart");
+}
