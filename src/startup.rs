@@ -64,10 +64,11 @@ impl Application {
             with_admin_api(App::new()).1.to_json().context("cannot serialize the OpenAPI document")?,
         ));
         let data = web::Data::new(state.clone());
+        let settings = state.settings.clone();
         let mut server = HttpServer::new(move || {
             with_admin_api(App::new())
                 .0
-                .wrap(http::security_headers())
+                .wrap(http::security_headers(&settings))
                 .wrap(TracingLogger::<http::access_log::AccessLog>::new())
                 .app_data(data.clone())
                 .app_data(discovery.clone())

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
+use super::extract::{cookie_name, cookie_value, is_same_origin};
 use super::pages::{PageError, render};
 use crate::config::Settings;
 use crate::domain::{constant_time_eq, random_token};
@@ -23,11 +24,11 @@ pub struct FormToken {
 
 impl FormToken {
     pub fn new(request: &HttpRequest, settings: &Settings) -> FormToken {
-        if let Some(existing) = request.cookie(COOKIE).map(|c| c.value().to_string()).filter(|v| v.len() == 43) {
+        if let Some(existing) = cookie_value(request, COOKIE).filter(|v| v.len() == 43) {
             return FormToken { token: existing, new_cookie: None };
         }
         let token = random_token(32);
-        let cookie = Cookie::build(COOKIE, token.clone())
+        let cookie = Cookie::build(cookie_name(settings, COOKIE), token.clone())
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
@@ -46,11 +47,12 @@ impl FormToken {
     }
 }
 
-/// Whether a submitted form's token matches the browser's cookie.
+/// Whether a submitted form's token matches the browser's cookie, and the request comes
+/// from our own pages where the browser says where it comes from.
 pub fn verify(request: &HttpRequest, submitted: Option<&str>) -> bool {
-    match (request.cookie(COOKIE), submitted) {
+    match (cookie_value(request, COOKIE), submitted) {
         (Some(cookie), Some(submitted)) if !submitted.is_empty() => {
-            constant_time_eq(cookie.value().as_bytes(), submitted.as_bytes())
+            constant_time_eq(cookie.as_bytes(), submitted.as_bytes()) && is_same_origin(request)
         }
         _ => false,
     }

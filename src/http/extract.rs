@@ -1,10 +1,12 @@
 //! What handlers read from a request besides forms and JSON: the Bearer token, the
 //! browser's CSRF-checked identity for JSON calls, and the source address.
 
-use actix_web::HttpRequest;
 use actix_web::http::header;
+use actix_web::{HttpRequest, web};
 
 use super::csrf;
+use crate::config::Settings;
+use crate::state::AppState;
 
 /// The header JSON calls from our own pages carry the CSRF token in.
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
@@ -19,7 +21,33 @@ pub fn bearer_token(request: &HttpRequest) -> Option<&str> {
 /// The browser's CSRF cookie when the request carries the matching `X-CSRF-Token` header.
 pub fn checked_browser(request: &HttpRequest) -> Option<String> {
     let header = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    csrf::verify(request, header).then(|| request.cookie(csrf::COOKIE).map(|c| c.value().to_string())).flatten()
+    csrf::verify(request, header).then(|| cookie_value(request, csrf::COOKIE)).flatten()
+}
+
+/// A cookie's name: with the `__Host-` prefix when the issuer is https, so the browser
+/// holds it only for this exact host, over https, for the whole site (RFC 6265bis §4.1.3.2).
+pub fn cookie_name(settings: &Settings, base: &str) -> String {
+    if settings.secure_cookies() { format!("__Host-{base}") } else { base.to_string() }
+}
+
+/// The value of our cookie `base` in a request.
+pub fn cookie_value(request: &HttpRequest, base: &str) -> Option<String> {
+    let settings = request.app_data::<web::Data<AppState>>().map(|state| state.settings.clone())?;
+    request.cookie(&cookie_name(&settings, base)).map(|c| c.value().to_string())
+}
+
+/// Whether a state-changing request from one of our pages really comes from our pages:
+/// browsers that send `Sec-Fetch-Site` or `Origin` must name this site. A request without
+/// them (an old browser, a script) still needs its CSRF token. `Origin: null` tells
+/// nothing: our `Referrer-Policy: no-referrer` makes browsers send it for our own forms.
+pub fn is_same_origin(request: &HttpRequest) -> bool {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    if header("Sec-Fetch-Site").is_some_and(|site| !matches!(site, "same-origin" | "none")) {
+        return false;
+    }
+    let Some(origin) = header("Origin").filter(|origin| *origin != "null") else { return true };
+    let Some(state) = request.app_data::<web::Data<AppState>>() else { return false };
+    url::Url::parse(&state.settings.issuer).is_ok_and(|issuer| issuer.origin().ascii_serialization() == origin)
 }
 
 /// The address a request came from, for the audit log. The TCP peer, not a forwarded

@@ -29,8 +29,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Headers every response carries. The CSP allows only our own scripts and styles, and
 /// `frame-ancestors 'none'` (with `X-Frame-Options` for old browsers) stops clickjacking.
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// With an https issuer, `Strict-Transport-Security` keeps browsers on https.
+pub fn security_headers(settings: &crate::config::Settings) -> DefaultHeaders {
+    let headers = if settings.secure_cookies() {
+        DefaultHeaders::new().add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        DefaultHeaders::new()
+    };
+    headers
         .add((
             "Content-Security-Policy",
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",

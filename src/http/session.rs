@@ -4,6 +4,7 @@
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time};
 
+use super::extract::{cookie_name, cookie_value};
 use super::pages::PageError;
 use crate::domain::now;
 use crate::domain::sessions::{self, BrowserSession};
@@ -13,7 +14,7 @@ use crate::state::AppState;
 pub const COOKIE: &str = "latchkey_session";
 
 pub fn cookie(state: &AppState, session: &BrowserSession) -> Cookie<'static> {
-    Cookie::build(COOKIE, session.id.clone())
+    Cookie::build(cookie_name(&state.settings, COOKIE), session.id.clone())
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -23,7 +24,7 @@ pub fn cookie(state: &AppState, session: &BrowserSession) -> Cookie<'static> {
 }
 
 pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
-    let mut cookie = Cookie::build(COOKIE, "")
+    let mut cookie = Cookie::build(cookie_name(&state.settings, COOKIE), "")
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -35,7 +36,7 @@ pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
 
 /// The session id the browser presents, live or not.
 pub fn presented_id(request: &HttpRequest) -> Option<String> {
-    request.cookie(COOKIE).map(|c| c.value().to_string())
+    cookie_value(request, COOKIE)
 }
 
 /// The browser's live session and its user, when the user still exists and is enabled.

@@ -445,3 +445,33 @@ async fn pkce_can_be_required_of_one_confidential_client_or_of_all() {
     let app = env.spawn_app_with(|settings| settings.oidc.require_pkce_for_all_clients = true).await;
     assert_eq!(error_of(without_pkce(&app, "plain").await.unwrap()).as_deref(), Some("invalid_request"));
 }
+
+#[tokio::test]
+async fn an_https_issuer_gets_host_prefixed_secure_cookies_and_hsts() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app_with(|settings| settings.issuer = settings.issuer.replace("http://", "https://")).await;
+    let page = app.get("/login").await;
+    assert_eq!(page.headers().get("strict-transport-security").unwrap(), "max-age=31536000");
+    let cookie = page.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(cookie.starts_with("__Host-latchkey_csrf="), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"), "{cookie}");
+    let plain = env.spawn_app().await;
+    assert!(plain.get("/login").await.headers().get("strict-transport-security").is_none(), "not on http");
+}
+
+#[tokio::test]
+async fn a_form_posted_from_another_site_is_refused_even_with_the_right_token() {
+    let env = TestEnv::new().await;
+    let (app, _) = app_with_rp(&env).await;
+    let page = app.get("/login").await.text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token");
+    let form = [("csrf_token", csrf.as_str()), ("username", "alice"), ("password", PASSWORD)];
+    for (header, value) in
+        [("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Site", "same-site"), ("Origin", "https://evil.example")]
+    {
+        let response = app.client.post(app.url("/login")).header(header, value).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{header}: {value}");
+    }
+    let own = app.client.post(app.url("/login")).header("Sec-Fetch-Site", "same-origin").header("Origin", &app.address);
+    assert_eq!(location(&own.form(&form).send().await.unwrap()), "/account");
+}

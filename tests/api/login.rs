@@ -9,7 +9,7 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("latchkey_session="))
+        .find(|c| c.starts_with("latchkey_session=") || c.starts_with("__Host-latchkey_session="))
 }
 
 #[tokio::test]
