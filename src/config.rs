@@ -42,6 +42,31 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Reverse proxies (CIDR blocks) whose `X-Forwarded-For` is believed. Empty: forwarded
+    /// headers are ignored and the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl ServerSettings {
+    /// The client's address: the TCP peer, unless the peer is a trusted proxy; then the
+    /// right-most `X-Forwarded-For` entry that is not a trusted proxy (entries further left
+    /// were written by the client and could say anything).
+    pub fn client_address(&self, peer: std::net::IpAddr, forwarded_for: Option<&str>) -> std::net::IpAddr {
+        let trusted = |ip: &std::net::IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        if !trusted(&peer) {
+            return peer;
+        }
+        let chain = forwarded_for.unwrap_or_default().split(',').map(str::trim).filter(|hop| !hop.is_empty());
+        let mut client = peer;
+        for hop in chain.collect::<Vec<_>>().into_iter().rev() {
+            let Ok(ip) = hop.parse::<std::net::IpAddr>() else { break };
+            client = ip;
+            if !trusted(&ip) {
+                break;
+            }
+        }
+        client
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -273,7 +298,7 @@ impl Default for Settings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 0 }
+        ServerSettings { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 0, trusted_proxies: Vec::new() }
     }
 }
 
@@ -481,5 +506,33 @@ fn expose_optional_secret<S: serde::Serializer>(
     match secret {
         Some(secret) => expose_secret(secret, serializer),
         None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> std::net::IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let server = ServerSettings {
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap(), "127.0.0.1/32".parse().unwrap()],
+            ..ServerSettings::default()
+        };
+        // Not through a trusted proxy: the peer, whatever the header says.
+        assert_eq!(server.client_address(ip("203.0.113.9"), Some("198.51.100.1")), ip("203.0.113.9"));
+        // Through two proxies: the right-most entry that is not a proxy; the client's own
+        // claim further left is not believed.
+        let chain = Some("6.6.6.6, 198.51.100.1, 10.1.2.3");
+        assert_eq!(server.client_address(ip("127.0.0.1"), chain), ip("198.51.100.1"));
+        // No header, or garbage: the proxy itself.
+        assert_eq!(server.client_address(ip("10.0.0.5"), None), ip("10.0.0.5"));
+        assert_eq!(server.client_address(ip("10.0.0.5"), Some("not-an-ip")), ip("10.0.0.5"));
+        let untrusting = ServerSettings::default();
+        assert_eq!(untrusting.client_address(ip("10.0.0.5"), Some("198.51.100.1")), ip("10.0.0.5"));
     }
 }

@@ -50,8 +50,14 @@ pub fn is_same_origin(request: &HttpRequest) -> bool {
     url::Url::parse(&state.settings.issuer).is_ok_and(|issuer| issuer.origin().ascii_serialization() == origin)
 }
 
-/// The address a request came from, for the audit log. The TCP peer, not a forwarded
-/// header: a client could write any value there.
+/// The address a request came from, for rate limits and the audit log: the TCP peer, or
+/// behind a trusted proxy (`server.trusted_proxies`) the client it forwarded for. A
+/// forwarded header from anyone else is ignored: a client could write any value there.
 pub fn source_ip(request: &HttpRequest) -> Option<String> {
-    request.peer_addr().map(|addr| addr.ip().to_string())
+    let peer = request.peer_addr()?.ip();
+    let Some(state) = request.app_data::<web::Data<AppState>>() else {
+        return Some(peer.to_string());
+    };
+    let forwarded_for = request.headers().get("X-Forwarded-For").and_then(|v| v.to_str().ok());
+    Some(state.settings.server.client_address(peer, forwarded_for).to_string())
 }

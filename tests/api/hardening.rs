@@ -475,3 +475,22 @@ async fn a_form_posted_from_another_site_is_refused_even_with_the_right_token() 
     let own = app.client.post(app.url("/login")).header("Sec-Fetch-Site", "same-origin").header("Origin", &app.address);
     assert_eq!(location(&own.form(&form).send().await.unwrap()), "/account");
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_address_is_audited_and_otherwise_ignored() {
+    let env = TestEnv::new().await;
+    let failed_sign_in_from = |app: TestApp, forwarded: &'static str| async move {
+        let page = app.get("/login").await.text().await.unwrap();
+        let form =
+            [("csrf_token", hidden_field(&page, "csrf_token")), ("username", "x".into()), ("password", "y".into())];
+        app.client.post(app.url("/login")).header("X-Forwarded-For", forwarded).form(&form).send().await.unwrap();
+        let filter = AuditFilter { event_type: Some("sign_in_failed".into()), ..AuditFilter::default() };
+        let (events, _) = audit::search(&app.state.db, &filter, 0, 1).await.unwrap();
+        events[0].1.source_ip.clone().unwrap()
+    };
+    let direct = env.spawn_app().await;
+    assert_eq!(failed_sign_in_from(direct, "198.51.100.7").await, "127.0.0.1", "no trusted proxy: the peer");
+    let proxied =
+        env.spawn_app_with(|settings| settings.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]).await;
+    assert_eq!(failed_sign_in_from(proxied, "6.6.6.6, 198.51.100.7").await, "198.51.100.7");
+}
