@@ -30,6 +30,7 @@ pub struct Settings {
     pub account: AccountSettings,
     pub clients: ClientSettings,
     pub oidc: OidcSettings,
+    pub rate_limits: RateLimitSettings,
     pub bootstrap: BootstrapSettings,
     pub passwords: PasswordSettings,
     pub log: LogSettings,
@@ -153,6 +154,27 @@ pub struct LockoutSettings {
     /// Password attempts one IP address may make per minute, over all accounts (guessing
     /// one password against many users); 0 turns the limit off.
     pub attempts_per_ip_per_minute: u64,
+}
+
+/// Requests one source address may make per minute; 0 turns a limit off.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    pub authorize_per_minute: u64,
+    pub passkey_start_per_minute: u64,
+    pub failed_client_auth_per_minute: u64,
+    pub account_per_minute: u64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            authorize_per_minute: 300,
+            passkey_start_per_minute: 60,
+            failed_client_auth_per_minute: 30,
+            account_per_minute: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -289,6 +311,7 @@ impl Default for Settings {
             account: AccountSettings::default(),
             clients: ClientSettings::default(),
             oidc: OidcSettings::default(),
+            rate_limits: RateLimitSettings::default(),
             bootstrap: BootstrapSettings::default(),
             passwords: PasswordSettings::default(),
             log: LogSettings::default(),

@@ -19,6 +19,7 @@ pub mod model;
 pub mod passkeys;
 pub mod password_policy;
 pub mod passwords;
+pub mod rate_limits;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

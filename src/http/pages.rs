@@ -10,6 +10,7 @@ use crate::domain::grants::GrantError;
 use crate::domain::keys::KeyError;
 use crate::domain::login::LoginError;
 use crate::domain::passkeys::PasskeyError;
+use crate::domain::rate_limits::Limited;
 use crate::domain::users::UserError;
 
 #[derive(Template)]
@@ -37,6 +38,8 @@ pub enum PageError {
     SignInExpired,
     /// Not an error for the user: the page needs something first (usually a sign-in).
     Redirect(String),
+    /// 429: this address has made too many such requests; retry after so many seconds.
+    TooManyRequests(u64),
     Unexpected(anyhow::Error),
 }
 
@@ -73,6 +76,7 @@ impl ResponseError for PageError {
             PageError::CsrfFailed => StatusCode::FORBIDDEN,
             PageError::NotFound => StatusCode::NOT_FOUND,
             PageError::Redirect(_) => StatusCode::SEE_OTHER,
+            PageError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             PageError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +95,17 @@ impl ResponseError for PageError {
                 "Go back to the application you came from and start again.",
             ),
             PageError::Redirect(location) => see_other(location),
+            PageError::TooManyRequests(retry_after) => {
+                let mut page = error_page(
+                    status,
+                    "Too many attempts",
+                    "Too many requests from your network. Wait a minute and try again.",
+                );
+                if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string()) {
+                    page.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
+                }
+                page
+            }
             PageError::Unexpected(error) if crate::domain::is_outage(error) => {
                 tracing::warn!(error = %format!("{error:#}"), "a store is unreachable");
                 let mut page = error_page(status, "Temporarily unavailable", "Please try again in a moment.");
@@ -105,6 +120,12 @@ impl ResponseError for PageError {
                 error_page(status, "Something went wrong", "Please try again in a moment.")
             }
         }
+    }
+}
+
+impl From<Limited> for PageError {
+    fn from(limited: Limited) -> Self {
+        PageError::TooManyRequests(limited.retry_after_secs)
     }
 }
 

@@ -389,7 +389,7 @@ async fn adding_or_deleting_a_passkey_needs_a_recent_sign_in() {
 #[tokio::test]
 async fn refused_token_requests_are_audited_bounded_and_a_flood_is_not_written_row_by_row() {
     let env = TestEnv::new().await;
-    let app = env.spawn_app().await;
+    let app = env.spawn_app_with(|settings| settings.rate_limits.failed_client_auth_per_minute = 0).await;
     let long_id = "x".repeat(1000);
     let refused =
         app.client.post(app.url("/token")).form(&[("grant_type", "client_credentials"), ("client_id", &long_id)]);
@@ -493,4 +493,53 @@ async fn behind_a_trusted_proxy_the_forwarded_client_address_is_audited_and_othe
     let proxied =
         env.spawn_app_with(|settings| settings.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]).await;
     assert_eq!(failed_sign_in_from(proxied, "6.6.6.6, 198.51.100.7").await, "198.51.100.7");
+}
+
+#[tokio::test]
+async fn each_address_is_rate_limited_with_retry_after() {
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_app_with(|settings| {
+            settings.rate_limits.authorize_per_minute = 2;
+            settings.rate_limits.passkey_start_per_minute = 1;
+            settings.rate_limits.failed_client_auth_per_minute = 2;
+            settings.rate_limits.account_per_minute = 1;
+        })
+        .await;
+    add_user(&app, "alice").await;
+    let rp = register_client(&app, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
+
+    for _ in 0..2 {
+        assert_eq!(app.authorize(&rp, &pkce(), &[]).await.status(), 303);
+    }
+    let limited = app.authorize(&rp, &pkce(), &[]).await;
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers().get("retry-after").unwrap(), "60");
+
+    let wrong = Rp { secret: Some("w".repeat(40)), ..rp.clone() };
+    for _ in 0..2 {
+        assert_eq!(app.token(&wrong, &[("grant_type", "client_credentials")]).await.status(), 401);
+    }
+    let slowed = app.token(&rp, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(slowed.status(), 429, "even the right secret waits once the address is limited");
+    assert!(slowed.headers().contains_key("retry-after"));
+    assert_eq!(slowed.json::<Value>().await.unwrap()["error"], "slow_down");
+
+    let page = app.get("/login").await.text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token");
+    let start = || app.client.post(app.url("/login/passkey/start")).header("X-CSRF-Token", &csrf).send();
+    assert_eq!(start().await.unwrap().status(), 200);
+    let limited = start().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+
+    let (browser, csrf) = signed_in(&app, "alice", PASSWORD).await;
+    let rename = || {
+        browser
+            .post(app.url("/account/passkeys/none/rename"))
+            .form(&[("csrf_token", csrf.as_str()), ("name", "x")])
+            .send()
+    };
+    assert_eq!(rename().await.unwrap().status(), 404, "the first post is served");
+    assert_eq!(rename().await.unwrap().status(), 429);
 }

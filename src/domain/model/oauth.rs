@@ -24,6 +24,9 @@ pub enum OAuthErrorCode {
     /// 403 at a resource (RFC 6750 §3.1).
     InsufficientScope,
     ServerError,
+    /// 429: this address failed client authentication too often; retry later. The code is
+    /// RFC 8628's, the closest registered one for "too fast".
+    SlowDown,
     /// 503: a store the request needs is unreachable; retry later (RFC 6749 §4.1.2.1).
     TemporarilyUnavailable,
 }
@@ -49,6 +52,7 @@ impl OAuthErrorCode {
             OAuthErrorCode::InsufficientScope => "insufficient_scope",
             OAuthErrorCode::ServerError => "server_error",
             OAuthErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            OAuthErrorCode::SlowDown => "slow_down",
         }
     }
 
@@ -59,6 +63,7 @@ impl OAuthErrorCode {
             OAuthErrorCode::InsufficientScope => 403,
             OAuthErrorCode::ServerError => 500,
             OAuthErrorCode::TemporarilyUnavailable => 503,
+            OAuthErrorCode::SlowDown => 429,
             _ => 400,
         }
     }

@@ -3,7 +3,17 @@
 pub mod passkeys;
 pub mod password;
 
-use actix_web::web;
+use actix_web::{HttpRequest, web};
+
+use crate::domain::rate_limits::{self, Limit, Limited};
+use crate::http::source_ip;
+use crate::state::AppState;
+
+/// Counts a post or call on the account pages against the address's allowance
+/// (`rate_limits.account_per_minute`): a stolen session cannot guess passwords at speed.
+async fn count_request(state: &AppState, request: &HttpRequest) -> anyhow::Result<Result<(), Limited>> {
+    rate_limits::count(state, Limit::Account, source_ip(request).as_deref()).await
+}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/account", web::get().to(passkeys::show_account))

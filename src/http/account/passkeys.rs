@@ -41,6 +41,7 @@ struct AccountPage<'a> {
 /// The signed-in user posting a form with its CSRF token.
 async fn signed_in_form(state: &AppState, request: &HttpRequest, csrf_token: Option<&str>) -> Result<User, PageError> {
     csrf::require(request, csrf_token)?;
+    super::count_request(state, request).await??;
     Ok(session::require(state, request).await?.1)
 }
 
@@ -52,6 +53,7 @@ async fn recently_signed_in_form(
     csrf_token: Option<&str>,
 ) -> Result<User, PageError> {
     csrf::require(request, csrf_token)?;
+    super::count_request(state, request).await??;
     let (session, user) = session::require(state, request).await?;
     if !credentials::is_recent(state, &session, now()) {
         return Err(PageError::Redirect(reauthenticate_location("/account")));
@@ -63,6 +65,7 @@ async fn recently_signed_in_form(
 /// sign-in, and not while an admin's temporary password waits to be replaced.
 async fn signed_in_json(state: &AppState, request: &HttpRequest) -> Result<(BrowserSession, User), JsonError> {
     checked_browser(request).ok_or_else(JsonError::page_expired)?;
+    super::count_request(state, request).await??;
     let Ok(Some((session, user))) = session::current(state, request).await else {
         return Err(JsonError::new(StatusCode::UNAUTHORIZED, "Sign in again to add a passkey."));
     };

@@ -75,6 +75,7 @@ pub async fn change(
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     csrf::require(&request, form.csrf_token.as_deref())?;
+    super::count_request(&state, &request).await??;
     let (browser_session, user) = session::require(&state, &request).await?;
     let again = |message: &str| {
         let csrf_token = form.csrf_token.clone().unwrap_or_default();

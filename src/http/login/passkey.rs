@@ -12,6 +12,7 @@ use webauthn_rs::prelude::PublicKeyCredential;
 use crate::domain::login::Attempt;
 use crate::domain::now;
 use crate::domain::passkeys::{self, PASSKEY_AMR, PasskeyError};
+use crate::domain::rate_limits::{self, Limit, Limited};
 use crate::http::extract::checked_browser;
 use crate::http::oidc::authorize::pending_request;
 use crate::http::source_ip;
@@ -24,11 +25,12 @@ pub struct JsonError {
     message: String,
     /// Where the script sends the browser to sign in again first, if anywhere.
     sign_in: Option<String>,
+    retry_after_secs: Option<u64>,
 }
 
 impl JsonError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> JsonError {
-        JsonError { status, message: message.into(), sign_in: None }
+        JsonError { status, message: message.into(), sign_in: None, retry_after_secs: None }
     }
 
     pub fn sign_in_at(self, location: String) -> JsonError {
@@ -61,7 +63,27 @@ impl ResponseError for JsonError {
         if let Some(location) = &self.sign_in {
             body["sign_in"] = json!(location);
         }
-        HttpResponse::build(self.status).insert_header(("Cache-Control", "no-store")).json(body)
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header(("Cache-Control", "no-store"));
+        if let Some(seconds) = self.retry_after_secs {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
+        response.json(body)
+    }
+}
+
+impl From<Limited> for JsonError {
+    fn from(limited: Limited) -> Self {
+        JsonError {
+            retry_after_secs: Some(limited.retry_after_secs),
+            ..JsonError::new(StatusCode::TOO_MANY_REQUESTS, "Too many attempts. Wait a minute and try again.")
+        }
+    }
+}
+
+impl From<anyhow::Error> for JsonError {
+    fn from(error: anyhow::Error) -> Self {
+        PasskeyError::Unexpected(error).into()
     }
 }
 
@@ -92,6 +114,7 @@ fn capitalize(text: &str) -> String {
 
 pub async fn start_sign_in(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, JsonError> {
     let browser = checked_browser(&request).ok_or_else(JsonError::page_expired)?;
+    rate_limits::count(&state, Limit::PasskeyStart, source_ip(&request).as_deref()).await??;
     let (ceremony, options) = passkeys::start_sign_in(&state, &browser).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

@@ -97,11 +97,7 @@ pub async fn submit_password(
         Ok(true) | Err(LoginError::InvalidCredentials) => {}
         Ok(false) => {
             tracing::warn!(source_ip = ?attempt.source_ip, "too many password attempts from one address");
-            return Err(PageError::page(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many attempts",
-                "Too many sign-in attempts from your network. Wait a minute and try again.",
-            ));
+            return Err(PageError::TooManyRequests(60));
         }
         Err(LoginError::Unexpected(error)) => return Err(error.into()),
     }

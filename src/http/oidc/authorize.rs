@@ -4,10 +4,11 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::domain::authorization::{self, Advance, AuthorizationParams, AuthorizeError, PendingAuthorization};
+use crate::domain::rate_limits::{self, Limit};
 use crate::domain::sessions::BrowserSession;
 use crate::domain::{clients, now, users::User};
 use crate::http::pages::{PageError, see_other};
-use crate::http::session;
+use crate::http::{session, source_ip};
 use crate::state::AppState;
 
 pub async fn start_get(
@@ -31,6 +32,7 @@ async fn start(
     request: &HttpRequest,
     params: &AuthorizationParams,
 ) -> Result<HttpResponse, PageError> {
+    rate_limits::count(state, Limit::Authorize, source_ip(request).as_deref()).await??;
     let client = match params.client_id.as_deref() {
         Some(id) if !id.is_empty() => clients::find_enabled(&state.db, id).await?,
         _ => None,

@@ -9,8 +9,10 @@ use actix_web::http::header;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::error::OAuthError;
-use crate::domain::clients::{self, Client};
+use super::error::{OAuthError, OAuthErrorCode};
+use crate::domain::clients::{self, Client, ClientAuthError};
+use crate::domain::rate_limits::{self, Limit};
+use crate::http::source_ip;
 use crate::state::AppState;
 
 /// Parses an `application/x-www-form-urlencoded` body. A parameter sent twice is an
@@ -49,7 +51,20 @@ pub async fn authenticate(
             None => return Err(OAuthError::invalid_client()),
         },
     };
-    Ok(clients::authenticate(&state.db, &client_id, secret.as_deref()).await?)
+    // An address that keeps failing is slowed down before its next guess is even checked.
+    let source_ip = source_ip(request);
+    let limited = rate_limits::check(state, Limit::FailedClientAuth, source_ip.as_deref()).await;
+    if limited.map_err(|error| OAuthError::server_error(&error))?.is_err() {
+        return Err(OAuthError::new(OAuthErrorCode::SlowDown, "too many failed client authentications"));
+    }
+    match clients::authenticate(&state.db, &client_id, secret.as_deref()).await {
+        Err(ClientAuthError::Failed) => {
+            let counted = rate_limits::count(state, Limit::FailedClientAuth, source_ip.as_deref()).await;
+            counted.map_err(|error| OAuthError::server_error(&error))?.ok();
+            Err(OAuthError::invalid_client())
+        }
+        result => Ok(result?),
+    }
 }
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`.

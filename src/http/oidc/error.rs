@@ -57,8 +57,13 @@ impl ResponseError for OAuthError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header(("Cache-Control", "no-store")).insert_header(("Pragma", "no-cache"));
-        if self.code == OAuthErrorCode::TemporarilyUnavailable {
-            response.insert_header(("Retry-After", "5"));
+        let retry_after = match self.code {
+            OAuthErrorCode::TemporarilyUnavailable => Some("5"),
+            OAuthErrorCode::SlowDown => Some("60"),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.insert_header(("Retry-After", seconds));
         }
         if self.code == OAuthErrorCode::InvalidClient {
             response.insert_header(("WWW-Authenticate", r#"Basic realm="latchkey", charset="UTF-8""#));
