@@ -9,7 +9,9 @@ pub mod ephemeral;
 /// can be retried.
 pub fn is_outage(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        if let Some(ephemeral::EphemeralError::Redis(_)) = cause.downcast_ref::<ephemeral::EphemeralError>() {
+        if let Some(ephemeral::EphemeralError::Redis(_) | ephemeral::EphemeralError::Full) =
+            cause.downcast_ref::<ephemeral::EphemeralError>()
+        {
             return true;
         }
         if cause.downcast_ref::<::redis::RedisError>().is_some() {

@@ -87,3 +87,66 @@ async fn with_redis_down_the_browser_and_the_token_endpoint_get_503_userinfo_and
     .await;
     assert!(recovered, "the authorize endpoint recovers without a restart");
 }
+
+#[tokio::test]
+async fn a_full_in_process_store_refuses_new_sign_in_requests_with_503_and_evicts_nothing() {
+    let env = TestEnv::new().await;
+    if env.redis_url.is_some() {
+        return; // Redis has no such bound; its keys all expire (see the next test).
+    }
+    let app = env.spawn_app_with(|settings| settings.memory_store.max_entries = 12).await;
+    add_user(&app, "alice").await;
+    let rp = register_client(&app, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
+    let tokens = app.tokens_for(&rp, "alice").await;
+    assert_eq!(app.get("/account").await.status(), 200, "signed in");
+    let mut refused = None;
+    for _ in 0..20 {
+        let response = app.authorize(&rp, &pkce(), &[]).await;
+        if response.status() != 303 {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("the store fills up");
+    assert_eq!(refused.status(), 503);
+    assert!(refused.text().await.unwrap().contains("Temporarily unavailable"));
+    assert_eq!(app.get("/account").await.status(), 200, "the session was not evicted");
+    assert_eq!(app.userinfo(tokens["access_token"].as_str().unwrap()).await.status(), 200);
+}
+
+#[tokio::test]
+async fn every_key_written_to_redis_expires() {
+    let env = TestEnv::new().await;
+    let Some(redis_url) = env.redis_url.clone() else {
+        return; // The in-process store expires everything by construction.
+    };
+    let app = env.spawn_app().await;
+    add_user(&app, "alice").await;
+    let rp = register_client(&app, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
+    let tokens = app.tokens_for(&rp, "alice").await;
+    let stranger = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let page = stranger.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let form = [
+        ("csrf_token", crate::flow::hidden_field(&page, "csrf_token")),
+        ("username", "alice".into()),
+        ("password", "wrong".into()),
+    ];
+    stranger.post(app.url("/login")).form(&form).send().await.unwrap();
+    app.client
+        .post(app.url("/token"))
+        .form(&[("grant_type", "client_credentials"), ("client_id", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app.userinfo(tokens["access_token"].as_str().unwrap()).await.status(), 200);
+
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{}*", env.redis_prefix)).query_async(&mut connection).await.unwrap();
+    assert!(keys.len() >= 4, "sessions, codes, counters: {keys:?}");
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut connection).await.unwrap();
+        assert!(ttl > 0, "{key} has no expiry ({ttl})");
+    }
+}

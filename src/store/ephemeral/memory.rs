@@ -1,10 +1,13 @@
 //! The in-process ephemeral store: the embedded default. Bounded in entries; expired
-//! entries are dropped when touched and swept when the store is full, and when it is
-//! still full the entry closest to expiry goes first.
+//! entries are dropped when touched and swept when the store is full. When it is still
+//! full, a new entry is refused: nothing live is ever evicted, so a flood of new sign-in
+//! requests cannot push out revocations, lockouts or rate-limit counters.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use super::EphemeralError;
 
 #[derive(Clone)]
 pub struct MemoryStore {
@@ -69,19 +72,19 @@ impl Entries {
         self.by_key.get_mut(key)
     }
 
-    fn insert(&mut self, key: &str, entry: Entry, max_entries: usize, now: Instant) {
+    /// Inserts (or replaces) an entry; `Full` when the store holds `max_entries` live
+    /// entries that are not this key.
+    fn insert(&mut self, key: &str, entry: Entry, max_entries: usize, now: Instant) -> Result<(), EphemeralError> {
         self.remove(key);
         if self.by_key.len() >= max_entries {
             self.sweep(now);
         }
-        while self.by_key.len() >= max_entries {
-            let Some((_, soonest)) = self.by_expiry.first().cloned() else {
-                break;
-            };
-            self.remove(&soonest);
+        if self.by_key.len() >= max_entries {
+            return Err(EphemeralError::Full);
         }
         self.by_expiry.insert((entry.expires_at, key.to_string()));
         self.by_key.insert(key.to_string(), entry);
+        Ok(())
     }
 
     fn sweep(&mut self, now: Instant) {
@@ -109,10 +112,10 @@ impl MemoryStore {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn put(&self, key: &str, value: &[u8], ttl: Duration) {
+    pub fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), EphemeralError> {
         let now = self.clock.now();
         let entry = Entry { value: value.to_vec(), expires_at: now + ttl };
-        self.entries().insert(key, entry, self.max_entries, now);
+        self.entries().insert(key, entry, self.max_entries, now)
     }
 
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
@@ -127,16 +130,16 @@ impl MemoryStore {
         entries.remove(key).map(|entry| entry.value)
     }
 
-    pub fn increment(&self, key: &str, window: Duration) -> u64 {
+    pub fn increment(&self, key: &str, window: Duration) -> Result<u64, EphemeralError> {
         let now = self.clock.now();
         let mut entries = self.entries();
         if let Some(entry) = entries.live(key, now) {
             let count = parse_count(&entry.value) + 1;
             entry.value = count.to_string().into_bytes();
-            return count;
+            return Ok(count);
         }
-        entries.insert(key, Entry { value: b"1".to_vec(), expires_at: now + window }, self.max_entries, now);
-        1
+        entries.insert(key, Entry { value: b"1".to_vec(), expires_at: now + window }, self.max_entries, now)?;
+        Ok(1)
     }
 
     #[cfg(test)]
@@ -163,7 +166,7 @@ mod tests {
     #[test]
     fn a_value_is_gone_after_its_ttl() {
         let (store, clock) = store(10);
-        store.put("k", b"v", MINUTE);
+        store.put("k", b"v", MINUTE).unwrap();
         clock.advance(Duration::from_secs(59));
         assert_eq!(store.get("k"), Some(b"v".to_vec()));
         clock.advance(Duration::from_secs(1));
@@ -174,36 +177,36 @@ mod tests {
     #[test]
     fn take_returns_a_value_once() {
         let (store, _) = store(10);
-        store.put("code", b"grant", MINUTE);
+        store.put("code", b"grant", MINUTE).unwrap();
         assert_eq!(store.take("code"), Some(b"grant".to_vec()));
         assert_eq!(store.take("code"), None);
         assert_eq!(store.get("code"), None);
     }
 
     #[test]
-    fn a_full_store_evicts_expired_entries_then_the_soonest_to_expire() {
+    fn a_full_store_sweeps_expired_entries_then_refuses_new_ones_and_evicts_nothing() {
         let (store, clock) = store(2);
-        store.put("expired", b"1", Duration::from_secs(1));
-        store.put("long", b"2", Duration::from_secs(100));
+        store.put("expired", b"1", Duration::from_secs(1)).unwrap();
+        store.put("revocation", b"2", Duration::from_secs(100)).unwrap();
         clock.advance(Duration::from_secs(2));
-        store.put("new", b"3", Duration::from_secs(50));
-        assert_eq!(store.get("expired"), None);
-        assert_eq!(store.get("long"), Some(b"2".to_vec()));
+        store.put("new", b"3", Duration::from_secs(50)).unwrap();
+        assert_eq!(store.get("expired"), None, "an expired entry made room");
 
-        clock.advance(Duration::from_secs(1));
-        store.put("newest", b"4", Duration::from_secs(200));
-        assert_eq!(store.len(), 2);
-        assert_eq!(store.get("new"), None, "soonest to expire is evicted");
-        assert_eq!(store.get("long"), Some(b"2".to_vec()));
+        assert!(matches!(store.put("flood", b"4", Duration::from_secs(1)), Err(EphemeralError::Full)));
+        assert!(matches!(store.increment("counter", MINUTE), Err(EphemeralError::Full)));
+        assert_eq!(store.get("revocation"), Some(b"2".to_vec()), "nothing live was evicted");
+        assert_eq!(store.get("new"), Some(b"3".to_vec()));
+        store.put("new", b"5", Duration::from_secs(50)).unwrap();
+        assert_eq!(store.get("new"), Some(b"5".to_vec()), "an existing key can still be replaced");
     }
 
     #[test]
     fn increment_counts_within_a_window() {
         let (store, clock) = store(10);
-        assert_eq!(store.increment("ip", MINUTE), 1);
-        assert_eq!(store.increment("ip", MINUTE), 2);
-        assert_eq!(store.increment("other", MINUTE), 1);
+        assert_eq!(store.increment("ip", MINUTE).unwrap(), 1);
+        assert_eq!(store.increment("ip", MINUTE).unwrap(), 2);
+        assert_eq!(store.increment("other", MINUTE).unwrap(), 1);
         clock.advance(MINUTE);
-        assert_eq!(store.increment("ip", MINUTE), 1, "a new window starts from one");
+        assert_eq!(store.increment("ip", MINUTE).unwrap(), 1, "a new window starts from one");
     }
 }

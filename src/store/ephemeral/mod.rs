@@ -23,6 +23,10 @@ pub enum EphemeralError {
     Redis(#[from] ::redis::RedisError),
     #[error("stored value is not valid: {0}")]
     Corrupt(#[from] serde_json::Error),
+    /// The in-process store holds `memory_store.max_entries` live values: new ones are
+    /// refused rather than evicting any (a flood must not push out security state).
+    #[error("the in-process store is full")]
+    Full,
 }
 
 #[derive(Clone)]
@@ -51,10 +55,7 @@ impl EphemeralStore {
     /// Stores `value` under `key` for `ttl`, replacing any earlier value.
     pub async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), EphemeralError> {
         match self {
-            EphemeralStore::Memory(store) => {
-                store.put(key, value, ttl);
-                Ok(())
-            }
+            EphemeralStore::Memory(store) => store.put(key, value, ttl),
             EphemeralStore::Redis(store) => store.put(key, value, ttl).await,
         }
     }
@@ -89,7 +90,7 @@ impl EphemeralStore {
     /// starts the window: the counter expires `window` later (fixed-window rate limits).
     pub async fn increment(&self, key: &str, window: Duration) -> Result<u64, EphemeralError> {
         match self {
-            EphemeralStore::Memory(store) => Ok(store.increment(key, window)),
+            EphemeralStore::Memory(store) => store.increment(key, window),
             EphemeralStore::Redis(store) => store.increment(key, window).await,
         }
     }
