@@ -7,6 +7,8 @@ pub mod admin;
 pub mod assets;
 mod csrf;
 mod extract;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod health;
 pub mod login;
 pub mod oidc;

@@ -68,7 +68,7 @@ pub async fn authenticate(
 }
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`.
-fn basic_credentials(request: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
+pub(crate) fn basic_credentials(request: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

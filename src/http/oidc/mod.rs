@@ -1,7 +1,7 @@
 //! OpenID Connect endpoints, one module per endpoint as the specs name them.
 
 pub mod authorize;
-mod client_auth;
+pub(crate) mod client_auth;
 pub mod consent;
 pub mod discovery;
 pub mod end_session;
