@@ -32,7 +32,9 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         .build()
         .context("cannot build the HTTP client")?;
     let webauthn = crate::domain::passkeys::relying_party(&settings)?.map(Arc::new);
-    Ok(AppState { settings: Arc::new(settings), db, ephemeral, keyring: Arc::new(keyring), passwords, http, webauthn })
+    let csrf_key = keyring.derive_mac_key("latchkey csrf v1");
+    let keyring = Arc::new(keyring);
+    Ok(AppState { settings: Arc::new(settings), db, ephemeral, keyring, passwords, http, webauthn, csrf_key })
 }
 
 pub struct Application {

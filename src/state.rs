@@ -19,4 +19,6 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// The WebAuthn relying party; `None` when passkeys are disabled.
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// The key CSRF tokens are MACs under, derived from the master key.
+    pub csrf_key: aws_lc_rs::hmac::Key,
 }

@@ -1,22 +1,30 @@
-//! CSRF protection for every form: the double-submit cookie pattern. The browser holds a
-//! random token in an `HttpOnly; SameSite=Lax` cookie and each form carries it in a hidden
-//! `csrf_token` field; a POST is accepted only when the two are equal. Another site can
-//! make the browser send the cookie, but cannot read it to fill in the field.
+//! CSRF protection for every form and for our pages' JSON calls. A form carries a token in
+//! a hidden `csrf_token` field (a JSON call in `X-CSRF-Token`): a MAC, under a key derived
+//! from the master key, of the browser's session id, or before sign-in of its pre-session
+//! id (a random `latchkey_csrf` cookie). So a token is bound to one browser and one
+//! session, changes at sign-in, and cannot be made from a planted cookie alone. Posts whose
+//! `Sec-Fetch-Site` or `Origin` name another site are refused as well.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::extract::{cookie_name, cookie_value, is_same_origin};
 use super::pages::{PageError, render};
+use super::session;
 use crate::config::Settings;
 use crate::domain::{constant_time_eq, random_token};
+use crate::state::AppState;
 
+/// The pre-session id: what tokens are bound to before sign-in; also the browser's
+/// identity for passkey sign-in ceremonies.
 pub const COOKIE: &str = "latchkey_csrf";
 
-/// The token a page's forms carry: the browser's existing one, or a new one whose cookie
-/// is set with the page.
+/// The token a page's forms carry, and the pre-session cookie to set with the page when the
+/// browser had none.
 pub struct FormToken {
     pub token: String,
     new_cookie: Option<Cookie<'static>>,
@@ -24,20 +32,24 @@ pub struct FormToken {
 
 impl FormToken {
     pub fn new(request: &HttpRequest, settings: &Settings) -> FormToken {
-        if let Some(existing) = cookie_value(request, COOKIE).filter(|v| v.len() == 43) {
-            return FormToken { token: existing, new_cookie: None };
-        }
-        let token = random_token(32);
-        let cookie = Cookie::build(cookie_name(settings, COOKIE), token.clone())
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(settings.secure_cookies())
-            .finish();
-        FormToken { token, new_cookie: Some(cookie) }
+        let presession = cookie_value(request, COOKIE).filter(|v| v.len() == 43);
+        let new_cookie = presession.is_none().then(|| {
+            Cookie::build(cookie_name(settings, COOKIE), random_token(32))
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .secure(settings.secure_cookies())
+                .finish()
+        });
+        let binding = session::presented_id(request)
+            .or(presession)
+            .or_else(|| new_cookie.as_ref().map(|cookie| cookie.value().to_string()))
+            .unwrap_or_default();
+        let token = request.app_data::<web::Data<AppState>>().map(|state| mac(state, &binding)).unwrap_or_default();
+        FormToken { token, new_cookie }
     }
 
-    /// Renders a page, setting the CSRF cookie if the browser had none.
+    /// Renders a page, setting the pre-session cookie if the browser had none.
     pub fn render(&self, status: StatusCode, page: &impl Template) -> HttpResponse {
         let mut response = render(status, page);
         if let Some(cookie) = &self.new_cookie {
@@ -47,12 +59,19 @@ impl FormToken {
     }
 }
 
-/// Whether a submitted form's token matches the browser's cookie, and the request comes
-/// from our own pages where the browser says where it comes from.
+fn mac(state: &AppState, binding: &str) -> String {
+    let tag = aws_lc_rs::hmac::sign(&state.csrf_key, format!("csrf:{binding}").as_bytes());
+    URL_SAFE_NO_PAD.encode(tag.as_ref())
+}
+
+/// Whether a submitted token is the one for this browser's session (or pre-session), and
+/// the request comes from our own pages where the browser says where it comes from.
 pub fn verify(request: &HttpRequest, submitted: Option<&str>) -> bool {
-    match (cookie_value(request, COOKIE), submitted) {
-        (Some(cookie), Some(submitted)) if !submitted.is_empty() => {
-            constant_time_eq(cookie.as_bytes(), submitted.as_bytes()) && is_same_origin(request)
+    let Some(state) = request.app_data::<web::Data<AppState>>() else { return false };
+    let binding = session::presented_id(request).or_else(|| cookie_value(request, COOKIE));
+    match (binding, submitted) {
+        (Some(binding), Some(submitted)) if !binding.is_empty() && !submitted.is_empty() => {
+            constant_time_eq(mac(state, &binding).as_bytes(), submitted.as_bytes()) && is_same_origin(request)
         }
         _ => false,
     }

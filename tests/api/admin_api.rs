@@ -128,6 +128,9 @@ async fn only_admin_tokens_and_admin_sessions_may_call_the_api() {
         .send()
         .await
         .unwrap();
+    let stale = browser.get(app.url("/admin/api/users")).header("X-CSRF-Token", &csrf).send().await.unwrap();
+    assert_eq!(stale.status(), 403, "the login page's token ended with the sign-in");
+    let csrf = crate::flow::current_csrf(&app, &browser).await;
     let without = browser.get(app.url("/admin/api/users")).send().await.unwrap();
     assert_eq!(without.status(), 403);
     let with = browser

@@ -19,6 +19,7 @@ pub(crate) async fn signed_in_browser(app: &TestApp, username: &str, admin: bool
         .send()
         .await
         .unwrap();
+    let csrf = crate::flow::current_csrf(app, &browser).await;
     (browser, csrf)
 }
 

@@ -113,6 +113,13 @@ pub fn hidden_field(html: &str, name: &str) -> String {
     html[start..end].to_string()
 }
 
+/// The CSRF token a signed-in browser's pages carry now: tokens are bound to the session,
+/// so the one from the login page is stale after signing in.
+pub async fn current_csrf(app: &TestApp, browser: &reqwest::Client) -> String {
+    let page = browser.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+    hidden_field(&page, "csrf_token")
+}
+
 /// A query parameter of a URL.
 pub fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())

@@ -24,7 +24,9 @@ async fn signed_in(app: &TestApp, username: &str, password: &str) -> (Client, St
     let form = [("csrf_token", csrf.as_str()), ("username", username), ("password", password)];
     let response = browser.post(app.url("/login")).form(&form).send().await.unwrap();
     assert_eq!(location(&response), "/account", "{username} signs in");
-    (browser, csrf)
+    let fresh = crate::flow::current_csrf(app, &browser).await;
+    assert_ne!(fresh, csrf, "the token changes at sign-in");
+    (browser, fresh)
 }
 
 async fn is_signed_in(app: &TestApp, browser: &Client) -> bool {
@@ -368,6 +370,7 @@ async fn adding_or_deleting_a_passkey_needs_a_recent_sign_in() {
     ];
     let signed_in = stale.post(app.url("/login")).form(&form).send().await.unwrap();
     assert_eq!(location(&signed_in), "/account");
+    let csrf = crate::flow::current_csrf(app, &stale).await;
     let start =
         stale.post(app.url("/account/passkeys/register/start")).header("X-CSRF-Token", &csrf).send().await.unwrap();
     assert_eq!(start.status(), 200);

@@ -169,6 +169,7 @@ async fn a_replayed_assertion_is_refused() {
     let login_path = login_page(&world, &browser, &pkce()).await;
     let page = browser.get(world.app.url(&login_path)).send().await.unwrap().text().await.unwrap();
     let request = meta(&page, "authorization-request");
+    let csrf = meta(&page, "csrf-token");
     let (status, body) = finish_sign_in(&world.app, &browser, &csrf, &request, &started["ceremony"], &assertion).await;
     assert_eq!(status, 400, "{body}");
     // A fresh ceremony with the old assertion: the challenge does not match.

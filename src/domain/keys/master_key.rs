@@ -19,6 +19,8 @@ const FILE_NAME: &str = "master.key";
 
 pub struct MasterKey {
     key: LessSafeKey,
+    /// HMAC-SHA256 keyed with the master key: the root from which purpose keys derive.
+    mac_root: aws_lc_rs::hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -80,7 +82,15 @@ impl MasterKey {
             .ok_or_else(|| KeyError::MalformedMasterKey(source.to_string()))?;
         let key =
             UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| KeyError::MalformedMasterKey(source.to_string()))?;
-        Ok(MasterKey { key: LessSafeKey::new(key) })
+        let mac_root = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &bytes);
+        Ok(MasterKey { key: LessSafeKey::new(key), mac_root })
+    }
+
+    /// A MAC key for one purpose, derived from the master key, so every instance sharing
+    /// the master key derives the same one and nothing else is stored.
+    pub fn derive_mac_key(&self, purpose: &str) -> aws_lc_rs::hmac::Key {
+        let derived = aws_lc_rs::hmac::sign(&self.mac_root, purpose.as_bytes());
+        aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, derived.as_ref())
     }
 
     /// Encrypts `plaintext`, binding it to `kid`: nonce || ciphertext || tag.

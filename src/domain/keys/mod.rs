@@ -298,6 +298,11 @@ impl Keyring {
         SigningKey::new(sealed, &pkcs8)
     }
 
+    /// A MAC key for `purpose` (CSRF tokens), derived from the master key.
+    pub fn derive_mac_key(&self, purpose: &str) -> aws_lc_rs::hmac::Key {
+        self.master.derive_mac_key(purpose)
+    }
+
     /// The key that signs at `now`.
     pub fn signing_key(&self, now: UnixTime) -> Result<Arc<SigningKey>, KeyError> {
         self.snapshot().signing_key(now).cloned().ok_or(KeyError::NoSigningKey)
