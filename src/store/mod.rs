@@ -17,9 +17,19 @@ pub fn is_outage(error: &anyhow::Error) -> bool {
         if cause.downcast_ref::<::redis::RedisError>().is_some() {
             return true;
         }
-        matches!(
-            cause.downcast_ref::<sea_orm::DbErr>(),
-            Some(sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_))
-        )
+        cause.downcast_ref::<sea_orm::DbErr>().is_some_and(is_connection_failure)
     })
+}
+
+/// A database error that says the database cannot be reached, not that a query is wrong.
+fn is_connection_failure(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match error {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(error)) | DbErr::Exec(RuntimeErr::SqlxError(error)) => {
+            matches!(error.as_ref(), Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed)
+        }
+        _ => false,
+    }
 }

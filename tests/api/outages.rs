@@ -150,3 +150,85 @@ async fn every_key_written_to_redis_expires() {
         assert!(ttl > 0, "{key} has no expiry ({ttl})");
     }
 }
+
+/// A TCP proxy of the test's own in front of PostgreSQL, which can be made to fail: when
+/// down it drops every open connection and accepts new ones only to close them at once.
+struct PostgresProxy {
+    port: u16,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl PostgresProxy {
+    async fn start(target: std::net::SocketAddr) -> PostgresProxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let connections = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (flag, open) = (down.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if flag.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let connection = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                open.lock().unwrap().push(connection);
+            }
+        });
+        PostgresProxy { port, down, connections }
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+        if down {
+            for connection in self.connections.lock().unwrap().drain(..) {
+                connection.abort();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_postgres_unreachable_requests_get_503_within_2_s_and_all_recovers() {
+    let env = TestEnv::new().await;
+    if !env.database_url.starts_with("postgres") {
+        return; // The embedded SQLite file cannot become unreachable.
+    }
+    let mut url = url::Url::parse(&env.database_url).unwrap();
+    let target = (url.host_str().unwrap().to_string(), url.port().unwrap_or(5432));
+    let target = tokio::net::lookup_host(target).await.unwrap().next().unwrap();
+    let proxy = PostgresProxy::start(target).await;
+    url.set_port(Some(proxy.port)).unwrap();
+    let proxied = url.to_string();
+    let app = env.spawn_app_with(|settings| settings.database.url = proxied.clone().into()).await;
+    add_user(&app, "alice").await;
+    let rp = register_client(&app, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
+    let tokens = app.tokens_for(&rp, "alice").await;
+    let access_token = tokens["access_token"].as_str().unwrap();
+
+    proxy.set_down(true);
+    for _ in 0..2 {
+        let started = Instant::now();
+        let userinfo = app.userinfo(access_token).await;
+        assert!(started.elapsed() < Duration::from_secs(4), "answered in {:?}", started.elapsed());
+        assert_eq!(userinfo.status(), 503, "never a stale answer, never a 500");
+        assert_eq!(userinfo.json::<Value>().await.unwrap()["error"], "temporarily_unavailable");
+    }
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let refreshed = app.token(&rp, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await;
+    assert_eq!(refreshed.status(), 503);
+    assert_eq!(app.get("/.well-known/jwks.json").await.status(), 200, "from memory");
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status(), 503);
+
+    proxy.set_down(false);
+    let recovered =
+        eventually(Duration::from_secs(20), || async { app.userinfo(access_token).await.status() == 200 }).await;
+    assert!(recovered, "userinfo recovers without a restart");
+}
