@@ -46,10 +46,17 @@ pub async fn start(
         expires_at: now + ttl_secs as i64,
     };
     store.put_json(&key(&session.id), &session, Duration::from_secs(ttl_secs)).await?;
-    // The user's index of session ids, so an admin can list and end them. A read-modify-write:
-    // two sign-ins of one user at the same instant may drop one id from the index (the
-    // session itself still works, and ends with its TTL or when the user is disabled).
-    let mut ids: Vec<String> = store.get_json(&index_key(user_id)).await?.unwrap_or_default();
+    // The user's index of session ids, so an admin can list and end them, pruned of ended
+    // and expired sessions so it holds only live ones. A read-modify-write: two sign-ins of
+    // one user at the same instant may drop one id from the index (the session itself
+    // still works, and ends with its TTL or when the user is disabled).
+    let known: Vec<String> = store.get_json(&index_key(user_id)).await?.unwrap_or_default();
+    let mut ids = Vec::with_capacity(known.len() + 1);
+    for id in known {
+        if find(store, &id, now).await?.is_some() {
+            ids.push(id);
+        }
+    }
     ids.push(session.id.clone());
     store.put_json(&index_key(user_id), &ids, Duration::from_secs(ttl_secs)).await?;
     Ok(session)

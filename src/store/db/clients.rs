@@ -105,26 +105,10 @@ pub async fn set_secret_hash(db: &Db, id: &str, secret_hash: &str) -> anyhow::Re
 pub async fn delete_with_dependents(db: &Db, id: &str) -> anyhow::Result<bool> {
     use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
 
-    use super::entities::{consents, refresh_token_families, refresh_tokens};
+    use super::entities::consents;
+    use super::refresh_tokens::{FamiliesOf, delete_families};
     let txn = db.begin().await.context("cannot start transaction")?;
-    let families: Vec<String> = refresh_token_families::Entity::find()
-        .filter(refresh_token_families::Column::ClientId.eq(id))
-        .all(&txn)
-        .await
-        .context("cannot read grants")?
-        .into_iter()
-        .map(|f| f.id)
-        .collect();
-    refresh_tokens::Entity::delete_many()
-        .filter(refresh_tokens::Column::FamilyId.is_in(families))
-        .exec(&txn)
-        .await
-        .context("cannot delete refresh tokens")?;
-    refresh_token_families::Entity::delete_many()
-        .filter(refresh_token_families::Column::ClientId.eq(id))
-        .exec(&txn)
-        .await
-        .context("cannot delete grants")?;
+    delete_families(&txn, FamiliesOf::Client(id)).await?;
     consents::Entity::delete_many()
         .filter(consents::Column::ClientId.eq(id))
         .exec(&txn)

@@ -98,15 +98,40 @@ pub enum FamiliesOf<'a> {
     Client(&'a str),
 }
 
+impl FamiliesOf<'_> {
+    fn condition(self) -> sea_orm::sea_query::SimpleExpr {
+        match self {
+            FamiliesOf::Session(id) => families::Column::SessionId.eq(id),
+            FamiliesOf::User(id) => families::Column::UserId.eq(id),
+            FamiliesOf::Client(id) => families::Column::ClientId.eq(id),
+        }
+    }
+}
+
+/// Deletes the families of a user or client and their tokens (inside the caller's
+/// transaction, when it deletes the owner).
+pub(super) async fn delete_families(db: &impl sea_orm::ConnectionTrait, of: FamiliesOf<'_>) -> anyhow::Result<()> {
+    let ids: Vec<String> = families::Entity::find()
+        .filter(of.condition())
+        .all(db)
+        .await
+        .context("cannot read grants")?
+        .into_iter()
+        .map(|family| family.id)
+        .collect();
+    tokens::Entity::delete_many()
+        .filter(tokens::Column::FamilyId.is_in(ids))
+        .exec(db)
+        .await
+        .context("cannot delete refresh tokens")?;
+    families::Entity::delete_many().filter(of.condition()).exec(db).await.context("cannot delete grants")?;
+    Ok(())
+}
+
 /// Revokes every family of a session, user or client not revoked yet; returns them.
 pub async fn revoke_families(db: &Db, of: FamiliesOf<'_>, at: UnixTime) -> anyhow::Result<Vec<RefreshFamily>> {
-    let owner = match of {
-        FamiliesOf::Session(id) => families::Column::SessionId.eq(id),
-        FamiliesOf::User(id) => families::Column::UserId.eq(id),
-        FamiliesOf::Client(id) => families::Column::ClientId.eq(id),
-    };
     let live = families::Entity::find()
-        .filter(owner)
+        .filter(of.condition())
         .filter(families::Column::RevokedAt.is_null())
         .all(db)
         .await

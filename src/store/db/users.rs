@@ -134,27 +134,12 @@ pub async fn update(db: &Db, id: &str, change: &UserChange, at: UnixTime) -> any
 
 /// Deletes a user with everything that hangs off them, in one transaction.
 pub async fn delete_with_dependents(db: &Db, id: &str) -> anyhow::Result<bool> {
-    use super::entities::{consents, passkeys, refresh_token_families, refresh_tokens};
     use sea_orm::TransactionTrait;
+
+    use super::entities::{consents, passkeys};
+    use super::refresh_tokens::{FamiliesOf, delete_families};
     let txn = db.begin().await.context("cannot start transaction")?;
-    let families: Vec<String> = refresh_token_families::Entity::find()
-        .filter(refresh_token_families::Column::UserId.eq(id))
-        .all(&txn)
-        .await
-        .context("cannot read grants")?
-        .into_iter()
-        .map(|f| f.id)
-        .collect();
-    refresh_tokens::Entity::delete_many()
-        .filter(refresh_tokens::Column::FamilyId.is_in(families.clone()))
-        .exec(&txn)
-        .await
-        .context("cannot delete refresh tokens")?;
-    refresh_token_families::Entity::delete_many()
-        .filter(refresh_token_families::Column::UserId.eq(id))
-        .exec(&txn)
-        .await
-        .context("cannot delete grants")?;
+    delete_families(&txn, FamiliesOf::User(id)).await?;
     passkeys::Entity::delete_many()
         .filter(passkeys::Column::UserId.eq(id))
         .exec(&txn)
