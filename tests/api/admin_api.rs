@@ -509,3 +509,55 @@ async fn a_temporary_password_must_be_changed_at_the_next_sign_in() {
     assert!(!login("temporary-1").await);
     assert!(login("mine-2").await);
 }
+
+/// Admin API bodies from outside: whatever JSON (or not-JSON) arrives, the answer is a
+/// clear 4xx or a success, never a 500 and never a panic. Bodies are drawn with proptest.
+#[tokio::test]
+async fn any_body_gets_a_clear_answer_never_a_server_error() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let admin = admin_token(&app).await;
+    let field = proptest::prop_oneof![
+        proptest::strategy::Just(Value::Null),
+        proptest::bool::ANY.prop_map(Value::from),
+        proptest::num::i64::ANY.prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+        proptest::collection::vec(".{0,20}", 0..3).prop_map(Value::from),
+    ];
+    let names = proptest::sample::select(vec![
+        "username",
+        "password",
+        "email",
+        "name",
+        "admin",
+        "disabled",
+        "client_id",
+        "public",
+        "redirect_uris",
+        "scope",
+        "grants",
+        "enabled",
+        "first_party",
+        "temporary",
+        "remove_passkeys",
+        "require_pkce",
+    ]);
+    let bodies = proptest::collection::vec((names, field), 0..6)
+        .prop_map(|pairs| Value::Object(pairs.into_iter().map(|(name, value)| (name.to_string(), value)).collect()));
+    let mut runner = TestRunner::deterministic();
+    for _ in 0..64 {
+        let body = bodies.new_tree(&mut runner).unwrap().current();
+        for (method, path) in
+            [("POST", "/users"), ("POST", "/clients"), ("PATCH", "/users/nobody"), ("PUT", "/clients/nobody")]
+        {
+            let (status, answer) = call(&app, &admin, method, path, Some(body.clone())).await;
+            assert!(status < 500, "{method} {path} {body} -> {status} {answer}");
+        }
+    }
+    let raw =
+        app.client.post(app.url("/admin/api/users")).bearer_auth(&admin).header("content-type", "application/json");
+    assert_eq!(raw.body("{not json").send().await.unwrap().status(), 400);
+}
