@@ -222,6 +222,11 @@ pub async fn revoke_grant(db: &Db, settings: &Settings, grant_id: &str, now: Uni
     db::revoked_grants::insert(db, grant_id, now, now + longest as i64 + 60).await
 }
 
+/// Forgets revocations whose tokens have all expired; run periodically by every instance.
+pub async fn purge_expired_revocations(db: &Db, now: UnixTime) -> anyhow::Result<u64> {
+    db::revoked_grants::purge_expired(db, now).await
+}
+
 pub async fn is_grant_revoked(db: &Db, grant_id: &str) -> anyhow::Result<bool> {
     db::revoked_grants::contains(db, grant_id).await
 }
