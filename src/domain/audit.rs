@@ -167,11 +167,6 @@ impl AuditEvent {
         self
     }
 
-    pub fn actor(mut self, user_id: Option<&str>) -> AuditEvent {
-        self.actor_user_id = user_id.map(str::to_string);
-        self
-    }
-
     pub fn client(mut self, client_id: &str) -> AuditEvent {
         self.client_id = Some(client_id.to_string());
         self
