@@ -286,6 +286,9 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A tracing filter such as `info` or `latchkey=debug,info`; `RUST_LOG` wins when set.
     pub level: String,
+    /// One line per HTTP request (method, path with harmless query parameters, status,
+    /// time). Off: only what the application itself logs.
+    pub access: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
@@ -382,7 +385,7 @@ impl Default for PasswordSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        LogSettings { format: LogFormat::Text, level: "info".into() }
+        LogSettings { format: LogFormat::Text, level: "info".into(), access: true }
     }
 }
 

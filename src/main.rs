@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         Command::Serve => settings.log.level.clone(),
         _ => "warn".to_string(),
     };
-    telemetry::init(&settings.log, &level);
+    let _log_writer = telemetry::init(&settings.log, &level);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

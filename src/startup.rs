@@ -126,7 +126,7 @@ where
 
 /// Re-reads the key set every `keys.refresh_interval_secs`: picks up rotations made by
 /// other instances or the CLI, rotates on schedule, and retires old keys from the JWKS.
-/// Also forgets revocations whose tokens have all expired.
+/// Also forgets revocations whose tokens have all expired, and grants that ended.
 async fn refresh_keys(state: AppState) {
     let mut interval = tokio::time::interval(Duration::from_secs(state.settings.keys.refresh_interval_secs));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -138,6 +138,9 @@ async fn refresh_keys(state: AppState) {
         }
         if let Err(error) = crate::domain::tokens::purge_expired_revocations(&state.db, now()).await {
             tracing::warn!(error = %format!("{error:#}"), "cannot purge expired revocations");
+        }
+        if let Err(error) = crate::domain::grants::purge_ended(&state.db, now()).await {
+            tracing::warn!(error = %format!("{error:#}"), "cannot purge ended grants");
         }
     }
 }

@@ -273,6 +273,17 @@ pub async fn end_grant(state: &AppState, grant_id: &str, now: UnixTime) -> Resul
     Ok(())
 }
 
+/// How long an ended family is kept before it is purged: a refresh racing its revocation
+/// must not leave a token behind whose family is gone.
+const ENDED_GRANT_GRACE_SECS: i64 = 60;
+
+/// Deletes refresh-token families that ended (revoked, or expired) and their tokens, so a
+/// busy deployment's tables hold live grants only; run periodically by every instance.
+/// Access tokens of a revoked grant stay refused: that record is `revoked_grants`.
+pub async fn purge_ended(db: &db::Db, now: UnixTime) -> anyhow::Result<u64> {
+    db::refresh_tokens::purge_ended(db, now - ENDED_GRANT_GRACE_SECS, now).await
+}
+
 /// Whether a family's refresh tokens still work: not revoked, not expired, and its grant
 /// not ended (a replayed code may end a grant before its family is even written).
 async fn is_live(state: &AppState, family: &RefreshFamily, now: UnixTime) -> Result<bool, GrantError> {

@@ -545,21 +545,3 @@ async fn each_address_is_rate_limited_with_retry_after() {
     assert_eq!(rename().await.unwrap().status(), 404, "the first post is served");
     assert_eq!(rename().await.unwrap().status(), 429);
 }
-
-#[tokio::test]
-async fn revocations_are_forgotten_only_once_every_token_of_the_grant_has_expired() {
-    use latchkey::domain::tokens;
-    let env = TestEnv::new().await;
-    let app = env.spawn_app().await;
-    let (db, settings) = (&app.state.db, &app.state.settings);
-    tokens::revoke_grant(db, settings, "grant-1", now()).await.unwrap();
-    assert_eq!(
-        tokens::purge_expired_revocations(db, now() + 3600).await.unwrap(),
-        0,
-        "its refresh token may still live"
-    );
-    assert!(tokens::is_grant_revoked(db, "grant-1").await.unwrap());
-    let after_everything = now() + settings.tokens.refresh_token_ttl_secs as i64 + 120;
-    assert_eq!(tokens::purge_expired_revocations(db, after_everything).await.unwrap(), 1);
-    assert!(!tokens::is_grant_revoked(db, "grant-1").await.unwrap());
-}

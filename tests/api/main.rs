@@ -19,6 +19,7 @@ mod flow;
 mod hardening;
 mod health;
 mod helpers;
+mod housekeeping;
 mod keys;
 mod login;
 mod logs;

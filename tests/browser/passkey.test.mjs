@@ -12,6 +12,11 @@ test("a user adds a passkey and signs in with it at a relying party", { timeout:
 
 test("the login page offers the passkey through autofill (conditional mediation)", { timeout: 120_000 }, () => journey("autofill"));
 
+// The button clicked while autofill's own /login/passkey/start is still on its way: the
+// click must win, and autofill must not start a second WebAuthn request behind it (which
+// the browser answers with "A request is already pending.").
+test("the passkey button works while autofill is still starting", { timeout: 120_000 }, () => journey("race"));
+
 async function journey(mode) {
   const port = await freePort();
   const world = latchkeyEnv(port);
@@ -35,6 +40,16 @@ async function journey(mode) {
     if (mode === "button") {
       await context.addInitScript(() => {
         if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+      });
+    }
+    if (mode === "race") {
+      await context.addInitScript(() => {
+        window.credentialRequests = [];
+        const get = navigator.credentials.get.bind(navigator.credentials);
+        navigator.credentials.get = (options) => {
+          window.credentialRequests.push(options?.mediation ?? "modal");
+          return get(options);
+        };
       });
     }
     const page = await context.newPage();
@@ -70,11 +85,13 @@ async function journey(mode) {
     await page.waitForSelector("text=You are signed out");
 
     // 4. At the relying party: "Sign in with a passkey" (or autofill), no username typed.
+    const held = mode === "race" ? await holdFirstRequests(page) : null;
     await page.goto(`${rp.base}/start`);
     if (mode === "button") {
       await page.waitForURL(/\/login\?request=/);
       await page.click("#passkey-sign-in");
     }
+    if (mode === "race") await raceAutofill(page, held);
     await page.waitForURL(`${rp.base}/callback**`, { timeout: 15_000 });
     const claims = JSON.parse(await page.textContent("#claims"));
     assert.deepEqual(claims.amr, ["hwk", "user", "mfa"]);
@@ -84,4 +101,34 @@ async function journey(mode) {
     await browser.close();
     latchkey.child.kill("SIGTERM");
   }
+}
+
+/** Holds the first /login/passkey/start (autofill's) and the first /finish until released. */
+async function holdFirstRequests(page) {
+  const held = {};
+  for (const step of ["start", "finish"]) {
+    let arrived;
+    held[step] = new Promise((resolve) => (arrived = resolve));
+    let first = true;
+    await page.route(`**/login/passkey/${step}`, (route) => {
+      if (!first) return route.continue();
+      first = false;
+      arrived(route);
+    });
+  }
+  return held;
+}
+
+async function raceAutofill(page, held) {
+  const autofillStart = await held.start;
+  await page.click("#passkey-sign-in");
+  // The button's ceremony ran (its finish is held); now autofill's start answers.
+  const buttonFinish = await held.finish;
+  const answered = page.waitForResponse((response) => response.request() === autofillStart.request());
+  await autofillStart.continue();
+  await answered;
+  await page.waitForTimeout(300);
+  assert.deepEqual(await page.evaluate(() => window.credentialRequests), ["modal"], "autofill stood down");
+  assert.equal(await page.textContent("#passkey-message"), "", "no error is shown");
+  await buttonFinish.continue();
 }

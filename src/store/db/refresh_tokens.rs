@@ -155,3 +155,24 @@ pub async fn live_grants_of_user(db: &Db, user_id: &str, now: UnixTime) -> anyho
         .context("cannot read grants")?;
     Ok(families.into_iter().map(to_domain).collect())
 }
+
+/// Deletes families that ended (revoked before `revoked_before`, or expired by `now`) with
+/// their tokens; returns how many families went. A token of a deleted family is unknown,
+/// which a client sees as the same `invalid_grant` as a revoked one.
+pub async fn purge_ended(db: &Db, revoked_before: UnixTime, now: UnixTime) -> anyhow::Result<u64> {
+    use sea_orm::TransactionTrait;
+    use sea_orm::sea_query::{Condition, Query};
+    let ended =
+        Condition::any().add(families::Column::RevokedAt.lt(revoked_before)).add(families::Column::ExpiresAt.lt(now));
+    let txn = db.begin().await.context("cannot start purging grants")?;
+    let ended_ids =
+        Query::select().column(families::Column::Id).from(families::Entity).cond_where(ended.clone()).to_owned();
+    tokens::Entity::delete_many()
+        .filter(tokens::Column::FamilyId.in_subquery(ended_ids))
+        .exec(&txn)
+        .await
+        .context("cannot purge refresh tokens")?;
+    let purged = families::Entity::delete_many().filter(ended).exec(&txn).await.context("cannot purge grants")?;
+    txn.commit().await.context("cannot finish purging grants")?;
+    Ok(purged.rows_affected)
+}

@@ -1,6 +1,7 @@
 //! The in-process ephemeral store: the embedded default. Bounded in entries; expired
-//! entries are dropped when touched and swept when the store is full. When it is still
-//! full, a new entry is refused: nothing live is ever evicted, so a flood of new sign-in
+//! entries are dropped when touched and swept at every insert (in expiry order, so a sweep
+//! costs only what it removes), which keeps memory at what is live. When the store is
+//! still full, a new entry is refused: nothing live is ever evicted, so a flood of new sign-in
 //! requests cannot push out revocations, lockouts or rate-limit counters.
 
 use std::collections::{BTreeSet, HashMap};
@@ -76,9 +77,7 @@ impl Entries {
     /// entries that are not this key.
     fn insert(&mut self, key: &str, entry: Entry, max_entries: usize, now: Instant) -> Result<(), EphemeralError> {
         self.remove(key);
-        if self.by_key.len() >= max_entries {
-            self.sweep(now);
-        }
+        self.sweep(now);
         if self.by_key.len() >= max_entries {
             return Err(EphemeralError::Full);
         }
@@ -198,6 +197,18 @@ mod tests {
         assert_eq!(store.get("new"), Some(b"3".to_vec()));
         store.put("new", b"5", Duration::from_secs(50)).unwrap();
         assert_eq!(store.get("new"), Some(b"5".to_vec()), "an existing key can still be replaced");
+    }
+
+    #[test]
+    fn entries_nobody_reads_again_leave_memory_once_expired_long_before_the_store_is_full() {
+        let (store, clock) = store(1_000);
+        for i in 0..100 {
+            store.put(&format!("replay-marker-{i}"), b"grant", Duration::from_secs(60)).unwrap();
+        }
+        assert_eq!(store.len(), 100);
+        clock.advance(Duration::from_secs(61));
+        store.put("next", b"1", Duration::from_secs(60)).unwrap();
+        assert_eq!(store.len(), 1, "the expired markers were swept by the next insert");
     }
 
     #[test]
