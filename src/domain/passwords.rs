@@ -1,22 +1,53 @@
 //! Password hashing with argon2id. Hashing is CPU- and memory-heavy (~20 ms, 19 MiB at
-//! the OWASP parameters), so it runs on the blocking pool with at most one hash per core
-//! in flight: a burst of sign-ins queues instead of exhausting memory or starving the
-//! async workers.
+//! the OWASP parameters), so it runs on a fixed set of threads, one per core, off the
+//! async workers: a burst of sign-ins queues instead of starving them. The fixed threads
+//! also bound memory: the allocator keeps a freed 19 MiB block in the arena of the thread
+//! that freed it, so hashing on tokio's blocking pool (up to 512 threads) let a login
+//! flood grow the process by one block per thread it touched. Here memory stays below
+//! base + threads × m_cost.
 
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, PasswordHasher as _, PasswordVerifier as _, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
 
 use crate::config::PasswordSettings;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: argon2::Params,
-    in_flight: Arc<Semaphore>,
+    /// The queue of the hashing threads; they stop when the last hasher is dropped.
+    jobs: mpsc::Sender<Job>,
+}
+
+/// Starts `count` hashing threads that share one queue.
+fn start_workers(count: usize) -> anyhow::Result<mpsc::Sender<Job>> {
+    let (sender, receiver) = mpsc::channel::<Job>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    for index in 0..count {
+        let receiver = receiver.clone();
+        std::thread::Builder::new()
+            .name(format!("argon2-{index}"))
+            .spawn(move || {
+                loop {
+                    let next = match receiver.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = next else { return };
+                    // A panicking job answers nobody (its caller sees an error); the thread goes on.
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                }
+            })
+            .context("cannot start a password hashing thread")?;
+    }
+    Ok(sender)
 }
 
 /// The outcome of checking a password against a stored hash.
@@ -34,7 +65,7 @@ impl PasswordHasher {
         let params = argon2::Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
             .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Ok(PasswordHasher { params, in_flight: Arc::new(Semaphore::new(cores)) })
+        Ok(PasswordHasher { params, jobs: start_workers(cores)? })
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -84,8 +115,12 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let _permit = self.in_flight.acquire().await.context("password hasher closed")?;
-        tokio::task::spawn_blocking(work).await.context("password hashing task failed")?
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = answer.send(work());
+        });
+        self.jobs.send(job).map_err(|_| anyhow::anyhow!("the password hashing threads have stopped"))?;
+        answered.await.context("password hashing failed")?
     }
 }
 
