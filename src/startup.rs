@@ -34,7 +34,18 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     let webauthn = crate::domain::passkeys::relying_party(&settings)?.map(Arc::new);
     let csrf_key = keyring.derive_mac_key("latchkey csrf v1");
     let keyring = Arc::new(keyring);
-    Ok(AppState { settings: Arc::new(settings), db, ephemeral, keyring, passwords, http, webauthn, csrf_key })
+    let access_cache = Arc::default();
+    Ok(AppState {
+        settings: Arc::new(settings),
+        db,
+        ephemeral,
+        keyring,
+        passwords,
+        http,
+        webauthn,
+        csrf_key,
+        access_cache,
+    })
 }
 
 pub struct Application {

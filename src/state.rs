@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::domain::access_cache::AccessCache;
 use crate::domain::keys::Keyring;
 use crate::domain::passwords::PasswordHasher;
 use crate::store::db::Db;
@@ -21,4 +22,6 @@ pub struct AppState {
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// The key CSRF tokens are MACs under, derived from the master key.
     pub csrf_key: aws_lc_rs::hmac::Key,
+    /// What access-token checks read from the database, while nothing changed.
+    pub access_cache: Arc<AccessCache>,
 }

@@ -8,7 +8,7 @@ use super::audit::{self, Actor, AdminAction};
 use super::grants::{self, FamiliesOf};
 use super::model::scopes::{ScopeError, ScopeSet};
 pub use super::model::{Client, GrantType};
-use super::{constant_time_eq, now, random_token, sha256_b64};
+use super::{access_cache, constant_time_eq, now, random_token, sha256_b64};
 use crate::config::Settings;
 use crate::state::AppState;
 use crate::store::db::{self, Db, WriteError};
@@ -198,6 +198,7 @@ pub async fn update_client(
         return Ok(client);
     }
     db::clients::update(&state.db, &client, now()).await?;
+    access_cache::client_changed(state, id).await.map_err(anyhow::Error::from)?;
     if existing.enabled && !client.enabled {
         // A disabled client's tokens stop working now, not when they expire.
         grants::end_all(state, FamiliesOf::Client(id), now()).await.map_err(anyhow::Error::from)?;
@@ -243,6 +244,7 @@ pub async fn delete_client(state: &AppState, actor: &Actor, id: &str) -> Result<
     if !db::clients::delete_with_dependents(&state.db, id).await? {
         return Err(ClientError::NotFound(id.to_string()));
     }
+    access_cache::client_changed(state, id).await.map_err(anyhow::Error::from)?;
     audit::record_admin(&state.db, actor, AdminAction::DeleteClient, None, Some(id), now()).await;
     Ok(())
 }

@@ -268,7 +268,7 @@ pub async fn record_refusal(
 
 /// Ends a grant: its refresh-token family and every access token issued under it.
 pub async fn end_grant(state: &AppState, grant_id: &str, now: UnixTime) -> Result<(), GrantError> {
-    tokens::revoke_grant(&state.db, &state.settings, grant_id, now).await?;
+    tokens::revoke_grant(state, grant_id, now).await?;
     db::refresh_tokens::revoke_family(&state.db, grant_id, now).await?;
     Ok(())
 }
@@ -327,7 +327,7 @@ pub async fn revoke(state: &AppState, client: &Client, token: &str, now: UnixTim
 pub async fn end_all(state: &AppState, of: FamiliesOf<'_>, now: UnixTime) -> Result<Vec<RefreshFamily>, GrantError> {
     let families = db::refresh_tokens::revoke_families(&state.db, of, now).await?;
     for family in &families {
-        tokens::revoke_grant(&state.db, &state.settings, &family.id, now).await?;
+        tokens::revoke_grant(state, &family.id, now).await?;
     }
     super::backchannel::notify(state, &families, now);
     Ok(families)

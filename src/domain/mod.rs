@@ -5,6 +5,7 @@
 //! records its own [`audit::AuditKind`]: the console, the admin API, the CLI and bootstrap
 //! are thin callers of the same functions.
 
+pub mod access_cache;
 pub mod audit;
 pub mod authorization;
 pub mod backchannel;

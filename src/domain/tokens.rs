@@ -13,6 +13,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::access_cache::{self, Seen};
 use super::keys::{KeyError, Keyring};
 use super::model::{ScopeSet, User};
 use super::{UnixTime, clients, random_token, users};
@@ -170,8 +171,25 @@ pub struct VerifiedAccess {
 /// `iss`, `exp`/`nbf`/`iat`; that its grant was not revoked; and that its client and its
 /// user still exist and are enabled. The one check every endpoint that accepts an access
 /// token makes.
+///
+/// What it reads from the database is cached per instance while the ephemeral store says
+/// nothing changed (see [`access_cache`]): a warm check costs the signature and one round
+/// trip to the ephemeral store.
 pub async fn verify_access_token(state: &AppState, token: &str, now: UnixTime) -> Result<VerifiedAccess, TokenError> {
-    let claims = verify_signed_claims(state, token, now).await?;
+    let claims = verify_signed_claims(state, token, now)?;
+    let user_id = (!claims.is_client_acting_for_itself()).then_some(claims.sub.as_str());
+    let seen = access_cache::look(state, &claims.gid, user_id, &claims.client_id).await;
+    let stamp = match seen {
+        Seen::Revoked => return Err(TokenError::Revoked),
+        Seen::Current(stamp) => match state.access_cache.get(&claims.gid, &stamp) {
+            Some(user) => return Ok(VerifiedAccess { claims, user }),
+            None => Some(stamp),
+        },
+        Seen::Unknown => None,
+    };
+    if is_grant_revoked(&state.db, &claims.gid).await? {
+        return Err(TokenError::Revoked);
+    }
     if clients::find_enabled(&state.db, &claims.client_id).await?.is_none() {
         return Err(TokenError::Invalid("the client no longer exists or is disabled"));
     }
@@ -182,10 +200,13 @@ pub async fn verify_access_token(state: &AppState, token: &str, now: UnixTime) -
             None => return Err(TokenError::Invalid("the user no longer exists or is disabled")),
         },
     };
+    if let Some(stamp) = stamp {
+        state.access_cache.put(&claims.gid, stamp, user.clone());
+    }
     Ok(VerifiedAccess { claims, user })
 }
 
-async fn verify_signed_claims(state: &AppState, token: &str, now: UnixTime) -> Result<AccessClaims, TokenError> {
+fn verify_signed_claims(state: &AppState, token: &str, now: UnixTime) -> Result<AccessClaims, TokenError> {
     let (settings, keyring) = (&state.settings, &state.keyring);
     let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid("malformed"))?;
     if header.alg != Algorithm::RS256 {
@@ -208,18 +229,18 @@ async fn verify_signed_claims(state: &AppState, token: &str, now: UnixTime) -> R
     if claims.iat > now + 30 {
         return Err(TokenError::Invalid("issued in the future"));
     }
-    if is_grant_revoked(&state.db, &claims.gid).await? {
-        return Err(TokenError::Revoked);
-    }
     Ok(claims)
 }
 
 /// Makes every token of `grant_id` invalid from now on, durably: the record lives as long
-/// as any token of the grant can (the longest token lifetime, and then some).
-pub async fn revoke_grant(db: &Db, settings: &Settings, grant_id: &str, now: UnixTime) -> anyhow::Result<()> {
-    let tokens = &settings.tokens;
+/// as any token of the grant can (the longest token lifetime, and then some). Then every
+/// instance's access cache is told.
+pub async fn revoke_grant(state: &AppState, grant_id: &str, now: UnixTime) -> anyhow::Result<()> {
+    let tokens = &state.settings.tokens;
     let longest = tokens.access_token_ttl_secs.max(tokens.refresh_token_ttl_secs).max(tokens.id_token_ttl_secs);
-    db::revoked_grants::insert(db, grant_id, now, now + longest as i64 + 60).await
+    db::revoked_grants::insert(&state.db, grant_id, now, now + longest as i64 + 60).await?;
+    access_cache::grant_revoked(state, grant_id).await?;
+    Ok(())
 }
 
 /// Forgets revocations whose tokens have all expired; run periodically by every instance.

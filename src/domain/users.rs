@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::audit::{self, Actor, AdminAction};
 pub use super::model::{User, UserChange};
 use super::password_policy::{self, PolicyError};
-use super::{credentials, now};
+use super::{access_cache, credentials, now};
 use crate::state::AppState;
 use crate::store::db::{self, Db, WriteError};
 
@@ -172,6 +172,7 @@ pub async fn update_user(state: &AppState, actor: &Actor, id: &str, mut change: 
     let mut user = find_user(&state.db, id).await?;
     if change.email.is_some() || change.display_name.is_some() || change.admin.is_some() {
         user = db::users::update(&state.db, id, &change, now()).await?.ok_or_else(|| UserError::NotFound(id.into()))?;
+        access_cache::user_changed(state, id).await.map_err(anyhow::Error::from)?;
         audit::record_admin(&state.db, actor, AdminAction::UpdateUser, Some(id), None, now()).await;
     }
     match disabled {
@@ -187,6 +188,7 @@ pub async fn set_disabled(state: &AppState, actor: &Actor, id: &str, disabled: b
     require_admin(actor)?;
     let change = UserChange { disabled: Some(disabled), ..UserChange::default() };
     let user = db::users::update(&state.db, id, &change, now()).await?.ok_or_else(|| UserError::NotFound(id.into()))?;
+    access_cache::user_changed(state, id).await.map_err(anyhow::Error::from)?;
     if disabled {
         credentials::revoke_access(state, id, None, now()).await?;
     }
@@ -204,6 +206,7 @@ pub async fn delete_user(state: &AppState, actor: &Actor, id: &str) -> Result<()
     if !db::users::delete_with_dependents(&state.db, id).await? {
         return Err(UserError::NotFound(id.to_string()));
     }
+    access_cache::user_changed(state, id).await.map_err(anyhow::Error::from)?;
     audit::record_admin(&state.db, actor, AdminAction::DeleteUser, Some(id), None, now()).await;
     Ok(())
 }

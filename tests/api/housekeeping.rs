@@ -56,7 +56,7 @@ async fn revocations_are_forgotten_only_once_every_token_of_the_grant_has_expire
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
     let (db, settings) = (&app.state.db, &app.state.settings);
-    tokens::revoke_grant(db, settings, "grant-1", now()).await.unwrap();
+    tokens::revoke_grant(&app.state, "grant-1", now()).await.unwrap();
     assert_eq!(
         tokens::purge_expired_revocations(db, now() + 3600).await.unwrap(),
         0,

@@ -4,6 +4,7 @@
 //! LATCHKEY_TEST_REDIS_URL is set), and speaks HTTP to it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access_cache;
 mod admin_api;
 mod admin_console;
 mod audit_surfaces;

@@ -117,6 +117,16 @@ impl MemoryStore {
         self.entries().insert(key, entry, self.max_entries, now)
     }
 
+    pub fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, EphemeralError> {
+        let now = self.clock.now();
+        let mut entries = self.entries();
+        if entries.live(key, now).is_some() {
+            return Ok(false);
+        }
+        entries.insert(key, Entry { value: value.to_vec(), expires_at: now + ttl }, self.max_entries, now)?;
+        Ok(true)
+    }
+
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
         let now = self.clock.now();
         self.entries().live(key, now).map(|entry| entry.value.clone())

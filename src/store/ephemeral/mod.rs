@@ -67,6 +67,22 @@ impl EphemeralStore {
         }
     }
 
+    /// Reads several keys in one round trip; a missing key reads as `None`.
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, EphemeralError> {
+        match self {
+            EphemeralStore::Memory(store) => Ok(keys.iter().map(|key| store.get(key)).collect()),
+            EphemeralStore::Redis(store) => store.get_many(keys).await,
+        }
+    }
+
+    /// Stores `value` under `key` unless the key holds a value already; `true` when stored.
+    pub async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, EphemeralError> {
+        match self {
+            EphemeralStore::Memory(store) => store.put_if_absent(key, value, ttl),
+            EphemeralStore::Redis(store) => store.put_if_absent(key, value, ttl).await,
+        }
+    }
+
     /// Reads and removes `key` in one atomic step: of two concurrent takers, exactly one
     /// gets the value. This is what makes authorization codes and ceremonies single-use.
     pub async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError> {

@@ -46,6 +46,26 @@ impl RedisStore {
         Ok(connection.get(self.key(key)).await?)
     }
 
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, EphemeralError> {
+        let mut connection = self.connection.clone();
+        let keys: Vec<String> = keys.iter().map(|key| self.key(key)).collect();
+        Ok(redis::cmd("MGET").arg(&keys).query_async(&mut connection).await?)
+    }
+
+    pub async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, EphemeralError> {
+        let mut connection = self.connection.clone();
+        let millis = ttl.as_millis().max(1) as u64;
+        let stored: Option<String> = redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(value)
+            .arg("PX")
+            .arg(millis)
+            .arg("NX")
+            .query_async(&mut connection)
+            .await?;
+        Ok(stored.is_some())
+    }
+
     pub async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError> {
         let mut connection = self.connection.clone();
         Ok(connection.get_del(self.key(key)).await?)
