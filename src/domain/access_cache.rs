@@ -1,5 +1,6 @@
 //! What checking an access token reads from the database (its grant is not revoked, its
-//! client and user exist and are enabled, the user's claims), remembered per instance for
+//! client and user exist and are enabled, the user's claims), and the clients that
+//! authenticate at the token and introspection endpoints, remembered per instance for
 //! at most [`ENTRY_TTL`] and trusted only while the shared ephemeral store says that nothing
 //! changed since it was read. This is what lets userinfo and introspection answer without
 //! a database query, while a revoked grant or a disabled user is refused at once on every
@@ -22,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::model::User;
+use super::model::{Client, User};
 use crate::state::AppState;
 use crate::store::ephemeral::EphemeralError;
 
@@ -54,16 +55,57 @@ pub enum Seen {
     Unknown,
 }
 
-struct Entry {
+/// Entries of one kind by key, each good while its stamp holds and for at most
+/// [`ENTRY_TTL`].
+pub struct Cache<V> {
+    entries: Mutex<HashMap<String, Entry<V>>>,
+}
+
+struct Entry<V> {
     stamp: Stamp,
-    user: Option<User>,
+    value: V,
     cached_at: Instant,
 }
 
-/// The per-instance entries, by grant id.
+impl<V> Default for Cache<V> {
+    fn default() -> Self {
+        Cache { entries: Mutex::default() }
+    }
+}
+
+impl<V: Clone> Cache<V> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry<V>>> {
+        // Entries are independent: one left behind by a panic is as good as any.
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The value cached under `key`, if its entry is young and stamped `stamp`.
+    pub fn get(&self, key: &str, stamp: &Stamp) -> Option<V> {
+        let entries = self.lock();
+        let entry = entries.get(key)?;
+        (entry.stamp == *stamp && entry.cached_at.elapsed() < ENTRY_TTL).then(|| entry.value.clone())
+    }
+
+    pub fn put(&self, key: &str, stamp: Stamp, value: V) {
+        let mut entries = self.lock();
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, entry| entry.cached_at.elapsed() < ENTRY_TTL);
+            if entries.len() >= MAX_ENTRIES {
+                return;
+            }
+        }
+        entries.insert(key.to_string(), Entry { stamp, value, cached_at: Instant::now() });
+    }
+}
+
+/// The per-instance caches.
 #[derive(Default)]
 pub struct AccessCache {
-    entries: Mutex<HashMap<String, Entry>>,
+    /// By grant id: the token's user (`None` for a client acting for itself), after its
+    /// grant, client and user were found current.
+    pub grants: Cache<Option<User>>,
+    /// By client id: the client and its secret hash, for client authentication.
+    pub clients: Cache<(Client, Option<String>)>,
 }
 
 fn revoked_key(grant_id: &str) -> String {
@@ -78,30 +120,23 @@ fn client_key(client_id: &str) -> String {
     format!("client-changes:{client_id}")
 }
 
-impl AccessCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        // Entries are independent: one left behind by a panic is as good as any.
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// The epoch, or `None` after writing a new one when the store had none (first start, or
+/// data lost): then nothing read before can be trusted, nor stamped with the old epoch.
+async fn epoch_or_renew(state: &AppState, epoch: Option<Vec<u8>>) -> Option<Vec<u8>> {
+    if epoch.is_none() {
+        let fresh = super::random_token(16);
+        let _ = state.ephemeral.put_if_absent(EPOCH_KEY, fresh.as_bytes(), EPOCH_TTL).await;
     }
+    epoch
+}
 
-    /// The user (`None` for a client acting for itself) cached for `grant_id`, if its
-    /// entry is young and stamped `stamp`.
-    pub fn get(&self, grant_id: &str, stamp: &Stamp) -> Option<Option<User>> {
-        let entries = self.lock();
-        let entry = entries.get(grant_id)?;
-        (entry.stamp == *stamp && entry.cached_at.elapsed() < ENTRY_TTL).then(|| entry.user.clone())
-    }
-
-    pub fn put(&self, grant_id: &str, stamp: Stamp, user: Option<User>) {
-        let mut entries = self.lock();
-        if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, entry| entry.cached_at.elapsed() < ENTRY_TTL);
-            if entries.len() >= MAX_ENTRIES {
-                return;
-            }
-        }
-        entries.insert(grant_id.to_string(), Entry { stamp, user, cached_at: Instant::now() });
-    }
+/// The stamp for client `client_id`, or `None` when the store cannot tell.
+pub async fn client_stamp(state: &AppState, client_id: &str) -> Option<Stamp> {
+    let keys = [EPOCH_KEY.to_string(), client_key(client_id)];
+    let mut values = state.ephemeral.get_many(&keys).await.ok()?;
+    let client_changes = values.pop().flatten();
+    let epoch = epoch_or_renew(state, values.pop().flatten()).await?;
+    Some(Stamp { epoch, user_changes: None, client_changes })
 }
 
 /// Reads what the ephemeral store says about `grant_id` and its user and client.
@@ -118,11 +153,7 @@ pub async fn look(state: &AppState, grant_id: &str, user_id: Option<&str>, clien
     if revoked.is_some() {
         return Seen::Revoked;
     }
-    let Some(epoch) = epoch else {
-        let fresh = super::random_token(16);
-        let _ = state.ephemeral.put_if_absent(EPOCH_KEY, fresh.as_bytes(), EPOCH_TTL).await;
-        return Seen::Unknown;
-    };
+    let Some(epoch) = epoch_or_renew(state, epoch).await else { return Seen::Unknown };
     Seen::Current(Stamp { epoch, user_changes: user_id.and(user_changes), client_changes })
 }
 
@@ -138,7 +169,8 @@ pub async fn user_changed(state: &AppState, user_id: &str) -> Result<(), Ephemer
     state.ephemeral.increment(&user_key(user_id), COUNTER_TTL).await.map(drop)
 }
 
-/// Tells every instance to re-read client `client_id` (changed, disabled or deleted).
+/// Tells every instance to re-read client `client_id` (changed, disabled, deleted, or
+/// given a new secret).
 pub async fn client_changed(state: &AppState, client_id: &str) -> Result<(), EphemeralError> {
     state.ephemeral.increment(&client_key(client_id), COUNTER_TTL).await.map(drop)
 }

@@ -215,6 +215,7 @@ pub async fn rotate_secret(state: &AppState, actor: &Actor, id: &str) -> Result<
     }
     let secret = SecretString::from(random_token(32));
     db::clients::set_secret_hash(&state.db, id, &hash_secret(&secret)).await?;
+    access_cache::client_changed(state, id).await.map_err(anyhow::Error::from)?;
     audit::record_admin(&state.db, actor, AdminAction::RotateClientSecret, None, Some(id), now()).await;
     Ok(secret)
 }
@@ -231,6 +232,7 @@ pub async fn set_secret(state: &AppState, actor: &Actor, id: &str, secret: &Secr
         return Ok(());
     }
     db::clients::set_secret_hash(&state.db, id, &hash_secret(secret)).await?;
+    access_cache::client_changed(state, id).await.map_err(anyhow::Error::from)?;
     audit::record_admin(&state.db, actor, AdminAction::SetClientSecret, None, Some(id), now()).await;
     Ok(())
 }
@@ -369,8 +371,8 @@ pub enum ClientAuthError {
 
 /// Authenticates a client at the token, introspection or revocation endpoint. A public
 /// client presents only its id (`none`); a confidential one must present its secret.
-pub async fn authenticate(db: &Db, client_id: &str, secret: Option<&str>) -> Result<Client, ClientAuthError> {
-    let Some((client, stored_hash)) = db::clients::find(db, client_id).await? else {
+pub async fn authenticate(state: &AppState, client_id: &str, secret: Option<&str>) -> Result<Client, ClientAuthError> {
+    let Some((client, stored_hash)) = find_with_secret(state, client_id).await? else {
         return Err(ClientAuthError::Failed);
     };
     if !client.enabled {
@@ -381,6 +383,22 @@ pub async fn authenticate(db: &Db, client_id: &str, secret: Option<&str>) -> Res
         (false, Some(secret), Some(hash)) if secret_matches(secret, &hash) => Ok(client),
         _ => Err(ClientAuthError::Failed),
     }
+}
+
+/// A client and its secret hash: from this instance's cache while the client is unchanged
+/// (see [`access_cache`]), else from the database.
+async fn find_with_secret(state: &AppState, id: &str) -> anyhow::Result<Option<(Client, Option<String>)>> {
+    let stamp = access_cache::client_stamp(state, id).await;
+    if let Some(stamp) = &stamp
+        && let Some(cached) = state.access_cache.clients.get(id, stamp)
+    {
+        return Ok(Some(cached));
+    }
+    let found = db::clients::find(&state.db, id).await?;
+    if let (Some(stamp), Some(found)) = (stamp, &found) {
+        state.access_cache.clients.put(id, stamp, found.clone());
+    }
+    Ok(found)
 }
 
 /// A client by id, if it exists and is enabled: the one check every path that acts for a

@@ -181,7 +181,7 @@ pub async fn verify_access_token(state: &AppState, token: &str, now: UnixTime) -
     let seen = access_cache::look(state, &claims.gid, user_id, &claims.client_id).await;
     let stamp = match seen {
         Seen::Revoked => return Err(TokenError::Revoked),
-        Seen::Current(stamp) => match state.access_cache.get(&claims.gid, &stamp) {
+        Seen::Current(stamp) => match state.access_cache.grants.get(&claims.gid, &stamp) {
             Some(user) => return Ok(VerifiedAccess { claims, user }),
             None => Some(stamp),
         },
@@ -201,7 +201,7 @@ pub async fn verify_access_token(state: &AppState, token: &str, now: UnixTime) -
         },
     };
     if let Some(stamp) = stamp {
-        state.access_cache.put(&claims.gid, stamp, user.clone());
+        state.access_cache.grants.put(&claims.gid, stamp, user.clone());
     }
     Ok(VerifiedAccess { claims, user })
 }

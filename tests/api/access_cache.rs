@@ -115,3 +115,21 @@ async fn a_warm_cache_trusts_nothing_once_redis_lost_its_data() {
     let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut connection).await.unwrap();
     assert_eq!(checker.userinfo(access_token).await.status(), 401, "the database still knows");
 }
+
+#[tokio::test]
+async fn a_rotated_client_secret_stops_working_at_once_on_every_instance() {
+    let env = TestEnv::new().await;
+    let (changer, other) = two_instances(&env).await;
+    let checker = other.as_ref().unwrap_or(&changer);
+    let admin = admin_token(&changer).await;
+    let body = json!({ "client_id": "svc", "grants": ["client_credentials"], "scope": "profile" });
+    let (_, created) = call(&changer, &admin, "POST", "/clients", Some(body)).await;
+    let svc = crate::flow::Rp { client_id: "svc".into(), secret: created["client_secret"].as_str().map(Into::into) };
+    for _ in 0..2 {
+        assert_eq!(checker.token(&svc, &[("grant_type", "client_credentials")]).await.status(), 200);
+    }
+
+    assert_eq!(call(&changer, &admin, "POST", "/clients/svc/secret", None).await.0, 200);
+    let refused = checker.token(&svc, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(refused.status(), 401, "the old secret is refused, not served from a cache");
+}

@@ -57,7 +57,7 @@ pub async fn authenticate(
     if limited.map_err(|error| OAuthError::server_error(&error))?.is_err() {
         return Err(OAuthError::new(OAuthErrorCode::SlowDown, "too many failed client authentications"));
     }
-    match clients::authenticate(&state.db, &client_id, secret.as_deref()).await {
+    match clients::authenticate(state, &client_id, secret.as_deref()).await {
         Err(ClientAuthError::Failed) => {
             let counted = rate_limits::count(state, Limit::FailedClientAuth, source_ip.as_deref()).await;
             counted.map_err(|error| OAuthError::server_error(&error))?.ok();
