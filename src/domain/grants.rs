@@ -153,24 +153,18 @@ pub async fn refresh(
         return Err(GrantError::UnauthorizedClient);
     }
     let hash = sha256_b64(refresh_token.as_bytes());
-    let Some((used_at, family)) = db::refresh_tokens::find_token(&state.db, &hash).await? else {
+    let Some(found) = db::refresh_tokens::find_token(&state.db, &hash).await? else {
         return Err(GrantError::InvalidGrant("unknown refresh token"));
     };
+    let family = found.family;
     if family.client_id != client.id {
         return Err(GrantError::InvalidGrant("refresh token of another client"));
     }
-    if !is_live(state, &family, now).await? {
+    if !family.is_live(now) || found.grant_revoked {
         return Err(GrantError::InvalidGrant("refresh token revoked or expired"));
     }
-    if used_at.is_some() || !db::refresh_tokens::mark_used(&state.db, &hash, now).await? {
-        tracing::warn!(family_id = %family.id, client_id = %client.id, "refresh token reused: revoking its family");
-        let event = AuditEvent::new(AuditKind::RefreshTokenReuse, now)
-            .subject(&family.user_id)
-            .client(&client.id)
-            .details(serde_json::json!({ "grant_id": family.id }));
-        audit::record(&state.db, event).await;
-        end_grant(state, &family.id, now).await?;
-        return Err(GrantError::InvalidGrant("refresh token already used"));
+    if found.used_at.is_some() {
+        return Err(refresh_token_reused(state, client, &family, now).await);
     }
     let Some(user) = users::find_enabled(&state.db, &family.user_id).await? else {
         return Err(GrantError::InvalidGrant("the user no longer exists or is disabled"));
@@ -183,7 +177,12 @@ pub async fn refresh(
         Some(_) => return Err(GrantError::InvalidScope),
         None => grantable,
     };
-    let next = new_refresh_token(state, &family.id, now).await?;
+    // Spending this token and storing the next is one transaction; of two concurrent
+    // presentations, the second finds it spent: a reuse.
+    let next = random_token(32);
+    if !db::refresh_tokens::rotate(&state.db, &hash, &sha256_b64(next.as_bytes()), &family.id, now).await? {
+        return Err(refresh_token_reused(state, client, &family, now).await);
+    }
     let grant = Grant {
         grant_id: family.id.clone(),
         client_id: client.id.clone(),
@@ -196,6 +195,21 @@ pub async fn refresh(
     };
     let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
     Ok(TokenSet { tokens, refresh_token: Some(next) })
+}
+
+/// A spent refresh token presented again means it leaked: the whole family ends
+/// (RFC 9700 §4.14.2), and the reuse is audited.
+async fn refresh_token_reused(state: &AppState, client: &Client, family: &RefreshFamily, now: UnixTime) -> GrantError {
+    tracing::warn!(family_id = %family.id, client_id = %client.id, "refresh token reused: revoking its family");
+    let event = AuditEvent::new(AuditKind::RefreshTokenReuse, now)
+        .subject(&family.user_id)
+        .client(&client.id)
+        .details(serde_json::json!({ "grant_id": family.id }));
+    audit::record(&state.db, event).await;
+    match end_grant(state, &family.id, now).await {
+        Ok(()) => GrantError::InvalidGrant("refresh token already used"),
+        Err(error) => error,
+    }
 }
 
 /// Client credentials (RFC 6749 §4.4): a confidential client acting for itself.
@@ -284,12 +298,6 @@ pub async fn purge_ended(db: &db::Db, now: UnixTime) -> anyhow::Result<u64> {
     db::refresh_tokens::purge_ended(db, now - ENDED_GRANT_GRACE_SECS, now).await
 }
 
-/// Whether a family's refresh tokens still work: not revoked, not expired, and its grant
-/// not ended (a replayed code may end a grant before its family is even written).
-async fn is_live(state: &AppState, family: &RefreshFamily, now: UnixTime) -> Result<bool, GrantError> {
-    Ok(family.is_live(now) && !tokens::is_grant_revoked(&state.db, &family.id).await?)
-}
-
 /// A live refresh token and its family, for introspection.
 pub async fn find_live_refresh_token(
     state: &AppState,
@@ -298,7 +306,9 @@ pub async fn find_live_refresh_token(
 ) -> Result<Option<RefreshFamily>, GrantError> {
     let hash = sha256_b64(token.as_bytes());
     match db::refresh_tokens::find_token(&state.db, &hash).await? {
-        Some((None, family)) if is_live(state, &family, now).await? => Ok(Some(family)),
+        Some(found) if found.used_at.is_none() && !found.grant_revoked && found.family.is_live(now) => {
+            Ok(Some(found.family))
+        }
         _ => Ok(None),
     }
 }
@@ -308,9 +318,9 @@ pub async fn find_live_refresh_token(
 /// unknown tokens are ignored, as the RFC asks (the answer is 200 either way).
 pub async fn revoke(state: &AppState, client: &Client, token: &str, now: UnixTime) -> Result<(), GrantError> {
     let hash = sha256_b64(token.as_bytes());
-    if let Some((_, family)) = db::refresh_tokens::find_token(&state.db, &hash).await? {
-        if family.client_id == client.id {
-            end_grant(state, &family.id, now).await?;
+    if let Some(found) = db::refresh_tokens::find_token(&state.db, &hash).await? {
+        if found.family.client_id == client.id {
+            end_grant(state, &found.family.id, now).await?;
         }
         return Ok(());
     }

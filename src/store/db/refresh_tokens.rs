@@ -1,11 +1,13 @@
 //! Queries on refresh-token families and tokens. Tokens are stored as SHA-256 hashes.
 
 use anyhow::Context;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryFilter, Set, TransactionTrait,
+};
 
 use super::Db;
-use super::entities::{refresh_token_families as families, refresh_tokens as tokens};
+use super::entities::{refresh_token_families as families, refresh_tokens as tokens, revoked_grants};
 use crate::domain::model::{RefreshFamily, ScopeSet, UnixTime};
 
 fn split(list: &str) -> Vec<String> {
@@ -55,28 +57,71 @@ pub async fn insert_token(db: &Db, token_hash: &str, family_id: &str, at: UnixTi
     Ok(())
 }
 
-/// A refresh token by hash: whether it was used already, and its family.
-pub async fn find_token(db: &Db, token_hash: &str) -> anyhow::Result<Option<(Option<UnixTime>, RefreshFamily)>> {
-    let Some(token) =
-        tokens::Entity::find_by_id(token_hash.to_string()).one(db).await.context("cannot read refresh token")?
-    else {
-        return Ok(None);
-    };
-    let family =
-        families::Entity::find_by_id(token.family_id).one(db).await.context("cannot read refresh-token family")?;
-    Ok(family.map(|family| (token.used_at, to_domain(family))))
+/// A presented refresh token as [`find_token`] finds it.
+#[derive(Debug, Clone)]
+pub struct FoundToken {
+    /// When it was spent, if it was.
+    pub used_at: Option<UnixTime>,
+    pub family: RefreshFamily,
+    /// Whether the grant is in `revoked_grants` (ended, perhaps before its family existed).
+    pub grant_revoked: bool,
 }
 
-/// Marks a token used, atomically: `false` if it already was (a concurrent reuse).
-pub async fn mark_used(db: &Db, token_hash: &str, at: UnixTime) -> anyhow::Result<bool> {
-    let result = tokens::Entity::update_many()
+/// A refresh token by hash, with its family and whether its grant was revoked: one query.
+pub async fn find_token(db: &Db, token_hash: &str) -> anyhow::Result<Option<FoundToken>> {
+    let revoked = Query::select()
+        .expr(Expr::val(1))
+        .from(revoked_grants::Entity)
+        .and_where(
+            Expr::col((revoked_grants::Entity, revoked_grants::Column::GrantId))
+                .equals((families::Entity, families::Column::Id)),
+        )
+        .to_owned();
+    let query = Query::select()
+        .columns(families::Column::iter().map(|column| (families::Entity, column)))
+        .expr_as(Expr::col((tokens::Entity, tokens::Column::UsedAt)), Alias::new("token_used_at"))
+        .expr_as(Expr::exists(revoked), Alias::new("grant_revoked"))
+        .from(tokens::Entity)
+        .inner_join(
+            families::Entity,
+            Expr::col((families::Entity, families::Column::Id)).equals((tokens::Entity, tokens::Column::FamilyId)),
+        )
+        .and_where(Expr::col((tokens::Entity, tokens::Column::TokenHash)).eq(token_hash))
+        .to_owned();
+    let Some(row) = db.query_one(&query).await.context("cannot read refresh token")? else {
+        return Ok(None);
+    };
+    let family = families::Model::from_query_result(&row, "").context("cannot read refresh-token family")?;
+    Ok(Some(FoundToken {
+        used_at: row.try_get("", "token_used_at").context("cannot read refresh token")?,
+        family: to_domain(family),
+        grant_revoked: row.try_get("", "grant_revoked").context("cannot read revoked grants")?,
+    }))
+}
+
+/// Spends `spent` and stores `next` in its place, in one transaction: `false` (and
+/// nothing stored) when `spent` was spent already, by a concurrent request.
+pub async fn rotate(db: &Db, spent: &str, next: &str, family_id: &str, at: UnixTime) -> anyhow::Result<bool> {
+    let txn = db.begin().await.context("cannot start a refresh-token rotation")?;
+    let marked = tokens::Entity::update_many()
         .col_expr(tokens::Column::UsedAt, Expr::value(at))
-        .filter(tokens::Column::TokenHash.eq(token_hash))
+        .filter(tokens::Column::TokenHash.eq(spent))
         .filter(tokens::Column::UsedAt.is_null())
-        .exec(db)
+        .exec(&txn)
         .await
         .context("cannot mark refresh token used")?;
-    Ok(result.rows_affected == 1)
+    if marked.rows_affected != 1 {
+        return Ok(false);
+    }
+    let model = tokens::ActiveModel {
+        token_hash: Set(next.to_string()),
+        family_id: Set(family_id.to_string()),
+        created_at: Set(at),
+        used_at: Set(None),
+    };
+    tokens::Entity::insert(model).exec_without_returning(&txn).await.context("cannot store refresh token")?;
+    txn.commit().await.context("cannot finish a refresh-token rotation")?;
+    Ok(true)
 }
 
 pub async fn revoke_family(db: &Db, family_id: &str, at: UnixTime) -> anyhow::Result<()> {
