@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr, Statement};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseSettings;
@@ -38,15 +38,14 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
         .connect_timeout(Duration::from_secs(2))
         .acquire_timeout(Duration::from_secs(2))
         .sqlx_logging(false);
-    let db = Database::connect(options).await.context("cannot connect to the database")?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON"] {
-            db.execute_raw(Statement::from_string(DbBackend::Sqlite, pragma))
-                .await
-                .context("cannot configure SQLite")?;
-        }
-    }
-    Ok(db)
+    // SQLite settings are per connection, so they are given to every connection the pool
+    // opens: WAL (readers never wait for the writer), a busy timeout (writers queue instead
+    // of failing), foreign keys.
+    options.map_sqlx_sqlite_opts(|sqlite| {
+        use sea_orm::sqlx::sqlite::SqliteJournalMode;
+        sqlite.journal_mode(SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(10)).foreign_keys(true)
+    });
+    Database::connect(options).await.context("cannot connect to the database")
 }
 
 /// Applies every pending migration. Safe to call on every start.
