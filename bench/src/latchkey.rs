@@ -43,7 +43,13 @@ pub struct World {
 }
 
 impl World {
-    pub fn create(binary: &Path, backend: Backend, postgres: &str, redis: &str) -> anyhow::Result<World> {
+    pub fn create(
+        binary: &Path,
+        backend: Backend,
+        postgres: &str,
+        redis: &str,
+        extra_env: &[(&str, &str)],
+    ) -> anyhow::Result<World> {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
         let id = format!("{}_{nanos}", std::process::id());
         let dir = std::env::temp_dir().join(format!("latchkey-bench-{id}"));
@@ -77,7 +83,8 @@ impl World {
                 drop_database = Some((postgres.to_string(), name));
             }
         }
-        let env = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let mut env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Ok(World { binary: binary.to_path_buf(), dir, env, port, drop_database })
     }
 

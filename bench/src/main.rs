@@ -52,6 +52,12 @@ struct Args {
     postgres: String,
     #[arg(long, env = "LATCHKEY_BENCH_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     redis: String,
+    /// Extra settings for Latchkey, as LATCHKEY_* variables (e.g. LATCHKEY_LOG__ACCESS=false).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    latchkey_env: Vec<String>,
+    /// Measure only the endpoints whose name contains one of these (references too).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Where latest.md / latest.json go (the run before becomes previous.*).
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -149,7 +155,9 @@ async fn measure_backend(
     load: Load,
     limits: &references::Limits,
 ) -> anyhow::Result<Vec<Row>> {
-    let world = latchkey::World::create(binary, backend, &args.postgres, &args.redis)?;
+    let extra_env = args.latchkey_env.iter().filter_map(|pair| pair.split_once('=')).collect::<Vec<_>>();
+    let world = latchkey::World::create(binary, backend, &args.postgres, &args.redis, &extra_env)?;
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|part| name.contains(part.as_str()));
     let server = world.start().await?;
     let started_in = server.start_to_healthy;
     let setup = latchkey::provision(&world, &server).await?;
@@ -162,6 +170,9 @@ async fn measure_backend(
     // nginx serves exactly what Latchkey serves on these two paths.
     let nginx = references::Nginx::start(&server.base, cores_or_one()).await?;
     for (name, path) in [("discovery", "/.well-known/openid-configuration"), ("jwks", "/.well-known/jwks.json")] {
+        if !wanted(name) {
+            continue;
+        }
         let reference = wrk::get(&nginx.base, path, &[], load).await?;
         server.reset_peak_rss();
         let mut measured = wrk::get(&server.base, path, &[], load).await?;
@@ -198,7 +209,7 @@ async fn measure_backend(
             wrk::Request::post("/login", &setup.login_form, &[("Cookie", &setup.login_cookie)]),
         ),
     ];
-    for (name, reference, request) in endpoints {
+    for (name, reference, request) in endpoints.into_iter().filter(|(name, _, _)| wanted(name)) {
         server.reset_peak_rss();
         let mut measured = wrk::run(&server.base, &request, load).await?;
         measured.peak_rss_kib = server.peak_rss_kib();

@@ -48,6 +48,22 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
     Database::connect(options).await.context("cannot connect to the database")
 }
 
+/// Begins a write transaction. On SQLite, write transactions of this process queue here
+/// rather than in SQLite's busy handler, whose sleeps (up to 100 ms each) made a busy
+/// writer's neighbours wait far longer than the write itself; PostgreSQL needs no queue.
+/// The guard must live until the transaction ends.
+pub(super) async fn begin_write(
+    db: &Db,
+) -> anyhow::Result<(Option<tokio::sync::MutexGuard<'static, ()>>, sea_orm::DatabaseTransaction)> {
+    use sea_orm::TransactionTrait;
+    static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let guard = match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => Some(SQLITE_WRITER.lock().await),
+        _ => None,
+    };
+    Ok((guard, db.begin().await.context("cannot start a transaction")?))
+}
+
 /// Applies every pending migration. Safe to call on every start.
 pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("cannot apply database migrations")

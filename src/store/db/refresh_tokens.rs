@@ -2,9 +2,7 @@
 
 use anyhow::Context;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryFilter, Set};
 
 use super::Db;
 use super::entities::{refresh_token_families as families, refresh_tokens as tokens, revoked_grants};
@@ -102,7 +100,7 @@ pub async fn find_token(db: &Db, token_hash: &str) -> anyhow::Result<Option<Foun
 /// Spends `spent` and stores `next` in its place, in one transaction: `false` (and
 /// nothing stored) when `spent` was spent already, by a concurrent request.
 pub async fn rotate(db: &Db, spent: &str, next: &str, family_id: &str, at: UnixTime) -> anyhow::Result<bool> {
-    let txn = db.begin().await.context("cannot start a refresh-token rotation")?;
+    let (_writer, txn) = super::begin_write(db).await?;
     let marked = tokens::Entity::update_many()
         .col_expr(tokens::Column::UsedAt, Expr::value(at))
         .filter(tokens::Column::TokenHash.eq(spent))
@@ -205,11 +203,10 @@ pub async fn live_grants_of_user(db: &Db, user_id: &str, now: UnixTime) -> anyho
 /// their tokens; returns how many families went. A token of a deleted family is unknown,
 /// which a client sees as the same `invalid_grant` as a revoked one.
 pub async fn purge_ended(db: &Db, revoked_before: UnixTime, now: UnixTime) -> anyhow::Result<u64> {
-    use sea_orm::TransactionTrait;
     use sea_orm::sea_query::{Condition, Query};
     let ended =
         Condition::any().add(families::Column::RevokedAt.lt(revoked_before)).add(families::Column::ExpiresAt.lt(now));
-    let txn = db.begin().await.context("cannot start purging grants")?;
+    let (_writer, txn) = super::begin_write(db).await?;
     let ended_ids =
         Query::select().column(families::Column::Id).from(families::Entity).cond_where(ended.clone()).to_owned();
     tokens::Entity::delete_many()
