@@ -18,7 +18,18 @@ pub const REDIRECT_URI: &str = "https://rp.example/callback";
 pub fn build_release() -> anyhow::Result<PathBuf> {
     let root = crate::workspace_root();
     eprintln!("bench: cargo build --release --bin latchkey");
-    let status = Command::new(env!("CARGO"))
+    let mut cargo = Command::new(env!("CARGO"));
+    // What `cargo run` sets for the bench itself would make cargo rebuild dependencies
+    // whose build scripts watch the environment, at every alternation with a plain build.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CARGO_PKG_") || key.starts_with("CARGO_MANIFEST_") || key.starts_with("CARGO_CRATE_") {
+            cargo.env_remove(key);
+        }
+    }
+    for key in ["CARGO_BIN_NAME", "CARGO_PRIMARY_PACKAGE", "OUT_DIR"] {
+        cargo.env_remove(key);
+    }
+    let status = cargo
         .args(["build", "--release", "--quiet", "-p", "latchkey", "--bin", "latchkey"])
         .current_dir(&root)
         .status()
