@@ -29,20 +29,26 @@ async fn warm(checker: &TestApp, access_token: &str) -> Value {
     second.json().await.unwrap()
 }
 
+/// A grant whose access token `checker` has cached, then revoked through `changer`;
+/// returns the access token.
+async fn revoke_after_warming(changer: &TestApp, checker: &TestApp) -> String {
+    add_user(changer, "alice").await;
+    let rp = register_client(changer, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
+    let tokens = changer.tokens_for(&rp, "alice").await;
+    let access_token = tokens["access_token"].as_str().unwrap();
+    warm(checker, access_token).await;
+    let form = [("token", tokens["refresh_token"].as_str().unwrap())];
+    let revoked = changer.client.post(changer.url("/revoke")).basic_auth("webapp", rp.secret.as_ref()).form(&form);
+    assert_eq!(revoked.send().await.unwrap().status(), 200);
+    access_token.to_string()
+}
+
 #[tokio::test]
 async fn a_revoked_grant_is_refused_at_once_by_a_warm_cache() {
     let env = TestEnv::new().await;
     let (changer, other) = two_instances(&env).await;
     let checker = other.as_ref().unwrap_or(&changer);
-    add_user(&changer, "alice").await;
-    let rp = register_client(&changer, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
-    let tokens = changer.tokens_for(&rp, "alice").await;
-    let access_token = tokens["access_token"].as_str().unwrap();
-    warm(checker, access_token).await;
-
-    let form = [("token", tokens["refresh_token"].as_str().unwrap())];
-    let revoked = changer.client.post(changer.url("/revoke")).basic_auth("webapp", rp.secret.as_ref()).form(&form);
-    assert_eq!(revoked.send().await.unwrap().status(), 200);
+    let access_token = &revoke_after_warming(&changer, checker).await;
     assert_eq!(checker.userinfo(access_token).await.status(), 401);
 }
 
@@ -98,15 +104,7 @@ async fn a_warm_cache_trusts_nothing_once_redis_lost_its_data() {
     let Some(redis_url) = env.redis_url.clone() else { return };
     let (changer, other) = two_instances(&env).await;
     let checker = other.as_ref().unwrap_or(&changer);
-    add_user(&changer, "alice").await;
-    let rp = register_client(&changer, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
-    let tokens = changer.tokens_for(&rp, "alice").await;
-    let access_token = tokens["access_token"].as_str().unwrap();
-    warm(checker, access_token).await;
-
-    let form = [("token", tokens["refresh_token"].as_str().unwrap())];
-    let revoked = changer.client.post(changer.url("/revoke")).basic_auth("webapp", rp.secret.as_ref()).form(&form);
-    assert_eq!(revoked.send().await.unwrap().status(), 200);
+    let access_token = &revoke_after_warming(&changer, checker).await;
     let client = redis::Client::open(redis_url).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let keys: Vec<String> =
