@@ -1,8 +1,8 @@
 //! Password hashing with argon2id. Hashing is CPU- and memory-heavy (~20 ms, 19 MiB at
 //! the OWASP parameters), so it runs on a fixed set of threads, one per core, off the
 //! async workers: a burst of sign-ins queues instead of starving them. Each thread keeps
-//! one argon2 memory area for its whole life and hashes in it, so a login flood adds
-//! exactly threads × m_cost to the process. (Allocating the area per hash let the
+//! one argon2 memory area while it has work and hashes in it, so a login flood adds
+//! exactly threads × m_cost to the process; a quiet thread gives its area back. (Allocating the area per hash let the
 //! allocator keep freed areas in its per-thread arenas: 718 MiB under a 32-connection
 //! login flood on the blocking pool, 227 MiB on two fixed threads, 29 MiB + 2 × 19 MiB
 //! with the areas kept.)
@@ -29,6 +29,10 @@ pub struct PasswordHasher {
     jobs: mpsc::Sender<Job>,
 }
 
+/// How long a hashing thread keeps its memory area without work. (The threads wait for
+/// the queue in turn, so each lets go within this many seconds of its turn.)
+const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Starts `count` hashing threads that share one queue.
 fn start_workers(count: usize) -> anyhow::Result<mpsc::Sender<Job>> {
     let (sender, receiver) = mpsc::channel::<Job>();
@@ -41,12 +45,16 @@ fn start_workers(count: usize) -> anyhow::Result<mpsc::Sender<Job>> {
                 let mut memory = Memory::new();
                 loop {
                     let next = match receiver.lock() {
-                        Ok(queue) => queue.recv(),
+                        Ok(queue) => queue.recv_timeout(IDLE_RELEASE),
                         Err(_) => return,
                     };
-                    let Ok(job) = next else { return };
-                    // A panicking job answers nobody (its caller sees an error); the thread goes on.
-                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
+                    match next {
+                        // A panicking job answers nobody (its caller sees an error); the thread goes on.
+                        Ok(job) => drop(std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)))),
+                        // Quiet for a while: give the memory area back until the next sign-in.
+                        Err(mpsc::RecvTimeoutError::Timeout) => memory = Memory::new(),
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
                 }
             })
             .context("cannot start a password hashing thread")?;
