@@ -86,6 +86,10 @@ impl<V: Clone> Cache<V> {
         (entry.stamp == *stamp && entry.cached_at.elapsed() < ENTRY_TTL).then(|| entry.value.clone())
     }
 
+    fn clear(&self) {
+        self.lock().clear();
+    }
+
     pub fn put(&self, key: &str, stamp: Stamp, value: V) {
         let mut entries = self.lock();
         if entries.len() >= MAX_ENTRIES {
@@ -106,6 +110,24 @@ pub struct AccessCache {
     pub grants: Cache<Option<User>>,
     /// By client id: the client and its secret hash, for client authentication.
     pub clients: Cache<(Client, Option<String>)>,
+}
+
+impl AccessCache {
+    /// Forgets everything this instance cached: when a change could not be told to the
+    /// store, this instance at least does not serve what it knew before it.
+    fn clear(&self) {
+        self.grants.clear();
+        self.clients.clear();
+    }
+}
+
+/// Passes on the outcome of telling the store about a change, clearing this instance's
+/// caches if the store could not be told.
+fn told(state: &AppState, result: Result<(), EphemeralError>) -> Result<(), EphemeralError> {
+    if result.is_err() {
+        state.access_cache.clear();
+    }
+    result
 }
 
 fn revoked_key(grant_id: &str) -> String {
@@ -161,16 +183,16 @@ pub async fn look(state: &AppState, grant_id: &str, user_id: Option<&str>, clien
 /// written, and kept as long as an access token of the grant can live.
 pub async fn grant_revoked(state: &AppState, grant_id: &str) -> Result<(), EphemeralError> {
     let ttl = Duration::from_secs(state.settings.tokens.access_token_ttl_secs) + ENTRY_TTL;
-    state.ephemeral.put(&revoked_key(grant_id), b"1", ttl).await
+    told(state, state.ephemeral.put(&revoked_key(grant_id), b"1", ttl).await)
 }
 
 /// Tells every instance to re-read user `user_id` (changed, disabled or deleted).
 pub async fn user_changed(state: &AppState, user_id: &str) -> Result<(), EphemeralError> {
-    state.ephemeral.increment(&user_key(user_id), COUNTER_TTL).await.map(drop)
+    told(state, state.ephemeral.increment(&user_key(user_id), COUNTER_TTL).await.map(drop))
 }
 
 /// Tells every instance to re-read client `client_id` (changed, disabled, deleted, or
 /// given a new secret).
 pub async fn client_changed(state: &AppState, client_id: &str) -> Result<(), EphemeralError> {
-    state.ephemeral.increment(&client_key(client_id), COUNTER_TTL).await.map(drop)
+    told(state, state.ephemeral.increment(&client_key(client_id), COUNTER_TTL).await.map(drop))
 }

@@ -131,3 +131,33 @@ async fn a_rotated_client_secret_stops_working_at_once_on_every_instance() {
     let refused = checker.token(&svc, &[("grant_type", "client_credentials")]).await;
     assert_eq!(refused.status(), 401, "the old secret is refused, not served from a cache");
 }
+
+/// A full in-process store cannot take the revocation marker: the revocation still stands
+/// (it is in the database) and this instance stops serving what it had cached.
+#[tokio::test]
+async fn a_revocation_the_store_cannot_take_still_empties_this_instances_cache() {
+    use base64::Engine;
+    let env = TestEnv::new().await;
+    if env.redis_url.is_some() {
+        return; // Redis is never "full"; the in-process store is.
+    }
+    let app = env.spawn_app_with(|settings| settings.memory_store.max_entries = 1_000).await;
+    add_user(&app, "alice").await;
+    let rp = register_client(&app, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
+    let tokens = app.tokens_for(&rp, "alice").await;
+    let access_token = tokens["access_token"].as_str().unwrap();
+    warm(&app, access_token).await;
+
+    let payload = access_token.split('.').nth(1).unwrap();
+    let claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let ttl = std::time::Duration::from_secs(600);
+    let mut filler = 0;
+    while app.state.ephemeral.put(&format!("filler:{filler}"), b"x", ttl).await.is_ok() {
+        filler += 1;
+    }
+    let grant_id = claims["gid"].as_str().unwrap();
+    let revoked = latchkey::domain::tokens::revoke_grant(&app.state, grant_id, latchkey::domain::now()).await;
+    assert!(revoked.is_err(), "the store is full");
+    assert_eq!(app.userinfo(access_token).await.status(), 401, "the database answers, not the cache");
+}
