@@ -109,5 +109,10 @@ pub enum KeysCommand {
     List,
     /// Revoke a key at once (suspected compromise): it leaves the JWKS, tokens it signed are
     /// refused, and a fresh key signs from now on if it was the signing key
-    Revoke { kid: String },
+    Revoke {
+        /// The key id, as `keys list` shows it. A thumbprint may begin with `-`, so the
+        /// argument is taken as a value even then.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }

@@ -221,6 +221,8 @@ async fn an_emergency_revocation_replaces_the_signing_key_at_once_and_its_tokens
     let old_kid = app.jwks_kids().await.remove(0);
 
     env.latchkey(&["keys", "revoke", "no-such-kid"], None).assert_refused("no signing key");
+    // A thumbprint can begin with "-": it is still a key id, not an option.
+    env.latchkey(&["keys", "revoke", "-Gno-such-kid"], None).assert_refused("no signing key");
     let revoked = env.latchkey(&["keys", "revoke", &old_kid], None);
     revoked.assert_success();
     assert!(revoked.stdout.contains("signs from now on"), "{}", revoked.stdout);
