@@ -163,20 +163,18 @@ pub async fn client_stamp(state: &AppState, client_id: &str) -> Option<Stamp> {
 
 /// Reads what the ephemeral store says about `grant_id` and its user and client.
 pub async fn look(state: &AppState, grant_id: &str, user_id: Option<&str>, client_id: &str) -> Seen {
-    let keys = [
-        EPOCH_KEY.to_string(),
-        revoked_key(grant_id),
-        user_id.map(user_key).unwrap_or_default(),
-        client_key(client_id),
-    ];
-    let Ok(mut values) = state.ephemeral.get_many(&keys).await else { return Seen::Unknown };
-    let (client_changes, user_changes) = (values.pop().flatten(), values.pop().flatten());
-    let (revoked, epoch) = (values.pop().flatten(), values.pop().flatten());
+    // A client acting for itself has no user: its token reads no user counter.
+    let mut keys = vec![EPOCH_KEY.to_string(), revoked_key(grant_id), client_key(client_id)];
+    keys.extend(user_id.map(user_key));
+    let Ok(values) = state.ephemeral.get_many(&keys).await else { return Seen::Unknown };
+    let mut values = values.into_iter();
+    let mut next = || values.next().flatten();
+    let (epoch, revoked, client_changes, user_changes) = (next(), next(), next(), next());
     if revoked.is_some() {
         return Seen::Revoked;
     }
     let Some(epoch) = epoch_or_renew(state, epoch).await else { return Seen::Unknown };
-    Seen::Current(Stamp { epoch, user_changes: user_id.and(user_changes), client_changes })
+    Seen::Current(Stamp { epoch, user_changes, client_changes })
 }
 
 /// Tells every instance that `grant_id` was revoked; called after the durable record is
