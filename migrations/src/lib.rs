@@ -18,6 +18,7 @@ mod m20261129_000008_add_must_change_password;
 mod m20261130_000009_create_revoked_grants;
 mod m20261130_000010_add_signing_key_revoked_at;
 mod m20261130_000011_add_client_require_pkce;
+mod m20261130_000012_user_search_keys;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_create_revoked_grants::Migration),
             Box::new(m20261130_000010_add_signing_key_revoked_at::Migration),
             Box::new(m20261130_000011_add_client_require_pkce::Migration),
+            Box::new(m20261130_000012_user_search_keys::Migration),
         ]
     }
 }

@@ -7,8 +7,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let issuer = settings.issuer.clone();
     let application = Application::build(settings).await?;
     tracing::info!(%issuer, port = application.port(), "latchkey is serving");
-    let users = crate::domain::users::list_users(&application.state().db).await?;
-    if !users.iter().any(|user| user.admin && !user.disabled) {
+    if !crate::domain::users::admin_exists(&application.state().db).await? {
         tracing::warn!(
             "no admin exists yet: create one with `latchkey user add NAME --admin --password-stdin`, then open {issuer}/admin"
         );

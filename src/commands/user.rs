@@ -17,17 +17,25 @@ pub async fn run(command: UserCommand, settings: Settings) -> anyhow::Result<()>
         }
         UserCommand::List => {
             println!("{:<36}  {:<24}  {:<32}  {:<5}  STATUS", "ID", "USERNAME", "EMAIL", "ADMIN");
-            for user in users::list_users(&state.db).await? {
-                let status = if user.disabled { "disabled" } else { "enabled" };
-                let admin = if user.admin { "yes" } else { "no" };
-                println!(
-                    "{:<36}  {:<24}  {:<32}  {:<5}  {}",
-                    user.id,
-                    user.username,
-                    user.email.as_deref().unwrap_or("-"),
-                    admin,
-                    status
-                );
+            let mut after = None;
+            loop {
+                let page = users::search_users(&state.db, "", after.as_deref(), 500).await?;
+                for user in page.users {
+                    let status = if user.disabled { "disabled" } else { "enabled" };
+                    let admin = if user.admin { "yes" } else { "no" };
+                    println!(
+                        "{:<36}  {:<24}  {:<32}  {:<5}  {}",
+                        user.id,
+                        user.username,
+                        user.email.as_deref().unwrap_or("-"),
+                        admin,
+                        status
+                    );
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
             }
         }
         UserCommand::Disable { username } => {

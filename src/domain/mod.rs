@@ -23,6 +23,7 @@ pub mod passwords;
 pub mod rate_limits;
 pub mod sessions;
 pub mod tokens;
+pub mod user_search;
 pub mod users;
 
 pub use model::UnixTime;

@@ -6,6 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::audit::{self, Actor, AdminAction};
 pub use super::model::{User, UserChange};
 use super::password_policy::{self, PolicyError};
+pub use super::user_search::{UserPage, search_users};
 use super::{access_cache, credentials, now};
 use crate::state::AppState;
 use crate::store::db::{self, Db, WriteError};
@@ -70,6 +71,8 @@ pub enum UserError {
     WrongPassword,
     #[error(transparent)]
     WeakPassword(#[from] PolicyError),
+    #[error("`after` must be the `next` of an earlier page of this list")]
+    BadCursor,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -132,8 +135,9 @@ pub async fn add_user(state: &AppState, actor: &Actor, new: NewUser) -> Result<U
     Ok(user)
 }
 
-pub async fn list_users(db: &Db) -> Result<Vec<User>, UserError> {
-    Ok(db::users::list(db).await?)
+/// Whether some enabled user can open the admin console.
+pub async fn admin_exists(db: &Db) -> Result<bool, UserError> {
+    Ok(db::users::any_enabled_admin(db).await?)
 }
 
 pub async fn find_user(db: &Db, id: &str) -> Result<User, UserError> {
@@ -218,11 +222,6 @@ pub async fn unlock_user(state: &AppState, actor: &Actor, id: &str) -> Result<()
     super::login::unlock(state, id).await.map_err(anyhow::Error::from)?;
     audit::record_admin(&state.db, actor, AdminAction::UnlockUser, Some(id), None, now()).await;
     Ok(())
-}
-
-/// A page of users matching `query` by username or email.
-pub async fn search_users(db: &Db, query: &str, page: u64, per_page: u64) -> Result<(Vec<User>, u64), UserError> {
-    Ok(db::users::search(db, query, page.saturating_sub(1) * per_page, per_page).await?)
 }
 
 #[cfg(test)]

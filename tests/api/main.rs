@@ -31,3 +31,4 @@ mod passkeys;
 mod password_policy;
 mod soft_authenticator;
 mod token_endpoint;
+mod user_search;

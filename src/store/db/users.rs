@@ -27,6 +27,7 @@ pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Opt
         username: Set(user.username.clone()),
         username_key: Set(username_key.to_string()),
         email: Set(user.email.clone()),
+        email_key: Set(user.email.as_deref().map(email_key)),
         display_name: Set(user.display_name.clone()),
         password_hash: Set(password_hash.map(str::to_string)),
         disabled: Set(user.disabled),
@@ -39,10 +40,15 @@ pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Opt
     Ok(())
 }
 
-pub async fn list(db: &Db) -> anyhow::Result<Vec<User>> {
-    let models =
-        users::Entity::find().order_by_asc(users::Column::UsernameKey).all(db).await.context("cannot list users")?;
-    Ok(models.into_iter().map(to_domain).collect())
+/// Whether some enabled user has the admin role.
+pub async fn any_enabled_admin(db: &Db) -> anyhow::Result<bool> {
+    let found = users::Entity::find()
+        .filter(users::Column::Admin.eq(true))
+        .filter(users::Column::Disabled.eq(false))
+        .one(db)
+        .await
+        .context("cannot look up admins")?;
+    Ok(found.is_some())
 }
 
 /// The user with this case-folded username, and their password hash.
@@ -88,26 +94,100 @@ pub async fn set_password_hash(
     Ok(())
 }
 
-/// A page of users whose username or email contains `query` (case-insensitive), by username.
-pub async fn search(db: &Db, query: &str, offset: u64, limit: u64) -> anyhow::Result<(Vec<User>, u64)> {
-    use sea_orm::{Condition, ExprTrait, PaginatorTrait, QuerySelect};
-    let pattern = format!("%{}%", query.to_lowercase().replace(['\\', '%', '_'], ""));
-    let condition = Condition::any().add(users::Column::UsernameKey.like(pattern.clone())).add(
-        sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(sea_orm::sea_query::Expr::col(
-            users::Column::Email,
-        )))
-        .like(pattern),
-    );
-    let select = users::Entity::find().filter(condition);
-    let total = select.clone().count(db).await.context("cannot count users")?;
+/// The case-folded form of an email address that search compares.
+pub fn email_key(email: &str) -> String {
+    email.to_lowercase()
+}
+
+/// Up to `limit` users whose username key starts with `prefix` (every user for ""), after
+/// the key `after`, by username key: one range of the unique index on `username_key`.
+pub async fn with_username_prefix(db: &Db, prefix: &str, after: Option<&str>, limit: u64) -> anyhow::Result<Vec<User>> {
+    use sea_orm::QuerySelect;
+    let mut select = users::Entity::find().filter(starts_with(users::Column::UsernameKey, prefix));
+    if let Some(after) = after {
+        select = select.filter(users::Column::UsernameKey.gt(after));
+    }
+    let models =
+        select.order_by_asc(users::Column::UsernameKey).limit(limit).all(db).await.context("cannot search users")?;
+    Ok(models.into_iter().map(to_domain).collect())
+}
+
+/// Up to `limit` users whose email key starts with `prefix` but whose username key does not
+/// (those [`with_username_prefix`] finds), after `after` = (email key, username key), in
+/// that order: one range of the index on (`email_key`, `username_key`).
+pub async fn with_only_email_prefix(
+    db: &Db,
+    prefix: &str,
+    after: Option<(&str, &str)>,
+    limit: u64,
+) -> anyhow::Result<Vec<User>> {
+    use sea_orm::ExprTrait;
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, IntoCondition};
+    let mut select = users::Entity::find()
+        .filter(starts_with(users::Column::EmailKey, prefix))
+        .filter(starts_with(users::Column::UsernameKey, prefix).not());
+    if let Some((email, username)) = after {
+        let keys = Expr::tuple([Expr::col(users::Column::EmailKey), Expr::col(users::Column::UsernameKey)]);
+        select = select.filter(keys.gt(Expr::tuple([Expr::val(email), Expr::val(username)])).into_condition());
+    }
     let models = select
+        .order_by_asc(users::Column::EmailKey)
         .order_by_asc(users::Column::UsernameKey)
-        .offset(offset)
         .limit(limit)
         .all(db)
         .await
         .context("cannot search users")?;
-    Ok((models.into_iter().map(to_domain).collect(), total))
+    Ok(models.into_iter().map(to_domain).collect())
+}
+
+/// Up to `limit` users whose username or email contains `part`, after the username key
+/// `after`, by username key. Walks the username index and tests every row: fine when
+/// matches are common, a scan of the table when they are rare.
+pub async fn containing(db: &Db, part: &str, after: Option<&str>, limit: u64) -> anyhow::Result<Vec<User>> {
+    use sea_orm::sea_query::LikeExpr;
+    use sea_orm::{Condition, QuerySelect};
+    let escaped = part.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let pattern = || LikeExpr::new(format!("%{escaped}%")).escape('\\');
+    let mut select = users::Entity::find().filter(
+        Condition::any().add(users::Column::UsernameKey.like(pattern())).add(users::Column::EmailKey.like(pattern())),
+    );
+    if let Some(after) = after {
+        select = select.filter(users::Column::UsernameKey.gt(after));
+    }
+    let models =
+        select.order_by_asc(users::Column::UsernameKey).limit(limit).all(db).await.context("cannot search users")?;
+    Ok(models.into_iter().map(to_domain).collect())
+}
+
+/// `column` starts with `prefix`, as a range (`>= prefix` and `<` the next string that does
+/// not), which both backends answer from an index; key columns compare byte by byte.
+fn starts_with(column: users::Column, prefix: &str) -> sea_orm::Condition {
+    let mut condition = sea_orm::Condition::all();
+    if prefix.is_empty() {
+        return condition;
+    }
+    condition = condition.add(column.gte(prefix));
+    if let Some(end) = prefix_end(prefix) {
+        condition = condition.add(column.lt(end));
+    }
+    condition
+}
+
+/// The least string greater than every string that starts with `prefix`, if any.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            other => char::from_u32(other as u32 + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// Applies an admin's changes; `None` when no such user.
@@ -118,6 +198,7 @@ pub async fn update(db: &Db, id: &str, change: &UserChange, at: UnixTime) -> any
     let mut active = model.into_active_model();
     if let Some(email) = &change.email {
         active.email = Set(email.clone());
+        active.email_key = Set(email.as_deref().map(email_key));
     }
     if let Some(name) = &change.display_name {
         active.display_name = Set(name.clone());
@@ -153,4 +234,17 @@ pub async fn delete_with_dependents(db: &Db, id: &str) -> anyhow::Result<bool> {
     let deleted = users::Entity::delete_by_id(id.to_string()).exec(&txn).await.context("cannot delete user")?;
     txn.commit().await.context("cannot commit")?;
     Ok(deleted.rows_affected == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_ends_at_its_last_character_plus_one() {
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+    }
 }

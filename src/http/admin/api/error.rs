@@ -93,6 +93,7 @@ impl From<UserError> for ApiError {
             UserError::EmptyPassword | UserError::WrongPassword | UserError::WeakPassword(_) => {
                 ApiError::invalid("password", message)
             }
+            UserError::BadCursor => ApiError::invalid("after", message),
             UserError::UsernameTaken(_) => ApiError::conflict(message),
             UserError::NotFound(_) => ApiError::not_found(message),
             UserError::Forbidden => ApiError::forbidden("only admins may do this"),

@@ -45,18 +45,24 @@ impl From<User> for UserView {
 #[derive(Serialize, ToSchema)]
 pub struct UserPage {
     users: Vec<UserView>,
-    total: u64,
-    page: u64,
+    /// The `after` that gives the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
     per_page: u64,
 }
 
 #[derive(Deserialize, IntoParams)]
 pub struct UserQuery {
-    /// Part of a username or email address.
+    /// The start of a username or email address, in any case; `*` first to match anywhere
+    /// in either (a scan on a large directory).
     q: Option<String>,
-    /// 1-based page number.
-    page: Option<u64>,
+    /// The previous page's `next`.
+    after: Option<String>,
+    /// 1 to 200; 25 when absent.
     per_page: Option<u64>,
+    /// Offset paging was replaced by `after`; a `page` is refused rather than ignored.
+    #[param(ignore)]
+    page: Option<String>,
 }
 
 #[utoipa::path(tag = "users", params(UserQuery), responses((status = 200, body = UserPage)))]
@@ -66,10 +72,13 @@ pub async fn list_users(
     state: web::Data<AppState>,
     query: web::Query<UserQuery>,
 ) -> Result<web::Json<UserPage>, ApiError> {
-    let page = query.page.unwrap_or(1).max(1);
+    if query.page.is_some() {
+        return Err(ApiError::invalid("page", "pages are reached by `after`: pass the `next` of the page before"));
+    }
     let per_page = query.per_page.unwrap_or(25).clamp(1, 200);
-    let (found, total) = users::search_users(&state.db, query.q.as_deref().unwrap_or_default(), page, per_page).await?;
-    Ok(web::Json(UserPage { users: found.into_iter().map(UserView::from).collect(), total, page, per_page }))
+    let q = query.q.as_deref().unwrap_or_default();
+    let found = users::search_users(&state.db, q, query.after.as_deref(), per_page).await?;
+    Ok(web::Json(UserPage { users: found.users.into_iter().map(UserView::from).collect(), next: found.next, per_page }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -21,15 +21,16 @@ struct UsersPage<'a> {
     csrf_token: &'a str,
     users: Vec<User>,
     q: &'a str,
-    page: u64,
-    pages: u64,
+    /// Whether this is a later page (so "first page" is offered).
+    later: bool,
+    next: Option<String>,
     error: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
-    page: Option<u64>,
+    after: Option<String>,
 }
 
 /// A user operation's error as a page: a mistake in the form is shown on the page (`Ok`),
@@ -48,24 +49,30 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, PageError> {
     let admin = admin(&state, &request).await?;
-    render_list(&state, &admin, query.q.as_deref().unwrap_or_default(), query.page.unwrap_or(1), None).await
+    render_list(&state, &admin, query.q.as_deref().unwrap_or_default(), query.after.as_deref(), None).await
 }
 
 async fn render_list(
     state: &AppState,
     admin: &Admin,
     q: &str,
-    page: u64,
+    after: Option<&str>,
     error: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    let page = page.max(1);
-    let (found, total) = users::search_users(&state.db, q, page, PER_PAGE).await?;
+    let found = users::search_users(&state.db, q, after, PER_PAGE).await.map_err(|error| match error {
+        UserError::BadCursor => PageError::page(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "Not a page of users",
+            "This link to a page of users is not valid. Start again from the first page.",
+        ),
+        other => PageError::from(other),
+    })?;
     Ok(admin.page(&UsersPage {
         csrf_token: admin.csrf_token(),
-        users: found,
+        users: found.users,
         q,
-        page,
-        pages: total.div_ceil(PER_PAGE).max(1),
+        later: after.is_some_and(|after| !after.is_empty()),
+        next: found.next,
         error,
     }))
 }
@@ -98,7 +105,7 @@ pub async fn create(
     };
     match users::add_user(&state, &admin.actor, new).await {
         Ok(user) => Ok(see_other(&format!("/admin/users/{}", user.id))),
-        Err(error) => render_list(&state, &admin, "", 1, Some(form_error(error)?)).await,
+        Err(error) => render_list(&state, &admin, "", None, Some(form_error(error)?)).await,
     }
 }
 

@@ -9,6 +9,8 @@ pub struct Model {
     pub username: String,
     pub username_key: String,
     pub email: Option<String>,
+    /// The case-folded email: what prefix search ranges over.
+    pub email_key: Option<String>,
     pub display_name: Option<String>,
     pub password_hash: Option<String>,
     pub disabled: bool,
