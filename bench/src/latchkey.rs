@@ -50,7 +50,13 @@ pub struct World {
     dir: PathBuf,
     env: Vec<(String, String)>,
     pub port: u16,
+    database: Database,
     drop_database: Option<(String, String)>,
+}
+
+enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
 }
 
 impl World {
@@ -78,9 +84,11 @@ impl World {
             ("LATCHKEY_RATE_LIMITS__ACCOUNT_PER_MINUTE", "0".into()),
         ];
         let mut drop_database = None;
-        match backend {
+        let database = match backend {
             Backend::Embedded => {
-                env.push(("LATCHKEY_DATABASE__URL", format!("sqlite://{}/latchkey.db?mode=rwc", dir.display())));
+                let file = dir.join("latchkey.db");
+                env.push(("LATCHKEY_DATABASE__URL", format!("sqlite://{}?mode=rwc", file.display())));
+                Database::Sqlite(file)
             }
             Backend::Postgres => {
                 let name = format!("latchkey_bench_{}", std::process::id());
@@ -92,11 +100,34 @@ impl World {
                 env.push(("LATCHKEY_REDIS__URL", redis.to_string()));
                 env.push(("LATCHKEY_REDIS__KEY_PREFIX", format!("latchkey-bench:{id}:")));
                 drop_database = Some((postgres.to_string(), name));
+                Database::Postgres(url.to_string())
             }
-        }
+        };
         let mut env: Vec<(String, String)> = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Ok(World { binary: binary.to_path_buf(), dir, env, port, drop_database })
+        Ok(World { binary: binary.to_path_buf(), dir, env, port, database, drop_database })
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.database, Database::Postgres(_))
+    }
+
+    /// Runs SQL on this world's database through the backend's own shell (`sqlite3` or
+    /// `psql`); returns what it printed.
+    pub fn sql(&self, sql: &str) -> anyhow::Result<String> {
+        let output = match &self.database {
+            Database::Sqlite(file) => {
+                Command::new("sqlite3").args(["-cmd", ".timeout 30000"]).arg(file).arg(sql).output()
+            }
+            Database::Postgres(url) => {
+                Command::new("psql").args([url.as_str(), "-qAt", "-v", "ON_ERROR_STOP=1", "-c", sql]).output()
+            }
+        }
+        .context("cannot run the database shell")?;
+        if !output.status.success() {
+            bail!("SQL failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     pub fn cli(&self, args: &[&str], stdin: &str) -> anyhow::Result<String> {
@@ -226,9 +257,19 @@ pub struct Setup {
     pub refresh_tokens: Vec<String>,
     pub login_form: String,
     pub login_cookie: String,
+    pub login_csrf: String,
 }
 
 impl Setup {
+    /// The login form as the bench's browser got it, filled in for `username`.
+    pub fn login_form_for(&self, username: &str) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf_token", &self.login_csrf)
+            .append_pair("username", username)
+            .append_pair("password", PASSWORD)
+            .finish()
+    }
+
     pub fn basic_auth(&self) -> String {
         let pair = format!("{CLIENT_ID}:{}", self.client_secret);
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
@@ -262,6 +303,7 @@ pub async fn provision(world: &World, server: &Server) -> anyhow::Result<Setup> 
         refresh_tokens: Vec::new(),
         login_form: String::new(),
         login_cookie: String::new(),
+        login_csrf: String::new(),
     };
 
     // A browser signed in once mints as many grants as the refresh load needs.
@@ -284,11 +326,8 @@ pub async fn provision(world: &World, server: &Server) -> anyhow::Result<Setup> 
     let html = page.text().await?;
     let csrf = crate::flows::hidden_field(&html, "csrf_token").context("login form without csrf_token")?;
     setup.login_cookie = cookies.join("; ");
-    setup.login_form = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("csrf_token", &csrf)
-        .append_pair("username", USERNAME)
-        .append_pair("password", PASSWORD)
-        .finish();
+    setup.login_csrf = csrf;
+    setup.login_form = setup.login_form_for(USERNAME);
     let check = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?

@@ -11,6 +11,7 @@ mod flows;
 mod latchkey;
 mod references;
 mod report;
+mod scale;
 #[path = "../../tests/api/soft_authenticator.rs"]
 #[allow(dead_code)]
 mod soft_authenticator;
@@ -58,6 +59,9 @@ struct Args {
     /// Measure only the endpoints whose name contains one of these (references too).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Users in the directory for the scale rows (the main table has 1,000); 0 skips them.
+    #[arg(long, default_value_t = 1_000_000)]
+    scale: u64,
     /// Where latest.md / latest.json go (the run before becomes previous.*).
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -118,6 +122,7 @@ async fn run(mut args: Args) -> anyhow::Result<()> {
     if args.smoke {
         args.duration = 1;
         args.backends = vec![Backend::Embedded];
+        args.scale = args.scale.min(5_000);
     }
     let load =
         Load { duration: Duration::from_secs(args.duration), connections: args.connections, threads: args.threads };
@@ -164,6 +169,8 @@ async fn measure_backend(
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let idle = server.rss_kib();
     let setup = latchkey::provision(&world, &server).await?;
+    scale::seed(&world, 1, scale::BASELINE_USERS)?;
+    let admin_token = scale::admin_token(&world, &server).await?;
     let mut rows = Vec::new();
     let mut measure = |name: &str, reference: Option<(&str, f64)>, measured: Measured| {
         rows.push(Row::new(name, measured, reference));
@@ -234,7 +241,50 @@ async fn measure_backend(
 
     rows.push(Row::figure("idle RSS after start (before any load)", idle as f64 / 1024.0, "MiB"));
     rows.push(Row::figure("start to healthy (existing database)", started_in.as_secs_f64() * 1000.0, "ms"));
-    drop(server);
+
+    let admin_rounds = if args.smoke { 3 } else { 20 };
+    rows.extend(scale::admin_lists(&server, &admin_token, scale::BASELINE_USERS, admin_rounds).await?);
+    if args.scale > scale::BASELINE_USERS && wanted("scale") {
+        let users = scale::thousands(args.scale);
+        eprintln!("bench: seeding to {users} users");
+        let took = scale::seed(&world, scale::BASELINE_USERS, args.scale)?;
+        rows.push(Row::figure(&format!("seeding to {users} users"), took.as_secs_f64(), "s"));
+        drop(server);
+        let server = world.start().await?;
+        rows.push(Row::figure(
+            &format!("start to healthy at {users} users"),
+            server.start_to_healthy.as_secs_f64() * 1000.0,
+            "ms",
+        ));
+        let login_as = |n| setup.login_form_for(&scale::seeded_username(n));
+        let again: Vec<(&str, wrk::Request)> = vec![
+            (
+                "token client_credentials",
+                wrk::Request::post("/token", "grant_type=client_credentials", &[("Authorization", &basic)]),
+            ),
+            (
+                "userinfo",
+                wrk::Request::get("/userinfo", &[("Authorization", &format!("Bearer {}", setup.access_token))]),
+            ),
+            (
+                "password login POST",
+                wrk::Request::post("/login", &login_as(args.scale - 1), &[("Cookie", &setup.login_cookie)]),
+            ),
+        ];
+        for (name, request) in again {
+            let Some(base) = rows.iter().find(|row| row.name == name).and_then(|row| row.measured.clone()) else {
+                continue;
+            };
+            server.reset_peak_rss();
+            let mut measured = wrk::run(&server.base, &request, load).await?;
+            measured.peak_rss_kib = server.peak_rss_kib();
+            rows.push(Row::new(&format!("{name} at {users} users"), measured, Some(("same at 1,000 users", base.rps))));
+        }
+        rows.extend(scale::admin_lists(&server, &admin_token, args.scale, admin_rounds).await?);
+        drop(server);
+    } else {
+        drop(server);
+    }
     world.remove();
     Ok(rows)
 }

@@ -189,14 +189,11 @@ impl Report {
                     .filter(|previous| *previous > 0.0)
                     .map(|previous| format!("{:+.0}%", (m.rps / previous - 1.0) * 100.0))
                     .unwrap_or_default();
+                let rss =
+                    if m.peak_rss_kib > 0 { format!("{:.1}", m.peak_rss_kib as f64 / 1024.0) } else { String::new() };
                 out.push_str(&format!(
-                    "| {} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {reference} | {ratio} | {versus} |\n",
-                    row.name,
-                    m.rps,
-                    m.p50_ms,
-                    m.p99_ms,
-                    m.errors,
-                    m.peak_rss_kib as f64 / 1024.0
+                    "| {} | {:.0} | {:.2} | {:.2} | {} | {rss} | {reference} | {ratio} | {versus} |\n",
+                    row.name, m.rps, m.p50_ms, m.p99_ms, m.errors,
                 ));
             }
         }

@@ -12,7 +12,7 @@ use crate::report::Measured;
 /// Installs wrk, nginx and openssl from Debian when one is missing (as root, or with
 /// password-less sudo); otherwise says what to install.
 pub fn ensure_tools() -> anyhow::Result<()> {
-    let missing: Vec<&str> = [("wrk", "wrk"), ("nginx", "nginx"), ("openssl", "openssl")]
+    let missing: Vec<&str> = [("wrk", "wrk"), ("nginx", "nginx"), ("openssl", "openssl"), ("sqlite3", "sqlite3")]
         .into_iter()
         .filter(|(command, _)| !on_path(command))
         .map(|(_, package)| package)
