@@ -77,6 +77,20 @@ pub struct DatabaseSettings {
     #[serde(serialize_with = "expose_secret")]
     pub url: SecretString,
     pub max_connections: u32,
+    /// SQLite only: when a commit reaches the disk (see [`SqliteSync`]).
+    pub sqlite_synchronous: SqliteSync,
+}
+
+/// When an SQLite commit is made durable.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    /// Every commit is on disk before it is answered (an fsync per write).
+    Full,
+    /// Commits reach the disk at WAL checkpoints: a crash of Latchkey loses nothing, a
+    /// power loss may lose the last commits (a revocation among them); several times
+    /// the write throughput.
+    Normal,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -330,7 +344,11 @@ impl Default for ServerSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        DatabaseSettings { url: "sqlite://data/latchkey.db?mode=rwc".into(), max_connections: 10 }
+        DatabaseSettings {
+            url: "sqlite://data/latchkey.db?mode=rwc".into(),
+            max_connections: 10,
+            sqlite_synchronous: SqliteSync::Full,
+        }
     }
 }
 

@@ -68,3 +68,35 @@ async fn an_ip_address_issuer_is_refused_while_passkeys_are_enabled() {
     let output = run_latchkey(env.dir.path(), &vars, &["user", "list"], None);
     assert!(output.success, "fine without passkeys: {}", output.stderr);
 }
+
+#[tokio::test]
+async fn sqlite_commits_are_durable_unless_configured_otherwise() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let env = TestEnv::new().await;
+    refused_with_exit_2(
+        &env,
+        &[("LATCHKEY_DATABASE__SQLITE_SYNCHRONOUS", "off")],
+        &["user", "list"],
+        "sqlite_synchronous",
+    );
+    for (setting, pragma) in [(None, 2), (Some(latchkey::config::SqliteSync::Normal), 1)] {
+        let app = env
+            .spawn_app_with(|settings| {
+                if let Some(setting) = setting {
+                    settings.database.sqlite_synchronous = setting;
+                }
+            })
+            .await;
+        if app.state.db.get_database_backend() != DbBackend::Sqlite {
+            return;
+        }
+        let row = app
+            .state
+            .db
+            .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA synchronous"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get_by_index::<i32>(0).unwrap(), pragma, "{setting:?}");
+    }
+}

@@ -18,7 +18,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
 use secrecy::ExposeSecret;
 
-use crate::config::DatabaseSettings;
+use crate::config::{DatabaseSettings, SqliteSync};
 
 pub type Db = DatabaseConnection;
 
@@ -40,10 +40,18 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
         .sqlx_logging(false);
     // SQLite settings are per connection, so they are given to every connection the pool
     // opens: WAL (readers never wait for the writer), a busy timeout (writers queue instead
-    // of failing), foreign keys.
-    options.map_sqlx_sqlite_opts(|sqlite| {
+    // of failing), foreign keys, and when commits reach the disk.
+    let synchronous = match settings.sqlite_synchronous {
+        SqliteSync::Full => sea_orm::sqlx::sqlite::SqliteSynchronous::Full,
+        SqliteSync::Normal => sea_orm::sqlx::sqlite::SqliteSynchronous::Normal,
+    };
+    options.map_sqlx_sqlite_opts(move |sqlite| {
         use sea_orm::sqlx::sqlite::SqliteJournalMode;
-        sqlite.journal_mode(SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(10)).foreign_keys(true)
+        sqlite
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
     });
     Database::connect(options).await.context("cannot connect to the database")
 }
