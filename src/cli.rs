@@ -24,6 +24,9 @@ pub enum Command {
     /// Manage users
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage groups and their members
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Manage OAuth clients (relying apps)
     #[command(subcommand)]
     Client(ClientCommand),
@@ -40,6 +43,39 @@ pub enum UserCommand {
     List,
     /// Disable a user: they can no longer sign in
     Disable { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Add a group
+    Add {
+        /// 1 to 64 of a-z, 0-9, '_', '.', '-'
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List groups
+    List,
+    /// Show a group's members and the groups it is in
+    Show { name: String },
+    /// Delete a group and its memberships (refused while a client's access policy names it)
+    Delete { name: String },
+    /// Put a user (or, with --group, a group) in a group
+    AddMember {
+        group: String,
+        /// A username, or a group name with --group
+        member: String,
+        /// The member is a group: its members belong to GROUP too
+        #[arg(long = "group")]
+        group_member: bool,
+    },
+    /// Take a user (or, with --group, a group) out of a group
+    RemoveMember {
+        group: String,
+        member: String,
+        #[arg(long = "group")]
+        group_member: bool,
+    },
 }
 
 #[derive(Debug, Args)]

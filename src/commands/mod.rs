@@ -2,6 +2,7 @@
 //! HTTP handlers call.
 
 mod client;
+mod group;
 mod keys;
 mod migrate;
 mod serve;
@@ -21,6 +22,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Serve => serve::run(settings).await,
         Command::Migrate => migrate::run(settings).await,
         Command::User(command) => user::run(command, settings).await,
+        Command::Group(command) => group::run(command, settings).await,
         Command::Client(command) => client::run(command, settings).await,
         Command::Keys(command) => keys::run(command, settings).await,
     }

@@ -64,6 +64,8 @@ pub enum AuditKind {
     PasskeyCounterRegression,
     /// A user changed their own password (an admin's reset is `SetPassword`).
     PasswordChanged,
+    /// A client's access policy refused a user (at sign-in or at refresh).
+    AccessDenied,
     Admin(AdminAction),
 }
 
@@ -87,6 +89,13 @@ pub enum AdminAction {
     SetClientSecret,
     RotateKeys,
     RevokeKey,
+    CreateGroup,
+    UpdateGroup,
+    DeleteGroup,
+    AddGroupMember,
+    RemoveGroupMember,
+    SetClientPolicy,
+    SetUserAttributes,
 }
 
 impl AdminAction {
@@ -109,6 +118,13 @@ impl AdminAction {
             AdminAction::SetClientSecret => "set_client_secret",
             AdminAction::RotateKeys => "rotate_keys",
             AdminAction::RevokeKey => "revoke_key",
+            AdminAction::CreateGroup => "create_group",
+            AdminAction::UpdateGroup => "update_group",
+            AdminAction::DeleteGroup => "delete_group",
+            AdminAction::AddGroupMember => "add_group_member",
+            AdminAction::RemoveGroupMember => "remove_group_member",
+            AdminAction::SetClientPolicy => "set_client_policy",
+            AdminAction::SetUserAttributes => "set_user_attributes",
         }
     }
 }
@@ -126,6 +142,7 @@ impl AuditKind {
             AuditKind::PasskeyDeleted => "passkey_deleted",
             AuditKind::PasskeyCounterRegression => "passkey_counter_regression",
             AuditKind::PasswordChanged => "password_changed",
+            AuditKind::AccessDenied => "access_denied",
             AuditKind::Admin(_) => "admin_action",
         }
     }

@@ -13,7 +13,7 @@ use url::Url;
 use super::clients::{Client, GrantType};
 use super::model::{OAuthErrorCode, ScopeSet, User};
 use super::sessions::BrowserSession;
-use super::{UnixTime, consents, random_token, sha256_b64};
+use super::{UnixTime, clients, consents, groups, random_token, sha256_b64};
 use crate::state::AppState;
 use crate::store::ephemeral::EphemeralStore;
 
@@ -360,6 +360,9 @@ pub enum Advance {
     Redirect(String),
     /// The request was answered already or timed out.
     Expired,
+    /// The client's access policy does not admit the user: to the page that says so (and
+    /// from there back to the client with `access_denied`).
+    NoAccess,
 }
 
 /// Takes a pending request one step further for the signed-in user (if any): to sign-in,
@@ -387,6 +390,17 @@ pub async fn advance(
         let error = pending.error(OAuthErrorCode::InteractionRequired, "the user must choose a new password");
         return Ok(Advance::Redirect(error_redirect(&error, &state.settings.issuer)));
     }
+    if let Some((_, user)) = signed_in
+        && !may_use_client(state, pending, user).await?
+    {
+        if !pending.prompt_none {
+            return Ok(Advance::NoAccess);
+        }
+        return Ok(match refuse_no_access(state, pending, user).await? {
+            Some(url) => Advance::Redirect(url),
+            None => Advance::Expired,
+        });
+    }
     let session = signed_in.map(|(session, _)| session);
     let step = next_step(pending, session, consented.as_ref(), now);
     match (&step, session) {
@@ -403,6 +417,31 @@ pub async fn advance(
         (Err(error), _) => Ok(Advance::Redirect(error_redirect(&error, issuer))),
         (Ok(_), None) => Ok(Advance::Expired),
     }
+}
+
+/// Whether the client's access policy admits `user` (at every authorization; refresh checks
+/// again in `grants`).
+pub async fn may_use_client(state: &AppState, pending: &PendingAuthorization, user: &User) -> anyhow::Result<bool> {
+    let Some(client) = clients::find_enabled(&state.db, &pending.client_id).await? else { return Ok(false) };
+    groups::may_use(&state.db, &client, &user.id).await
+}
+
+/// Answers `pending` with `access_denied` because the client's access policy refuses
+/// `user`, and audits it; the URL back to the client, or `None` if the request was
+/// answered already.
+pub async fn refuse_no_access(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    user: &User,
+) -> anyhow::Result<Option<String>> {
+    if finish_pending(&state.ephemeral, &pending.id).await?.is_none() {
+        return Ok(None);
+    }
+    if let Some(client) = clients::find_enabled(&state.db, &pending.client_id).await? {
+        groups::record_refusal(&state.db, &client, &user.id, "authorize", None).await;
+    }
+    let error = pending.error(OAuthErrorCode::AccessDenied, "the user does not have access to this application");
+    Ok(Some(error_redirect(&error, &state.settings.issuer)))
 }
 
 /// The user answered the consent page for `pending`. Allowing remembers the scopes (added
@@ -468,6 +507,7 @@ mod tests {
             allowed_grants: vec![GrantType::AuthorizationCode],
             enabled: true,
             created_at: 0,
+            policy: Default::default(),
         }
     }
 

@@ -7,8 +7,8 @@ use url::Url;
 use super::audit::{self, Actor, AdminAction};
 use super::grants::{self, FamiliesOf};
 use super::model::scopes::{ScopeError, ScopeSet};
-pub use super::model::{Client, GrantType};
-use super::{access_cache, constant_time_eq, now, random_token, sha256_b64};
+pub use super::model::{ClaimMapping, Client, ClientPolicy, GrantType};
+use super::{access_cache, claims, constant_time_eq, groups, now, random_token, sha256_b64};
 use crate::config::Settings;
 use crate::state::AppState;
 use crate::store::db::{self, Db, WriteError};
@@ -103,6 +103,9 @@ pub enum ClientError {
     Forbidden,
     #[error("client {0:?} already exists")]
     AlreadyExists(String),
+    /// The access policy, released groups or claim mappings are not valid; the field and why.
+    #[error("{1}")]
+    InvalidPolicy(&'static str, String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -205,6 +208,52 @@ pub async fn update_client(
     }
     audit::record_admin(&state.db, actor, AdminAction::UpdateClient, None, Some(id), now()).await;
     Ok(client)
+}
+
+/// Sets who may use client `id` (`allowed_groups`), which groups it learns of
+/// (`released_groups`) and which attributes it receives as claims (`claim_mappings`).
+/// A policy that changes nothing is not written or audited.
+pub async fn set_policy(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    policy: ClientPolicy,
+) -> Result<Client, ClientError> {
+    require_admin(actor)?;
+    let existing = find_client(&state.db, id).await?;
+    for name in policy.allowed_groups.iter().flatten() {
+        if db::groups::find(&state.db, name).await?.is_none() {
+            return Err(ClientError::InvalidPolicy("allowed_groups", format!("no group named {name:?}")));
+        }
+    }
+    for pattern in policy.released_groups.iter().flatten() {
+        if groups::parse_name(pattern.strip_suffix('*').unwrap_or(pattern)).is_err() && pattern != "*" {
+            let why = format!("{pattern:?} is neither a group name nor a prefix such as \"app1-*\"");
+            return Err(ClientError::InvalidPolicy("released_groups", why));
+        }
+    }
+    for mapping in &policy.claim_mappings {
+        let valid_claim = (1..=64).contains(&mapping.claim.len())
+            && mapping.claim.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+        if !valid_claim || claims::is_reserved(&mapping.claim) {
+            let why = format!("{:?} cannot be a mapped claim's name (reserved or not a simple name)", mapping.claim);
+            return Err(ClientError::InvalidPolicy("claim_mappings", why));
+        }
+        if mapping.attribute.is_empty() || mapping.attribute.len() > 64 {
+            return Err(ClientError::InvalidPolicy("claim_mappings", "an attribute name is 1 to 64 characters".into()));
+        }
+        if !existing.allowed_scopes.contains(&mapping.scope) {
+            let why = format!("scope {:?} is not one the client may request", mapping.scope);
+            return Err(ClientError::InvalidPolicy("claim_mappings", why));
+        }
+    }
+    if policy == existing.policy {
+        return Ok(existing);
+    }
+    db::clients::set_policy(&state.db, id, &policy, now()).await?;
+    access_cache::client_changed(state, id).await.map_err(anyhow::Error::from)?;
+    audit::record_admin(&state.db, actor, AdminAction::SetClientPolicy, None, Some(id), now()).await;
+    Ok(Client { policy, ..existing })
 }
 
 /// Replaces a confidential client's secret with a generated one, returned once.
@@ -346,6 +395,7 @@ pub async fn add_client(state: &AppState, actor: &Actor, new: NewClient) -> Resu
         allowed_grants: grants,
         enabled: true,
         created_at: now(),
+        policy: ClientPolicy::default(),
     };
     db::clients::insert(&state.db, &client, secret_hash.as_deref()).await.map_err(|error| match error {
         WriteError::Duplicate => ClientError::AlreadyExists(client.id.clone()),

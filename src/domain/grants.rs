@@ -15,7 +15,7 @@ pub use super::model::RefreshFamily;
 use super::model::scopes::{OFFLINE_ACCESS, OPENID};
 use super::model::{OAuthErrorCode, ScopeSet};
 use super::tokens::{self, Grant, IssuedTokens};
-use super::{UnixTime, constant_time_eq, random_token, sha256_b64, users};
+use super::{UnixTime, claims, constant_time_eq, groups, random_token, sha256_b64, users};
 use crate::state::AppState;
 use crate::store::db;
 pub use crate::store::db::refresh_tokens::FamiliesOf;
@@ -112,6 +112,7 @@ pub async fn exchange_code(
     };
     db::refresh_tokens::create_family(&state.db, &family).await?;
     let refresh_token = if wants_refresh { Some(new_refresh_token(state, &family.id, now).await?) } else { None };
+    let claims = claims::released(&state.db, client, &user, &grant.scope).await?;
     let grant = Grant {
         grant_id,
         client_id: client.id.clone(),
@@ -121,6 +122,7 @@ pub async fn exchange_code(
         auth_time: Some(grant.auth_time),
         amr: grant.amr,
         session_id: Some(grant.session_id),
+        claims,
     };
     let tokens = tokens::mint(settings, &state.keyring, &grant, now).map_err(unexpected)?;
     Ok(TokenSet { tokens, refresh_token })
@@ -169,6 +171,12 @@ pub async fn refresh(
     let Some(user) = users::find_enabled(&state.db, &family.user_id).await? else {
         return Err(GrantError::InvalidGrant("the user no longer exists or is disabled"));
     };
+    if !groups::may_use(&state.db, client, &user.id).await? {
+        // The user lost access (left an allowed group): the grant ends with it.
+        groups::record_refusal(&state.db, client, &user.id, "refresh", None).await;
+        end_grant(state, &family.id, now).await?;
+        return Err(GrantError::InvalidGrant("the user may no longer use this client"));
+    }
     // What the client may still have: the grant's scopes, less any the client has since
     // lost (an admin removing `admin` from a client stops it minting admin tokens).
     let grantable = family.scope.intersection(&client.allowed_scopes);
@@ -183,6 +191,7 @@ pub async fn refresh(
     if !db::refresh_tokens::rotate(&state.db, &hash, &sha256_b64(next.as_bytes()), &family.id, now).await? {
         return Err(refresh_token_reused(state, client, &family, now).await);
     }
+    let claims = claims::released(&state.db, client, &user, &scope).await?;
     let grant = Grant {
         grant_id: family.id.clone(),
         client_id: client.id.clone(),
@@ -192,6 +201,7 @@ pub async fn refresh(
         auth_time: Some(family.auth_time),
         amr: family.amr.clone(),
         session_id: family.session_id.clone(),
+        claims,
     };
     let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
     Ok(TokenSet { tokens, refresh_token: Some(next) })
@@ -238,6 +248,7 @@ pub async fn client_credentials(
         auth_time: None,
         amr: Vec::new(),
         session_id: None,
+        claims: Default::default(),
     };
     let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
     Ok(TokenSet { tokens, refresh_token: None })

@@ -33,6 +33,8 @@ pub struct Grant {
     pub auth_time: Option<UnixTime>,
     pub amr: Vec<String>,
     pub session_id: Option<String>,
+    /// Released beyond the standard claims: `groups`, mapped attributes (`domain::claims`).
+    pub claims: Map<String, Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +61,9 @@ pub struct AccessClaims {
     pub auth_time: Option<UnixTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// `groups` and mapped attributes, as in the ID token.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 impl AccessClaims {
@@ -100,6 +105,7 @@ pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime
         gid: grant.grant_id.clone(),
         auth_time: grant.auth_time,
         sid: grant.session_id.clone(),
+        extra: grant.claims.clone(),
     };
     let access_token = key.sign_jwt("at+jwt", &access)?;
 
@@ -125,6 +131,7 @@ pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime
                 claims.insert("sid".into(), json!(sid));
             }
             claims.extend(user_claims(user, &grant.scope));
+            claims.extend(grant.claims.clone());
             Some(key.sign_jwt("JWT", &claims)?)
         }
         _ => None,

@@ -7,7 +7,7 @@ use super::audit::{self, Actor, AdminAction};
 pub use super::model::{User, UserChange};
 use super::password_policy::{self, PolicyError};
 pub use super::user_search::{UserPage, search_users};
-use super::{access_cache, credentials, now};
+use super::{access_cache, credentials, groups, now};
 use crate::state::AppState;
 use crate::store::db::{self, Db, WriteError};
 
@@ -73,6 +73,8 @@ pub enum UserError {
     WeakPassword(#[from] PolicyError),
     #[error("`after` must be the `next` of an earlier page of this list")]
     BadCursor,
+    #[error("attributes: at most 50, keys of 1 to 64 characters a-z, 0-9 or '_', values of at most 1024 characters")]
+    InvalidAttributes,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -124,6 +126,7 @@ pub async fn add_user(state: &AppState, actor: &Actor, new: NewUser) -> Result<U
         disabled: false,
         admin: new.admin,
         must_change_password: false,
+        attributes: Default::default(),
         created_at: at,
         updated_at: at,
     };
@@ -132,6 +135,9 @@ pub async fn add_user(state: &AppState, actor: &Actor, new: NewUser) -> Result<U
         WriteError::Unexpected(error) => UserError::Unexpected(error),
     })?;
     audit::record_admin(&state.db, actor, AdminAction::CreateUser, Some(&user.id), None, at).await;
+    if user.admin {
+        groups::set_direct_admin(state, &user.id, true).await?;
+    }
     Ok(user)
 }
 
@@ -176,6 +182,11 @@ pub async fn update_user(state: &AppState, actor: &Actor, id: &str, mut change: 
     let mut user = find_user(&state.db, id).await?;
     if change.email.is_some() || change.display_name.is_some() || change.admin.is_some() {
         user = db::users::update(&state.db, id, &change, now()).await?.ok_or_else(|| UserError::NotFound(id.into()))?;
+        if let Some(admin) = change.admin {
+            // The admin role is membership of the built-in group; the flag follows it.
+            groups::set_direct_admin(state, id, admin).await?;
+            user = find_user(&state.db, id).await?;
+        }
         access_cache::user_changed(state, id).await.map_err(anyhow::Error::from)?;
         audit::record_admin(&state.db, actor, AdminAction::UpdateUser, Some(id), None, now()).await;
     }
@@ -183,6 +194,28 @@ pub async fn update_user(state: &AppState, actor: &Actor, id: &str, mut change: 
         Some(disabled) if disabled != user.disabled => set_disabled(state, actor, id, disabled).await,
         _ => Ok(user),
     }
+}
+
+/// Replaces a user's attributes: at most 50 keys of `a-z 0-9 _` (1–64 characters), values
+/// of at most 1024 characters. They reach a client only through its claim mappings.
+pub async fn set_attributes(
+    state: &AppState,
+    actor: &Actor,
+    id: &str,
+    attributes: std::collections::BTreeMap<String, String>,
+) -> Result<User, UserError> {
+    require_admin(actor)?;
+    let valid_key = |key: &str| {
+        (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    if attributes.len() > 50 || attributes.iter().any(|(key, value)| !valid_key(key) || value.chars().count() > 1024) {
+        return Err(UserError::InvalidAttributes);
+    }
+    find_user(&state.db, id).await?;
+    db::users::set_attributes(&state.db, id, &attributes, now()).await?;
+    access_cache::user_changed(state, id).await.map_err(anyhow::Error::from)?;
+    audit::record_admin(&state.db, actor, AdminAction::SetUserAttributes, Some(id), None, now()).await;
+    find_user(&state.db, id).await
 }
 
 /// Disables or enables a user. A disabled user can no longer sign in, and their sessions

@@ -25,6 +25,7 @@ fn client() -> Client {
         allowed_grants: vec![GrantType::AuthorizationCode],
         enabled: true,
         created_at: 0,
+        policy: Default::default(),
     }
 }
 

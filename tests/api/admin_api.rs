@@ -402,6 +402,19 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         "POST /admin/api/keys/rotate",
         "POST /admin/api/keys/{kid}/revoke",
         "GET /admin/api/audit",
+        "GET /admin/api/groups",
+        "POST /admin/api/groups",
+        "GET /admin/api/groups/{name}",
+        "PATCH /admin/api/groups/{name}",
+        "DELETE /admin/api/groups/{name}",
+        "PUT /admin/api/groups/{name}/users/{user_id}",
+        "DELETE /admin/api/groups/{name}/users/{user_id}",
+        "PUT /admin/api/groups/{name}/groups/{child}",
+        "DELETE /admin/api/groups/{name}/groups/{child}",
+        "GET /admin/api/users/{id}/groups",
+        "PUT /admin/api/users/{id}/attributes",
+        "GET /admin/api/clients/{id}/policy",
+        "PUT /admin/api/clients/{id}/policy",
     ];
     expected.sort();
     assert_eq!(listed, expected);

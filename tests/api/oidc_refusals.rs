@@ -193,6 +193,7 @@ async fn an_expired_access_token_is_refused() {
         auth_time: None,
         amr: vec![],
         session_id: None,
+        claims: Default::default(),
     };
     let now = latchkey::domain::now();
     let fresh = tokens::mint(&app.state.settings, &app.state.keyring, &grant, now).unwrap();

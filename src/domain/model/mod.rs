@@ -27,8 +27,38 @@ pub struct User {
     pub admin: bool,
     /// A temporary password was set: the next sign-in must choose a new one.
     pub must_change_password: bool,
+    /// String attributes an admin set (`department`, `employee_id`), released to clients
+    /// only through their claim mappings.
+    pub attributes: std::collections::BTreeMap<String, String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+}
+
+/// A named set of users and other groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub description: String,
+    pub created_at: UnixTime,
+}
+
+/// What a client may do with groups and attributes, set apart from its registration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClientPolicy {
+    /// Only members of these groups (directly or nested) may use the client; `None`: everyone.
+    pub allowed_groups: Option<Vec<String>>,
+    /// The groups released in the `groups` claim: names, or `prefix*`; `None`: every group.
+    pub released_groups: Option<Vec<String>>,
+    /// User attributes released as claims.
+    pub claim_mappings: Vec<ClaimMapping>,
+}
+
+/// "Release attribute `attribute` as claim `claim` when scope `scope` is granted."
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ClaimMapping {
+    pub attribute: String,
+    pub claim: String,
+    pub scope: String,
 }
 
 /// A change to a user's record; `None` leaves a field as it is.
@@ -88,6 +118,7 @@ pub struct Client {
     pub allowed_grants: Vec<GrantType>,
     pub enabled: bool,
     pub created_at: UnixTime,
+    pub policy: ClientPolicy,
 }
 
 /// One chain of rotated refresh tokens: a grant. Every code exchange makes one (maybe

@@ -71,6 +71,7 @@ pub fn location(advance: Advance, pending: &PendingAuthorization) -> Result<Stri
         Advance::Consent => Ok(format!("/consent?request={}", pending.id)),
         Advance::Redirect(url) => Ok(url),
         Advance::Expired => Err(PageError::SignInExpired),
+        Advance::NoAccess => Ok(format!("/authorize/no-access?request={}", pending.id)),
     }
 }
 
@@ -84,4 +85,40 @@ pub async fn pending_request(state: &AppState, id: Option<&str>) -> Result<Optio
         Some(pending) => Ok(Some(pending)),
         None => Err(PageError::SignInExpired),
     }
+}
+
+#[derive(askama::Template)]
+#[template(path = "oidc/no_access.html")]
+struct NoAccessPage<'a> {
+    client_name: &'a str,
+    return_to: &'a str,
+}
+
+#[derive(serde::Deserialize)]
+pub struct RequestQuery {
+    request: Option<String>,
+}
+
+/// `GET /authorize/no-access`: the client's access policy does not admit the signed-in
+/// user. The request is answered here, once (`access_denied` back to the client, behind
+/// the page's link); a user admitted meanwhile goes on as usual.
+pub async fn no_access(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    query: web::Query<RequestQuery>,
+) -> Result<HttpResponse, PageError> {
+    let Some(pending) = pending_request(&state, query.request.as_deref()).await? else {
+        return Err(PageError::NotFound);
+    };
+    let Some(signed_in) = session::current(&state, &request).await? else {
+        return Ok(see_other(&format!("/login?request={}", pending.id)));
+    };
+    if authorization::may_use_client(&state, &pending, &signed_in.1).await? {
+        return Ok(see_other(&next_location(&state, &pending, Some(&signed_in)).await?));
+    }
+    let Some(return_to) = authorization::refuse_no_access(&state, &pending, &signed_in.1).await? else {
+        return Err(PageError::SignInExpired);
+    };
+    let page = NoAccessPage { client_name: &pending.client_name, return_to: &return_to };
+    Ok(crate::http::pages::render(actix_web::http::StatusCode::FORBIDDEN, &page))
 }

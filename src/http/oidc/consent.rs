@@ -7,6 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::authorization::{self, PendingAuthorization};
+use crate::domain::clients::{self, ClaimMapping};
 use crate::domain::now;
 use crate::http::csrf::{self, FormToken};
 use crate::http::oidc::authorize::{location, pending_request};
@@ -36,14 +37,23 @@ pub struct ConsentForm {
     decision: String,
 }
 
-/// A scope in plain words.
-fn describe(scope: &str) -> String {
-    match scope {
+/// A scope in plain words; a scope the client's claim mappings release attributes on
+/// names them.
+fn describe(scope: &str, mappings: &[ClaimMapping]) -> String {
+    let attributes: Vec<&str> = mappings.iter().filter(|m| m.scope == scope).map(|m| m.attribute.as_str()).collect();
+    let base = match scope {
         "openid" => "Know who you are on this account".into(),
         "profile" => "See your name and username".into(),
         "email" => "See your email address".into(),
         "offline_access" => "Stay signed in and act for you while you are away".into(),
-        other => format!("Use the “{other}” permission"),
+        "groups" => "See the groups you belong to".into(),
+        other if attributes.is_empty() => format!("Use the “{other}” permission"),
+        _ => String::new(),
+    };
+    match (base.is_empty(), attributes.is_empty()) {
+        (_, true) => base,
+        (true, false) => format!("See your {}", attributes.join(", ")),
+        (false, false) => format!("{base}, and your {}", attributes.join(", ")),
     }
 }
 
@@ -62,10 +72,12 @@ pub async fn show_consent(
         return Ok(see_other(&format!("/login?request={}", pending.id)));
     };
     let form = FormToken::new(&request, &state.settings);
+    let client = clients::find_enabled(&state.db, &pending.client_id).await?;
+    let mappings = client.map(|client| client.policy.claim_mappings).unwrap_or_default();
     let page = ConsentPage {
         client_name: &pending.client_name,
         username: &user.username,
-        permissions: pending.scope.iter().map(describe).collect(),
+        permissions: pending.scope.iter().map(|scope| describe(scope, &mappings)).collect(),
         csrf_token: &form.token,
         request_id: &pending.id,
     };

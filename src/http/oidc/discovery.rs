@@ -24,7 +24,7 @@ impl Document {
             "introspection_endpoint": settings.endpoint("/introspect"),
             "revocation_endpoint": settings.endpoint("/revoke"),
             "end_session_endpoint": settings.endpoint("/logout"),
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access", "groups"],
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -36,7 +36,7 @@ impl Document {
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid",
-                "name", "preferred_username", "updated_at", "email", "email_verified"
+                "name", "preferred_username", "updated_at", "email", "email_verified", "groups"
             ],
             "prompt_values_supported": ["none", "login", "consent"],
             "authorization_response_iss_parameter_supported": true,

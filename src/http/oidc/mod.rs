@@ -19,6 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/.well-known/jwks.json", web::get().to(jwks::show))
         .route("/authorize", web::get().to(authorize::start_get))
         .route("/authorize", web::post().to(authorize::start_post))
+        .route("/authorize/no-access", web::get().to(authorize::no_access))
         .route("/consent", web::get().to(consent::show_consent))
         .route("/consent", web::post().to(consent::submit_consent))
         .route("/token", web::post().to(token::exchange))

@@ -52,6 +52,7 @@ pub async fn show(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
         return challenge(Some((OAuthErrorCode::InsufficientScope, "the token does not act for a user")));
     };
     let mut body = tokens::user_claims(&user, &scopes);
+    body.extend(access.claims.extra);
     body.insert("sub".into(), Value::String(user.id));
     HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body)
 }

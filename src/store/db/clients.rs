@@ -5,7 +5,7 @@ use sea_orm::{EntityTrait, QueryOrder, Set};
 
 use super::entities::clients;
 use super::{Db, WriteError, insert_error};
-use crate::domain::model::{Client, GrantType, ScopeSet, UnixTime};
+use crate::domain::model::{Client, ClientPolicy, GrantType, ScopeSet, UnixTime};
 
 fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
     let list = |json: &str| serde_json::from_str::<Vec<String>>(json).context("malformed URI list in clients table");
@@ -22,6 +22,21 @@ fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
         backchannel_logout_uri: model.backchannel_logout_uri,
         enabled: model.enabled,
         created_at: model.created_at,
+        policy: ClientPolicy {
+            allowed_groups: model
+                .allowed_groups
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .context("malformed allowed_groups")?,
+            released_groups: model
+                .released_groups
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .context("malformed released_groups")?,
+            claim_mappings: serde_json::from_str(&model.claim_mappings).context("malformed claim_mappings")?,
+        },
     })
 }
 
@@ -40,6 +55,9 @@ pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Resu
         allowed_scopes: Set(client.allowed_scopes.to_string()),
         allowed_grants: Set(client.allowed_grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" ")),
         enabled: Set(client.enabled),
+        allowed_groups: Set(None),
+        released_groups: Set(None),
+        claim_mappings: Set("[]".into()),
         created_at: Set(client.created_at),
         updated_at: Set(client.created_at),
     };
@@ -87,6 +105,23 @@ pub async fn update(db: &Db, client: &Client, at: UnixTime) -> anyhow::Result<bo
     active.updated_at = Set(at);
     active.update(db).await.context("cannot update client")?;
     Ok(true)
+}
+
+/// Stores a client's group and claim policy; `false` when no such client.
+pub async fn set_policy(db: &Db, id: &str, policy: &ClientPolicy, at: UnixTime) -> anyhow::Result<bool> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let list = |list: &Option<Vec<String>>| list.as_ref().map(serde_json::to_string).transpose();
+    let updated = clients::Entity::update_many()
+        .col_expr(clients::Column::AllowedGroups, Expr::value(list(&policy.allowed_groups)?))
+        .col_expr(clients::Column::ReleasedGroups, Expr::value(list(&policy.released_groups)?))
+        .col_expr(clients::Column::ClaimMappings, Expr::value(serde_json::to_string(&policy.claim_mappings)?))
+        .col_expr(clients::Column::UpdatedAt, Expr::value(at))
+        .filter(clients::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .context("cannot update client policy")?;
+    Ok(updated.rows_affected == 1)
 }
 
 pub async fn set_secret_hash(db: &Db, id: &str, secret_hash: &str) -> anyhow::Result<bool> {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clients;
 pub mod consents;
 mod entities;
+pub mod groups;
 pub mod passkeys;
 pub mod refresh_tokens;
 pub mod revoked_grants;

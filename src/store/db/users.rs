@@ -16,6 +16,7 @@ fn to_domain(model: users::Model) -> User {
         disabled: model.disabled,
         admin: model.admin,
         must_change_password: model.must_change_password,
+        attributes: serde_json::from_str(&model.attributes).unwrap_or_default(),
         created_at: model.created_at,
         updated_at: model.updated_at,
     }
@@ -33,6 +34,7 @@ pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Opt
         disabled: Set(user.disabled),
         admin: Set(user.admin),
         must_change_password: Set(user.must_change_password),
+        attributes: Set(serde_json::to_string(&user.attributes).context("cannot encode attributes")?),
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
     };
@@ -190,6 +192,22 @@ fn prefix_end(prefix: &str) -> Option<String> {
     None
 }
 
+pub async fn set_attributes(
+    db: &Db,
+    id: &str,
+    attributes: &std::collections::BTreeMap<String, String>,
+    at: UnixTime,
+) -> anyhow::Result<()> {
+    users::Entity::update_many()
+        .col_expr(users::Column::Attributes, sea_orm::sea_query::Expr::value(serde_json::to_string(attributes)?))
+        .col_expr(users::Column::UpdatedAt, sea_orm::sea_query::Expr::value(at))
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .context("cannot update attributes")?;
+    Ok(())
+}
+
 /// Applies an admin's changes; `None` when no such user.
 pub async fn update(db: &Db, id: &str, change: &UserChange, at: UnixTime) -> anyhow::Result<Option<User>> {
     let Some(model) = users::Entity::find_by_id(id.to_string()).one(db).await.context("cannot look up user")? else {
@@ -231,6 +249,7 @@ pub async fn delete_with_dependents(db: &Db, id: &str) -> anyhow::Result<bool> {
         .exec(&txn)
         .await
         .context("cannot delete consents")?;
+    super::groups::remove_user_everywhere(&txn, id).await?;
     let deleted = users::Entity::delete_by_id(id.to_string()).exec(&txn).await.context("cannot delete user")?;
     txn.commit().await.context("cannot commit")?;
     Ok(deleted.rows_affected == 1)

@@ -94,6 +94,7 @@ impl From<UserError> for ApiError {
                 ApiError::invalid("password", message)
             }
             UserError::BadCursor => ApiError::invalid("after", message),
+            UserError::InvalidAttributes => ApiError::invalid("attributes", message),
             UserError::UsernameTaken(_) => ApiError::conflict(message),
             UserError::NotFound(_) => ApiError::not_found(message),
             UserError::Forbidden => ApiError::forbidden("only admins may do this"),
@@ -115,6 +116,7 @@ impl From<ClientError> for ApiError {
             ClientError::PublicClientWithSecret => ApiError::invalid("public", message),
             ClientError::WeakSecret => ApiError::invalid("secret", message),
             ClientError::AlreadyExists(_) => ApiError::conflict(message),
+            ClientError::InvalidPolicy(field, _) => ApiError::invalid(field, message),
             ClientError::NotFound(_) => ApiError::not_found(message),
             ClientError::Forbidden => ApiError::forbidden("only admins may do this"),
             ClientError::Unexpected(error) => ApiError::unexpected(&error),

@@ -7,6 +7,7 @@ mod audit;
 pub(crate) mod auth;
 mod clients;
 pub mod error;
+mod groups;
 mod keys;
 mod users;
 
@@ -50,6 +51,19 @@ pub fn routes(cfg: &mut ServiceConfig) {
     .service(clients::update_client)
     .service(clients::delete_client)
     .service(clients::rotate_secret)
+    .service(groups::list_groups)
+    .service(groups::create_group)
+    .service(groups::get_group)
+    .service(groups::update_group)
+    .service(groups::delete_group)
+    .service(groups::add_user)
+    .service(groups::remove_user)
+    .service(groups::add_group)
+    .service(groups::remove_group)
+    .service(groups::user_groups)
+    .service(groups::set_attributes)
+    .service(groups::get_policy)
+    .service(groups::set_policy)
     .service(keys::list_keys)
     .service(keys::rotate_keys)
     .service(keys::revoke_key)

@@ -22,6 +22,8 @@ pub struct UserView {
     admin: bool,
     disabled: bool,
     must_change_password: bool,
+    /// Set with `PUT /users/{id}/attributes`.
+    attributes: std::collections::BTreeMap<String, String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -36,6 +38,7 @@ impl From<User> for UserView {
             admin: user.admin,
             disabled: user.disabled,
             must_change_password: user.must_change_password,
+            attributes: user.attributes,
             created_at: user.created_at,
             updated_at: user.updated_at,
         }

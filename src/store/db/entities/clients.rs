@@ -21,6 +21,12 @@ pub struct Model {
     /// Space-separated grant types.
     pub allowed_grants: String,
     pub enabled: bool,
+    /// JSON array of group names; NULL: everyone may use the client.
+    pub allowed_groups: Option<String>,
+    /// JSON array of group names and `prefix*` patterns; NULL: every group is released.
+    pub released_groups: Option<String>,
+    /// JSON array of claim mappings.
+    pub claim_mappings: String,
     pub created_at: i64,
     pub updated_at: i64,
 }

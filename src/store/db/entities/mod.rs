@@ -3,6 +3,9 @@
 pub mod audit_events;
 pub mod clients;
 pub mod consents;
+pub mod group_groups;
+pub mod group_users;
+pub mod groups;
 pub mod passkeys;
 pub mod refresh_token_families;
 pub mod refresh_tokens;

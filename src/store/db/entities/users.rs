@@ -16,6 +16,8 @@ pub struct Model {
     pub disabled: bool,
     pub admin: bool,
     pub must_change_password: bool,
+    /// JSON object of string attributes.
+    pub attributes: String,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -1,0 +1,64 @@
+//! `latchkey group add|list|show|delete|add-member|remove-member`.
+
+use super::open_state;
+use crate::cli::GroupCommand;
+use crate::config::Settings;
+use crate::domain::audit::Actor;
+use crate::domain::groups::{self, Member};
+use crate::domain::users;
+
+pub async fn run(command: GroupCommand, settings: Settings) -> anyhow::Result<()> {
+    let state = open_state(settings).await?;
+    match command {
+        GroupCommand::Add { name, description } => {
+            let group = groups::add_group(&state, &Actor::Cli, &name, &description).await?;
+            println!("added group {}", group.name);
+        }
+        GroupCommand::List => {
+            println!("{:<32}  DESCRIPTION", "NAME");
+            for group in groups::list_groups(&state.db).await? {
+                println!("{:<32}  {}", group.name, group.description);
+            }
+        }
+        GroupCommand::Show { name } => {
+            let detail = groups::group_detail(&state.db, &name).await?;
+            println!("group {}: {}", detail.group.name, detail.group.description);
+            for (_, username) in &detail.users {
+                println!("user   {username}");
+            }
+            for child in &detail.groups {
+                println!("group  {child}");
+            }
+            if !detail.member_of.is_empty() {
+                println!("in     {}", detail.member_of.join(", "));
+            }
+        }
+        GroupCommand::Delete { name } => {
+            groups::delete_group(&state, &Actor::Cli, &name).await?;
+            println!("deleted group {name}");
+        }
+        GroupCommand::AddMember { group, member, group_member } => {
+            let user;
+            let member = if group_member {
+                Member::Group(&member)
+            } else {
+                user = users::find_by_username(&state.db, &member).await?;
+                Member::User(&user.id)
+            };
+            let added = groups::add_member(&state, &Actor::Cli, &group, member).await?;
+            println!("{}", if added { "added" } else { "already a member" });
+        }
+        GroupCommand::RemoveMember { group, member, group_member } => {
+            let user;
+            let member = if group_member {
+                Member::Group(&member)
+            } else {
+                user = users::find_by_username(&state.db, &member).await?;
+                Member::User(&user.id)
+            };
+            let removed = groups::remove_member(&state, &Actor::Cli, &group, member).await?;
+            println!("{}", if removed { "removed" } else { "not a member" });
+        }
+    }
+    Ok(())
+}
