@@ -390,7 +390,13 @@ pub async fn advance(
         let error = pending.error(OAuthErrorCode::InteractionRequired, "the user must choose a new password");
         return Ok(Advance::Redirect(error_redirect(&error, &state.settings.issuer)));
     }
-    if let Some((_, user)) = signed_in
+    let session = signed_in.map(|(session, _)| session);
+    let step = next_step(pending, session, consented.as_ref(), now);
+    if let (Ok(NextStep::SignIn), _) | (Ok(NextStep::IssueCode), None) = (&step, session) {
+        return Ok(Advance::SignIn);
+    }
+    // Signed in as the request wants: the client's access policy decides before consent.
+    if let (Ok(_), Some((_, user))) = (&step, signed_in)
         && !may_use_client(state, pending, user).await?
     {
         if !pending.prompt_none {
@@ -401,12 +407,8 @@ pub async fn advance(
             None => Advance::Expired,
         });
     }
-    let session = signed_in.map(|(session, _)| session);
-    let step = next_step(pending, session, consented.as_ref(), now);
-    match (&step, session) {
-        (Ok(NextStep::SignIn), _) | (Ok(NextStep::IssueCode), None) => return Ok(Advance::SignIn),
-        (Ok(NextStep::Consent), _) => return Ok(Advance::Consent),
-        _ => {}
+    if let Ok(NextStep::Consent) = step {
+        return Ok(Advance::Consent);
     }
     if finish_pending(&state.ephemeral, &pending.id).await?.is_none() {
         return Ok(Advance::Expired);

@@ -17,6 +17,7 @@ mod consent;
 mod discovery;
 mod ephemeral;
 mod flow;
+mod groups;
 mod hardening;
 mod health;
 mod helpers;
