@@ -11,7 +11,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::audit::Actor;
-use super::clients::{self, ClientError, ClientSettings, NewClient};
+use super::clients::{self, ClaimMapping, ClientError, ClientPolicy, ClientSettings, NewClient};
+use super::groups::{self, GroupError, Member};
 use super::users::{self, NewUser, UserError};
 use crate::state::AppState;
 
@@ -20,7 +21,24 @@ use crate::state::AppState;
 struct BootstrapFile {
     admin: Option<AdminEntry>,
     #[serde(default)]
+    groups: Vec<GroupEntry>,
+    #[serde(default)]
     clients: Vec<ClientEntry>,
+}
+
+/// A group, its description, and members the file adds (members added by admins are kept).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupEntry {
+    name: String,
+    #[serde(default)]
+    description: String,
+    /// Usernames.
+    #[serde(default)]
+    members: Vec<String>,
+    /// Names of groups whose members belong to this one too.
+    #[serde(default)]
+    groups: Vec<String>,
 }
 
 /// Where a secret comes from: exactly one of an environment variable or a file.
@@ -79,6 +97,11 @@ struct ClientEntry {
     grants: Vec<String>,
     /// Required for confidential clients.
     secret: Option<SecretSource>,
+    /// With any of the next three, the file sets the client's whole policy; without, the
+    /// policy is left as admins set it.
+    allowed_groups: Option<Vec<String>>,
+    released_groups: Option<Vec<String>>,
+    claim_mappings: Option<Vec<ClaimMapping>>,
 }
 
 /// Applies the bootstrap file at `path`.
@@ -101,14 +124,55 @@ pub async fn apply(state: &AppState, path: &Path) -> anyhow::Result<()> {
             Err(error) => return Err(anyhow::anyhow!("bootstrap admin {}: {error}", admin.username)),
         }
     }
+    apply_groups(state, &file.groups).await?;
     for entry in file.clients {
         apply_client(state, entry).await?;
     }
     Ok(())
 }
 
+/// Creates missing groups (and brings descriptions in line), then adds the members the file
+/// names; every group exists before any nesting is made.
+async fn apply_groups(state: &AppState, entries: &[GroupEntry]) -> anyhow::Result<()> {
+    let actor = Actor::Bootstrap;
+    for entry in entries {
+        let name = &entry.name;
+        match groups::group_detail(&state.db, name).await {
+            Ok(existing) if existing.group.description == entry.description => {}
+            Ok(_) => groups::set_description(state, &actor, name, &entry.description).await?,
+            Err(GroupError::NotFound(_)) => {
+                groups::add_group(state, &actor, name, &entry.description)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("bootstrap group {name}: {e}"))?;
+            }
+            Err(error) => return Err(anyhow::anyhow!("bootstrap group {name}: {error}")),
+        }
+    }
+    for entry in entries {
+        let name = &entry.name;
+        for username in &entry.members {
+            let user = users::find_by_username(&state.db, username)
+                .await
+                .map_err(|e| anyhow::anyhow!("bootstrap group {name}: {e}"))?;
+            groups::add_member(state, &actor, name, Member::User(&user.id)).await?;
+        }
+        for child in &entry.groups {
+            groups::add_member(state, &actor, name, Member::Group(child))
+                .await
+                .map_err(|e| anyhow::anyhow!("bootstrap group {name}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
 async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()> {
     let id = entry.client_id.clone();
+    let policy = (entry.allowed_groups.is_some() || entry.released_groups.is_some() || entry.claim_mappings.is_some())
+        .then(|| ClientPolicy {
+            allowed_groups: entry.allowed_groups.clone(),
+            released_groups: entry.released_groups.clone(),
+            claim_mappings: entry.claim_mappings.clone().unwrap_or_default(),
+        });
     let secret = match (&entry.secret, entry.public) {
         (Some(source), false) => Some(source.read(&format!("client {id} secret"))?),
         (None, false) => anyhow::bail!("bootstrap client {id}: a confidential client needs secret.env or secret.file"),
@@ -138,7 +202,7 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
             .await
             .map_err(|e| anyhow::anyhow!("bootstrap client {id}: {e}"))?;
         tracing::info!(client_id = %id, "bootstrap: registered the client");
-        return Ok(());
+        return apply_policy(state, &id, policy).await;
     }
     let settings = ClientSettings {
         name: entry.name.unwrap_or_else(|| id.clone()),
@@ -156,6 +220,15 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
         .map_err(|e: ClientError| anyhow::anyhow!("bootstrap client {id}: {e}"))?;
     if let Some(secret) = secret {
         clients::set_secret(state, &Actor::Bootstrap, &id, &secret)
+            .await
+            .map_err(|e| anyhow::anyhow!("bootstrap client {id}: {e}"))?;
+    }
+    apply_policy(state, &id, policy).await
+}
+
+async fn apply_policy(state: &AppState, id: &str, policy: Option<ClientPolicy>) -> anyhow::Result<()> {
+    if let Some(policy) = policy {
+        clients::set_policy(state, &Actor::Bootstrap, id, policy)
             .await
             .map_err(|e| anyhow::anyhow!("bootstrap client {id}: {e}"))?;
     }
