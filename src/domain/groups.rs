@@ -200,6 +200,11 @@ pub async fn set_direct_admin(state: &AppState, user_id: &str, admin: bool) -> a
     sync_admins(state, now()).await
 }
 
+/// The groups `user_id` is directly in, by name.
+pub async fn direct_groups_of(db: &Db, user_id: &str) -> anyhow::Result<Vec<String>> {
+    Ok(sorted(db::groups::direct_groups_of_user(db, user_id).await?))
+}
+
 /// Every group `user_id` is in, directly or through nested groups, by name.
 pub async fn groups_of(db: &Db, user_id: &str) -> anyhow::Result<Vec<String>> {
     let mut found: BTreeSet<String> = BTreeSet::new();

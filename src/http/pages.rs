@@ -7,6 +7,7 @@ use askama::Template;
 
 use crate::domain::clients::ClientError;
 use crate::domain::grants::GrantError;
+use crate::domain::groups::GroupError;
 use crate::domain::keys::KeyError;
 use crate::domain::login::LoginError;
 use crate::domain::passkeys::PasskeyError;
@@ -161,6 +162,17 @@ impl From<ClientError> for PageError {
             ClientError::NotFound(_) => PageError::NotFound,
             ClientError::Forbidden => forbidden(),
             ClientError::Unexpected(error) => PageError::Unexpected(error),
+            other => refused(other.to_string()),
+        }
+    }
+}
+
+impl From<GroupError> for PageError {
+    fn from(error: GroupError) -> Self {
+        match error {
+            GroupError::NotFound(_) => PageError::NotFound,
+            GroupError::Forbidden => forbidden(),
+            GroupError::Unexpected(error) => PageError::Unexpected(error),
             other => refused(other.to_string()),
         }
     }

@@ -79,7 +79,7 @@ const b64url = (buffer) => Buffer.from(buffer).toString("base64url");
  * A minimal confidential relying party: /start sends the browser to Latchkey with PKCE,
  * /callback exchanges the code, verifies the ID token against the JWKS and shows its claims.
  */
-export async function startRelyingParty({ issuer, clientId, clientSecret, port }) {
+export async function startRelyingParty({ issuer, clientId, clientSecret, port, scope = "openid profile" }) {
   const base = `http://localhost:${port}`;
   const redirectUri = `${base}/callback`;
   const pending = new Map();
@@ -94,7 +94,7 @@ export async function startRelyingParty({ issuer, clientId, clientSecret, port }
         pending.set(state, { nonce, verifier });
         const authorize = new URL(`${issuer}/authorize`);
         for (const [k, v] of Object.entries({
-          response_type: "code", client_id: clientId, redirect_uri: redirectUri, scope: "openid profile",
+          response_type: "code", client_id: clientId, redirect_uri: redirectUri, scope,
           state, nonce, code_challenge: challenge, code_challenge_method: "S256",
         })) authorize.searchParams.set(k, v);
         res.writeHead(302, { Location: authorize.toString() }).end();

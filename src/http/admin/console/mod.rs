@@ -3,6 +3,7 @@
 
 mod audit;
 mod clients;
+mod groups;
 mod keys;
 mod users;
 
@@ -23,6 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users", web::post().to(users::create))
         .route("/admin/users/{id}", web::get().to(users::show))
         .route("/admin/users/{id}", web::post().to(users::update))
+        .route("/admin/users/{id}/groups", web::post().to(groups::add_user_to_group))
+        .route("/admin/users/{id}/groups/{name}/remove", web::post().to(groups::remove_user_from_group))
         .route("/admin/users/{id}/{action}", web::post().to(users::act))
         .route("/admin/users/{id}/passkeys/{passkey_id}/delete", web::post().to(users::delete_passkey))
         .route("/admin/users/{id}/grants/{grant_id}/end", web::post().to(users::end_grant))
@@ -33,6 +36,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/clients/{id}", web::post().to(clients::update))
         .route("/admin/clients/{id}/secret", web::post().to(clients::rotate_secret))
         .route("/admin/clients/{id}/delete", web::post().to(clients::delete))
+        .route("/admin/groups", web::get().to(groups::list))
+        .route("/admin/groups", web::post().to(groups::create))
+        .route("/admin/groups/{name}", web::get().to(groups::show))
+        .route("/admin/groups/{name}", web::post().to(groups::describe))
+        .route("/admin/groups/{name}/delete", web::post().to(groups::delete))
+        .route("/admin/groups/{name}/members", web::post().to(groups::add_member))
+        .route("/admin/groups/{name}/users/{user_id}/remove", web::post().to(groups::remove_user))
+        .route("/admin/groups/{name}/groups/{child}/remove", web::post().to(groups::remove_group))
         .route("/admin/keys", web::get().to(keys::list))
         .route("/admin/keys/rotate", web::post().to(keys::rotate))
         .route("/admin/keys/{kid}/revoke", web::post().to(keys::revoke))

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{Admin, admin, admin_form};
 use crate::domain::credentials::{self, PasswordReset};
 use crate::domain::users::{self, NewUser, User, UserChange, UserError};
-use crate::domain::{format_time, grants, login, now, passkeys, sessions};
+use crate::domain::{format_time, grants, groups, login, now, passkeys, sessions};
 use crate::http::pages::{PageError, see_other};
 use crate::state::AppState;
 
@@ -136,6 +136,11 @@ struct UserPage<'a> {
     csrf_token: &'a str,
     user: User,
     locked: bool,
+    /// Groups the user is directly in, and those they are in through them.
+    direct_groups: Vec<String>,
+    inherited_groups: Vec<String>,
+    /// Every group, for "Add to group".
+    group_names: Vec<String>,
     passkeys: Vec<PasskeyRow>,
     grants: Vec<GrantRow>,
     sessions: Vec<SessionRow>,
@@ -164,10 +169,17 @@ async fn render_user(
     let live = grants::live_grants_of_user(state, id, now()).await?;
     let sessions = sessions::list_for_user(&state.ephemeral, id, now()).await.map_err(anyhow::Error::from)?;
     let locked = login::is_locked(state, id).await?;
+    let direct_groups = groups::direct_groups_of(&state.db, id).await?;
+    let inherited_groups =
+        groups::groups_of(&state.db, id).await?.into_iter().filter(|name| !direct_groups.contains(name)).collect();
+    let group_names = groups::list_groups(&state.db).await?.into_iter().map(|group| group.name).collect();
     Ok(admin.page(&UserPage {
         csrf_token: admin.csrf_token(),
         user,
         locked,
+        direct_groups,
+        inherited_groups,
+        group_names,
         passkeys: stored
             .into_iter()
             .map(|p| PasskeyRow {
