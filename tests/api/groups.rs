@@ -22,6 +22,10 @@ use crate::flow::{PASSWORD, REDIRECT_URI, Rp, add_user, location, pkce, query_pa
 use crate::helpers::{TestApp, TestEnv};
 
 async fn client(app: &TestApp, id: &str, scopes: &str, policy: ClientPolicy) -> Rp {
+    client_with(app, id, scopes, policy, true).await
+}
+
+async fn client_with(app: &TestApp, id: &str, scopes: &str, policy: ClientPolicy, first_party: bool) -> Rp {
     let added = clients::add_client(
         &app.state,
         &Actor::Cli,
@@ -29,7 +33,7 @@ async fn client(app: &TestApp, id: &str, scopes: &str, policy: ClientPolicy) -> 
             id: id.into(),
             name: Some(format!("{id} app")),
             public: false,
-            first_party: true,
+            first_party,
             require_pkce: false,
             redirect_uris: vec![REDIRECT_URI.into()],
             post_logout_redirect_uris: vec![],
@@ -310,4 +314,22 @@ async fn groups_are_managed_through_the_api_and_the_cli_and_audited() {
             .await
             .unwrap();
     assert!(membership.iter().any(|(_, e)| e.details["action"] == "add_group_member" && e.details["group"] == "ops"));
+}
+
+#[tokio::test]
+async fn consent_says_what_the_groups_scope_and_mapped_scopes_release() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    alice(&app).await;
+    let mapping =
+        |attribute: &str| ClaimMapping { attribute: attribute.into(), claim: attribute.into(), scope: "hr".into() };
+    let policy =
+        ClientPolicy { claim_mappings: vec![mapping("department"), mapping("employee_id")], ..ClientPolicy::default() };
+    let rp = client_with(&app, "hrapp", "openid groups hr", policy, false).await;
+    let login = location(&app.authorize(&rp, &pkce(), &[("scope", "openid groups hr")]).await);
+    let consent = location(&app.submit_login(&login, "alice", PASSWORD).await);
+    assert!(consent.starts_with("/consent"), "{consent}");
+    let page = app.get(&consent).await.text().await.unwrap();
+    assert!(page.contains("See the groups you belong to"), "{page}");
+    assert!(page.contains("See your department, employee_id"), "{page}");
 }
