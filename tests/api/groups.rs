@@ -333,3 +333,61 @@ async fn consent_says_what_the_groups_scope_and_mapped_scopes_release() {
     assert!(page.contains("See the groups you belong to"), "{page}");
     assert!(page.contains("See your department, employee_id"), "{page}");
 }
+
+#[tokio::test]
+async fn the_console_sets_a_clients_policy_and_a_users_attributes() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let carol = add_user(&app, "carol").await;
+    group(&app, "finance").await;
+    crate::flow::register_client(&app, "payroll", crate::flow::ClientOptions::default()).await;
+    let (admin, csrf) = crate::admin_console::signed_in_browser(&app, "root", true).await;
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let admin = admin.clone();
+        let url = app.url(&path);
+        async move { admin.post(url).form(&form).send().await.unwrap() }
+    };
+
+    let saved = post(
+        "/admin/clients/payroll/policy".into(),
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("allowed_groups", "finance".into()),
+            ("released_groups", "fin* staff".into()),
+            ("claim_mappings", "department dept profile\n".into()),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    let policy = clients::find_client(&app.state.db, "payroll").await.unwrap().policy;
+    assert_eq!(policy.allowed_groups, Some(vec!["finance".to_string()]));
+    assert_eq!(policy.released_groups, Some(vec!["fin*".to_string(), "staff".to_string()]));
+    assert_eq!(policy.claim_mappings[0].claim, "dept");
+    let page = admin.get(app.url("/admin/clients/payroll")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("value=\"finance\"") && page.contains("department dept profile"), "{page}");
+
+    let refused = post(
+        "/admin/clients/payroll/policy".into(),
+        vec![("csrf_token", csrf.clone()), ("claim_mappings", "department sub profile".into())],
+    )
+    .await;
+    assert!(refused.text().await.unwrap().contains("cannot be a mapped claim"));
+    let forged = post("/admin/clients/payroll/policy".into(), vec![("allowed_groups", "".into())]).await;
+    assert_eq!(forged.status(), 403);
+
+    let saved = post(
+        format!("/admin/users/{}/attributes", carol.id),
+        vec![("csrf_token", csrf.clone()), ("attributes", "department=R&D\nemployee_id = 42\n".into())],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    let carol = users::find_user(&app.state.db, &carol.id).await.unwrap();
+    assert_eq!(carol.attributes.get("employee_id").map(String::as_str), Some("42"));
+    assert_eq!(carol.attributes.get("department").map(String::as_str), Some("R&D"));
+    let bad = post(
+        format!("/admin/users/{}/attributes", carol.id),
+        vec![("csrf_token", csrf.clone()), ("attributes", "Not A Key=1".into())],
+    )
+    .await;
+    assert!(bad.text().await.unwrap().contains("attributes: at most 50"));
+}

@@ -6,7 +6,9 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::{Admin, admin, admin_form};
-use crate::domain::clients::{self, Client, ClientError, ClientSettings, GrantType, NewClient};
+use crate::domain::clients::{
+    self, ClaimMapping, Client, ClientError, ClientPolicy, ClientSettings, GrantType, NewClient,
+};
 use crate::http::pages::{PageError, see_other};
 use crate::state::AppState;
 
@@ -26,6 +28,10 @@ struct ClientPage<'a> {
     grant_names: Vec<(&'static str, bool)>,
     secret: Option<String>,
     error: Option<String>,
+    /// The policy as the form shows it.
+    allowed_groups: String,
+    released_groups: String,
+    claim_mappings: String,
 }
 
 /// A client operation's error as a page: a mistake in the form is shown on the page
@@ -56,7 +62,72 @@ async fn render_client(
 ) -> Result<HttpResponse, PageError> {
     let client = clients::find_client(&state.db, id).await?;
     let grant_names = GrantType::ALL.iter().map(|g| (g.as_str(), client.allowed_grants.contains(g))).collect();
-    Ok(admin.page(&ClientPage { csrf_token: admin.csrf_token(), client, grant_names, secret, error }))
+    let policy = &client.policy;
+    let page = ClientPage {
+        csrf_token: admin.csrf_token(),
+        allowed_groups: policy.allowed_groups.as_deref().unwrap_or_default().join(" "),
+        released_groups: policy.released_groups.as_deref().unwrap_or_default().join(" "),
+        claim_mappings: policy
+            .claim_mappings
+            .iter()
+            .map(|m| format!("{} {} {}", m.attribute, m.claim, m.scope))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        client,
+        grant_names,
+        secret,
+        error,
+    };
+    Ok(admin.page(&page))
+}
+
+#[derive(Deserialize)]
+pub struct PolicyForm {
+    csrf_token: Option<String>,
+    #[serde(default)]
+    allowed_groups: String,
+    #[serde(default)]
+    released_groups: String,
+    #[serde(default)]
+    claim_mappings: String,
+}
+
+/// The "Groups and claims" form: space-separated lists (empty: no limit) and one mapping
+/// per line (`attribute claim scope`).
+pub async fn set_policy(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<PolicyForm>,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    let list = |text: &str| {
+        let names: Vec<String> =
+            text.split([' ', ',', '\n']).map(str::trim).filter(|n| !n.is_empty()).map(str::to_string).collect();
+        (!names.is_empty()).then_some(names)
+    };
+    let mut claim_mappings = Vec::new();
+    for line in lines(&form.claim_mappings) {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let [attribute, claim, scope] = parts.as_slice() else {
+            let message = format!("{line:?}: a claim mapping is three words: attribute claim scope");
+            return render_client(&state, &admin, &id, None, Some(message)).await;
+        };
+        claim_mappings.push(ClaimMapping {
+            attribute: attribute.to_string(),
+            claim: claim.to_string(),
+            scope: scope.to_string(),
+        });
+    }
+    let policy = ClientPolicy {
+        allowed_groups: list(&form.allowed_groups),
+        released_groups: list(&form.released_groups),
+        claim_mappings,
+    };
+    match clients::set_policy(&state, &admin.actor, &id, policy).await {
+        Ok(_) => Ok(see_other(&format!("/admin/clients/{id}"))),
+        Err(error) => render_client(&state, &admin, &id, None, Some(form_error(error)?)).await,
+    }
 }
 
 /// Textarea lines to a list.

@@ -329,3 +329,32 @@ pub async fn end_session(
     }
     Ok(see_other(&format!("/admin/users/{id}")))
 }
+
+#[derive(Deserialize)]
+pub struct AttributesForm {
+    csrf_token: Option<String>,
+    #[serde(default)]
+    attributes: String,
+}
+
+/// The "Attributes" form: one `key=value` per line.
+pub async fn set_attributes(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    form: web::Form<AttributesForm>,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    let mut attributes = std::collections::BTreeMap::new();
+    for line in form.attributes.lines().map(str::trim).filter(|line| !line.is_empty()) {
+        let Some((key, value)) = line.split_once('=') else {
+            let message = format!("{line:?}: an attribute is key=value");
+            return render_user(&state, &admin, &id, Some(message), None).await;
+        };
+        attributes.insert(key.trim().to_string(), value.trim().to_string());
+    }
+    match users::set_attributes(&state, &admin.actor, &id, attributes).await {
+        Ok(_) => Ok(see_other(&format!("/admin/users/{id}"))),
+        Err(error) => render_user(&state, &admin, &id, Some(form_error(error)?), None).await,
+    }
+}
