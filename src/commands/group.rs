@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::domain::audit::Actor;
 use crate::domain::groups::{self, Member};
 use crate::domain::users;
+use crate::state::AppState;
 
 pub async fn run(command: GroupCommand, settings: Settings) -> anyhow::Result<()> {
     let state = open_state(settings).await?;
@@ -38,27 +39,24 @@ pub async fn run(command: GroupCommand, settings: Settings) -> anyhow::Result<()
             println!("deleted group {name}");
         }
         GroupCommand::AddMember { group, member, group_member } => {
-            let user;
-            let member = if group_member {
-                Member::Group(&member)
-            } else {
-                user = users::find_by_username(&state.db, &member).await?;
-                Member::User(&user.id)
-            };
-            let added = groups::add_member(&state, &Actor::Cli, &group, member).await?;
+            let id = member_id(&state, member, group_member).await?;
+            let added = groups::add_member(&state, &Actor::Cli, &group, as_member(&id, group_member)).await?;
             println!("{}", if added { "added" } else { "already a member" });
         }
         GroupCommand::RemoveMember { group, member, group_member } => {
-            let user;
-            let member = if group_member {
-                Member::Group(&member)
-            } else {
-                user = users::find_by_username(&state.db, &member).await?;
-                Member::User(&user.id)
-            };
-            let removed = groups::remove_member(&state, &Actor::Cli, &group, member).await?;
+            let id = member_id(&state, member, group_member).await?;
+            let removed = groups::remove_member(&state, &Actor::Cli, &group, as_member(&id, group_member)).await?;
             println!("{}", if removed { "removed" } else { "not a member" });
         }
     }
     Ok(())
+}
+
+/// The user id of the username `member`, or with `--group` the group name as given.
+async fn member_id(state: &AppState, member: String, is_group: bool) -> anyhow::Result<String> {
+    Ok(if is_group { member } else { users::find_by_username(&state.db, &member).await?.id })
+}
+
+fn as_member(id: &str, is_group: bool) -> Member<'_> {
+    if is_group { Member::Group(id) } else { Member::User(id) }
 }

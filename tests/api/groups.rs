@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use crate::admin_api::{admin_token, call};
 use crate::flow::{PASSWORD, REDIRECT_URI, Rp, add_user, location, pkce, query_param};
 use crate::helpers::{TestApp, TestEnv};
+use crate::oidc_flow::rp_http;
 
 async fn client(app: &TestApp, id: &str, scopes: &str, policy: ClientPolicy) -> Rp {
     client_with(app, id, scopes, policy, true).await
@@ -61,18 +62,6 @@ async fn put_in(app: &TestApp, group: &str, member: Member<'_>) {
 fn payload(jwt: &str) -> Value {
     let part = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
-}
-
-/// The relying party's HTTP client: reqwest without redirects, adapted to openidconnect.
-async fn rp_http(request: openidconnect::HttpRequest) -> Result<openidconnect::HttpResponse, reqwest::Error> {
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let (parts, body) = request.into_parts();
-    let response = client.request(parts.method, parts.uri.to_string()).headers(parts.headers).body(body).send().await?;
-    let mut builder = http::Response::builder().status(response.status());
-    for (name, value) in response.headers() {
-        builder = builder.header(name, value);
-    }
-    Ok(builder.body(response.bytes().await?.to_vec()).expect("a valid response"))
 }
 
 /// Alice, in `engineering` (which is in `staff`), `app1-editors` and `other`, with a

@@ -12,7 +12,9 @@ use crate::flow::{ClientOptions, POST_LOGOUT_URI, REDIRECT_URI, add_user, locati
 use crate::helpers::TestEnv;
 
 /// The relying party's HTTP client: reqwest without redirects, adapted to openidconnect.
-async fn rp_http(request: openidconnect::HttpRequest) -> Result<openidconnect::HttpResponse, reqwest::Error> {
+pub(crate) async fn rp_http(
+    request: openidconnect::HttpRequest,
+) -> Result<openidconnect::HttpResponse, reqwest::Error> {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let (parts, body) = request.into_parts();
     let response = client.request(parts.method, parts.uri.to_string()).headers(parts.headers).body(body).send().await?;

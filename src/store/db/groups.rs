@@ -72,7 +72,12 @@ pub async fn add_user(db: &Db, group: &str, user_id: &str, at: UnixTime) -> anyh
         user_id: Set(user_id.to_string()),
         created_at: Set(at),
     };
-    match group_users::Entity::insert(model).exec_without_returning(db).await {
+    inserted(group_users::Entity::insert(model).exec_without_returning(db).await)
+}
+
+/// A membership insert: `true` when added, `false` when it was there already.
+fn inserted<T>(result: Result<T, sea_orm::DbErr>) -> anyhow::Result<bool> {
+    match result {
         Ok(_) => Ok(true),
         Err(error) => match insert_error(error, "cannot add group member") {
             WriteError::Duplicate => Ok(false),
@@ -98,13 +103,7 @@ pub async fn add_group(db: &Db, parent: &str, child: &str, at: UnixTime) -> anyh
         child_name: Set(child.to_string()),
         created_at: Set(at),
     };
-    match group_groups::Entity::insert(model).exec_without_returning(db).await {
-        Ok(_) => Ok(true),
-        Err(error) => match insert_error(error, "cannot add group member") {
-            WriteError::Duplicate => Ok(false),
-            WriteError::Unexpected(error) => Err(error),
-        },
-    }
+    inserted(group_groups::Entity::insert(model).exec_without_returning(db).await)
 }
 
 pub async fn remove_group(db: &Db, parent: &str, child: &str) -> anyhow::Result<bool> {
