@@ -66,6 +66,12 @@ pub enum AuditKind {
     PasswordChanged,
     /// A client's access policy refused a user (at sign-in or at refresh).
     AccessDenied,
+    /// A user set up an authenticator app (TOTP).
+    MfaEnrolled,
+    /// A user signed in with one of their recovery codes.
+    RecoveryCodeUsed,
+    /// A user replaced their recovery codes.
+    RecoveryCodesRegenerated,
     Admin(AdminAction),
 }
 
@@ -96,6 +102,7 @@ pub enum AdminAction {
     RemoveGroupMember,
     SetClientPolicy,
     SetUserAttributes,
+    ResetMfa,
 }
 
 impl AdminAction {
@@ -125,6 +132,7 @@ impl AdminAction {
             AdminAction::RemoveGroupMember => "remove_group_member",
             AdminAction::SetClientPolicy => "set_client_policy",
             AdminAction::SetUserAttributes => "set_user_attributes",
+            AdminAction::ResetMfa => "reset_mfa",
         }
     }
 }
@@ -143,6 +151,9 @@ impl AuditKind {
             AuditKind::PasskeyCounterRegression => "passkey_counter_regression",
             AuditKind::PasswordChanged => "password_changed",
             AuditKind::AccessDenied => "access_denied",
+            AuditKind::MfaEnrolled => "mfa_enrolled",
+            AuditKind::RecoveryCodeUsed => "recovery_code_used",
+            AuditKind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             AuditKind::Admin(_) => "admin_action",
         }
     }

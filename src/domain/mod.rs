@@ -18,6 +18,7 @@ pub mod grants;
 pub mod groups;
 pub mod keys;
 pub mod login;
+pub mod mfa;
 pub mod model;
 pub mod passkeys;
 pub mod password_policy;

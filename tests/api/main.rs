@@ -25,6 +25,7 @@ mod housekeeping;
 mod keys;
 mod login;
 mod logs;
+mod mfa;
 mod oidc_flow;
 mod oidc_refusals;
 mod outages;

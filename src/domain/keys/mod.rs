@@ -182,6 +182,16 @@ impl Keyring {
         Ok(keyring)
     }
 
+    /// Seals a secret that is not a signing key (a TOTP secret) under the master key,
+    /// bound to `label` (the same label opens it).
+    pub fn seal_secret(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.master.seal(label, plaintext)
+    }
+
+    pub fn open_secret(&self, label: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.master.open(label, sealed)
+    }
+
     /// The current snapshot: cheap (an `Arc` clone), never blocks on key generation.
     pub fn snapshot(&self) -> Arc<KeySet> {
         self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()

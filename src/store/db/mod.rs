@@ -6,6 +6,7 @@ pub mod clients;
 pub mod consents;
 mod entities;
 pub mod groups;
+pub mod mfa;
 pub mod passkeys;
 pub mod refresh_tokens;
 pub mod revoked_grants;
