@@ -33,13 +33,14 @@ pub async fn start_session(
     attempt: &Attempt,
     now: UnixTime,
 ) -> anyhow::Result<BrowserSession> {
-    let method = if amr == ["pwd"] { "pwd" } else { "passkey" };
+    let method = if amr.first() == Some(&"pwd") { "pwd" } else { "passkey" };
     let mut event = AuditEvent::new(AuditKind::SignIn, now)
         .subject(&user.id)
         .source_ip(attempt.source_ip.clone())
-        .details(json!({ "method": method }));
+        .details(json!({ "method": method, "amr": amr }));
     event.client_id = attempt.client_id.clone();
     audit::record(&state.db, event).await;
+    state.ephemeral.delete(&failures_key(&user.id)).await?;
     let amr = amr.iter().map(|a| a.to_string()).collect();
     Ok(sessions::start(&state.ephemeral, previous, &user.id, amr, state.settings.sessions.ttl_secs, now).await?)
 }
@@ -107,12 +108,10 @@ async fn check_password(
             count_failure(state, &user.id, source_ip).await?;
             Err(LoginError::InvalidCredentials)
         }
-        Verification::Match => {
-            state.ephemeral.delete(&failures_key(&user.id)).await.map_err(anyhow::Error::from)?;
-            Ok(user)
-        }
+        // Failures are forgiven when the sign-in completes (`start_session`), not here: a
+        // right password before a wrong second factor must not reset the count.
+        Verification::Match => Ok(user),
         Verification::MatchNeedsRehash => {
-            state.ephemeral.delete(&failures_key(&user.id)).await.map_err(anyhow::Error::from)?;
             let fresh = hasher.hash(password).await?;
             db::users::set_password_hash(db, &user.id, &fresh, user.must_change_password, now()).await?;
             tracing::info!(user_id = %user.id, "upgraded the password hash to the current argon2id parameters");
@@ -171,4 +170,102 @@ pub async fn unlock(state: &AppState, user_id: &str) -> Result<(), LoginError> {
     state.ephemeral.delete(&locked_key(user_id)).await.map_err(anyhow::Error::from)?;
     state.ephemeral.delete(&failures_key(user_id)).await.map_err(anyhow::Error::from)?;
     Ok(())
+}
+
+/// A right password for a user with an authenticator app: the sign-in waits for the code
+/// (in the ephemeral store, for a few minutes, answered once).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SecondFactorChallenge {
+    pub user_id: String,
+    /// The pending authorization request the sign-in is for, if any.
+    pub request_id: Option<String>,
+    /// Where a re-authentication goes on to (a local path), if any.
+    pub next: Option<String>,
+}
+
+const CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
+
+fn challenge_key(token: &str) -> String {
+    format!("mfa-challenge:{}", super::sha256_b64(token.as_bytes()))
+}
+
+/// Which second factor the user offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    Totp,
+    RecoveryCode,
+}
+
+impl SecondFactor {
+    /// The `amr` of a password sign-in completed with this factor (RFC 8176 where it has a
+    /// name; `recovery` for a recovery code).
+    pub fn amr(self) -> &'static [&'static str] {
+        match self {
+            SecondFactor::Totp => &["pwd", "otp", "mfa"],
+            SecondFactor::RecoveryCode => &["pwd", "mfa", "recovery"],
+        }
+    }
+}
+
+/// Whether a password sign-in of `user_id` needs a second step.
+pub async fn needs_second_factor(state: &AppState, user_id: &str) -> Result<bool, LoginError> {
+    Ok(super::mfa::status(state, user_id).await.map_err(|e| anyhow::anyhow!(e))?.totp)
+}
+
+/// Starts the second step; the token goes to the browser (a cookie).
+pub async fn start_second_factor(state: &AppState, challenge: &SecondFactorChallenge) -> Result<String, LoginError> {
+    let token = super::random_token(32);
+    state.ephemeral.put_json(&challenge_key(&token), challenge, CHALLENGE_TTL).await.map_err(anyhow::Error::from)?;
+    Ok(token)
+}
+
+pub async fn second_factor_challenge(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<SecondFactorChallenge>, LoginError> {
+    Ok(state.ephemeral.get_json(&challenge_key(token)).await.map_err(anyhow::Error::from)?)
+}
+
+/// Checks the second factor. A wrong code counts toward the account's lockout like a wrong
+/// password, and a locked account gets the same answer; a right one ends the challenge.
+pub async fn finish_second_factor(
+    state: &AppState,
+    token: &str,
+    factor: SecondFactor,
+    code: &str,
+    attempt: &Attempt,
+) -> Result<(User, SecondFactorChallenge), LoginError> {
+    let Some(challenge) = second_factor_challenge(state, token).await? else {
+        return Err(LoginError::InvalidCredentials);
+    };
+    let user_id = challenge.user_id.clone();
+    let Some(user) = super::users::find_enabled(&state.db, &user_id).await? else {
+        return Err(LoginError::InvalidCredentials);
+    };
+    let locked = is_locked(state, &user_id).await?;
+    let right = !locked
+        && match factor {
+            SecondFactor::Totp => super::mfa::verify_totp(state, &user_id, code, now()).await,
+            SecondFactor::RecoveryCode => super::mfa::use_recovery_code(state, &user_id, code, now()).await,
+        }
+        .map_err(|e| anyhow::anyhow!(e))?;
+    if !right {
+        if !locked {
+            count_failure(state, &user_id, attempt.source_ip.clone()).await?;
+        }
+        let method = if factor == SecondFactor::Totp { "otp" } else { "recovery" };
+        let mut event = AuditEvent::new(AuditKind::SignInFailed, now())
+            .subject(&user_id)
+            .source_ip(attempt.source_ip.clone())
+            .details(json!({ "method": method }));
+        event.client_id = attempt.client_id.clone();
+        audit::record(&state.db, event).await;
+        return Err(LoginError::InvalidCredentials);
+    }
+    let taken: Option<SecondFactorChallenge> =
+        state.ephemeral.take_json(&challenge_key(token)).await.map_err(anyhow::Error::from)?;
+    if taken.is_none() {
+        return Err(LoginError::InvalidCredentials);
+    }
+    Ok((user, challenge))
 }

@@ -125,6 +125,7 @@ pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime
             }
             if !grant.amr.is_empty() {
                 claims.insert("amr".into(), json!(grant.amr));
+                claims.insert("acr".into(), json!(achieved_acr(&grant.amr)));
             }
             claims.insert("at_hash".into(), json!(at_hash(&access_token)));
             if let Some(sid) = &grant.session_id {
@@ -138,6 +139,15 @@ pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime
     };
     Ok(IssuedTokens { access_token, id_token, expires_in: access_ttl, scope })
 }
+
+/// The authentication context class a sign-in achieved: `mfa` for two factors (a password
+/// and a code, or a passkey with user verification), else `pwd`.
+pub fn achieved_acr(amr: &[String]) -> &'static str {
+    if amr.iter().any(|method| method == "mfa") { ACR_MFA } else { ACR_PWD }
+}
+
+pub const ACR_PWD: &str = "urn:latchkey:acr:pwd";
+pub const ACR_MFA: &str = "urn:latchkey:acr:mfa";
 
 /// OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token.
 pub fn at_hash(access_token: &str) -> String {

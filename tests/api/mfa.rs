@@ -93,3 +93,79 @@ async fn a_setup_not_confirmed_in_time_is_gone() {
     let result = mfa::confirm_totp(&app.state, &alice.id, "123456", latchkey::domain::now()).await;
     assert!(matches!(result, Err(MfaError::SetupExpired)));
 }
+
+/// Enrolls `user_id` and returns the secret.
+async fn enrolled(app: &crate::helpers::TestApp, user_id: &str, username: &str) -> String {
+    let setup = mfa::begin_totp(&app.state, user_id, username).await.unwrap();
+    let now = latchkey::domain::now() - 30;
+    mfa::confirm_totp(&app.state, user_id, &code(&setup.secret, now), now).await.unwrap();
+    setup.secret
+}
+
+#[tokio::test]
+async fn a_password_sign_in_asks_for_the_code_and_the_id_token_says_mfa() {
+    use crate::flow::{ClientOptions, PASSWORD, hidden_field, location, pkce, query_param, register_client};
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let alice = add_user(&app, "alice").await;
+    let secret = enrolled(&app, &alice.id, "alice").await;
+    let rp = register_client(&app, "webapp", ClientOptions { first_party: true, ..ClientOptions::default() }).await;
+
+    let pkce = pkce();
+    let login = location(&app.authorize(&rp, &pkce, &[]).await);
+    let asked = app.submit_login(&login, "alice", PASSWORD).await;
+    assert_eq!(location(&asked), "/login/mfa", "a second step, no session yet");
+    assert!(!asked.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().contains("latchkey_session=")));
+    let page = app.get("/login/mfa").await.text().await.unwrap();
+    assert!(page.contains("name=\"code\"") && page.contains("Use a recovery code"), "{page}");
+    let csrf = hidden_field(&page, "csrf_token");
+    let submit = |code: String| {
+        let form = [("csrf_token", csrf.clone()), ("method", "totp".to_string()), ("code", code)];
+        app.client.post(app.url("/login/mfa")).form(&form).send()
+    };
+    assert_eq!(submit("000000".into()).await.unwrap().status(), 401);
+    let done = submit(code(&secret, latchkey::domain::now())).await.unwrap();
+    let callback = location(&done);
+    let code = query_param(&callback, "code").unwrap_or_else(|| panic!("{callback}"));
+    let tokens: serde_json::Value = app.exchange_code(&rp, &code, &pkce.verifier).await.json().await.unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let part = id_token.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap();
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert_eq!(claims["acr"], "urn:latchkey:acr:mfa");
+}
+
+#[tokio::test]
+async fn wrong_codes_lock_the_account_and_a_recovery_code_signs_in_once() {
+    use crate::flow::{PASSWORD, hidden_field, location};
+    let env = TestEnv::new().await;
+    let app = env.spawn_app_with(|s| s.lockout.max_failed_attempts = 3).await;
+    let alice = add_user(&app, "alice").await;
+    let setup = mfa::begin_totp(&app.state, &alice.id, "alice").await.unwrap();
+    let now = latchkey::domain::now() - 30;
+    let recovery = mfa::confirm_totp(&app.state, &alice.id, &code(&setup.secret, now), now).await.unwrap();
+
+    let second_step = |method: &'static str, code: String| {
+        let app = &app;
+        async move {
+            let asked = app.submit_login("/login?prompt=login", "alice", PASSWORD).await;
+            assert_eq!(location(&asked), "/login/mfa");
+            let page = app.get("/login/mfa?recovery=1").await.text().await.unwrap();
+            let form = [("csrf_token", hidden_field(&page, "csrf_token")), ("method", method.into()), ("code", code)];
+            app.client.post(app.url("/login/mfa")).form(&form).send().await.unwrap()
+        }
+    };
+    let used = second_step("recovery", recovery[0].clone()).await;
+    assert_eq!(location(&used), "/account");
+    let again = second_step("recovery", recovery[0].clone()).await;
+    assert_eq!(again.status(), 401, "a recovery code works once");
+    for _ in 0..2 {
+        assert_eq!(second_step("totp", "000000".into()).await.status(), 401);
+    }
+    assert!(latchkey::domain::login::is_locked(&app.state, &alice.id).await.unwrap(), "three wrong codes lock it");
+    // Locked: even the right password now fails like a wrong one.
+    let refused = app.submit_login("/login?prompt=login", "alice", PASSWORD).await;
+    assert_eq!(refused.status(), 401);
+}

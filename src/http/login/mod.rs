@@ -1,5 +1,6 @@
 //! Signing in through the browser: the login page with its password form and passkey button.
 
+pub mod mfa;
 pub mod passkey;
 pub mod password;
 
@@ -18,6 +19,8 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(password::show_login_form))
         .route("/login", web::post().to(password::submit_password))
+        .route("/login/mfa", web::get().to(mfa::show))
+        .route("/login/mfa", web::post().to(mfa::submit))
         .route("/login/passkey/start", web::post().to(passkey::start_sign_in))
         .route("/login/passkey/finish", web::post().to(passkey::finish_sign_in));
 }

@@ -122,8 +122,16 @@ pub async fn submit_password(
         }
         Err(LoginError::Unexpected(error)) => return Err(error.into()),
     };
-    tracing::info!(user_id = %user.id, "signed in with a password");
     let next = super::local_path(form.next.as_deref());
+    if login::needs_second_factor(&state, &user.id).await.map_err(|e| PageError::Unexpected(anyhow::anyhow!(e)))? {
+        let challenge = login::SecondFactorChallenge {
+            user_id: user.id.clone(),
+            request_id: pending.as_ref().map(|p| p.id.clone()),
+            next: next.map(str::to_string),
+        };
+        return super::mfa::ask_for_second_factor(&state, &challenge).await;
+    }
+    tracing::info!(user_id = %user.id, "signed in with a password");
     let (location, cookie) =
         super::complete_sign_in(&state, &request, &user, &["pwd"], pending, next, &attempt).await?;
     let mut response = see_other(&location);

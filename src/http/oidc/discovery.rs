@@ -36,9 +36,10 @@ impl Document {
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid",
-                "name", "preferred_username", "updated_at", "email", "email_verified", "groups"
+                "name", "preferred_username", "updated_at", "email", "email_verified", "groups", "acr"
             ],
             "prompt_values_supported": ["none", "login", "consent"],
+            "acr_values_supported": ["urn:latchkey:acr:pwd", "urn:latchkey:acr:mfa"],
             "authorization_response_iss_parameter_supported": true,
             "claims_parameter_supported": false,
             "request_parameter_supported": false,

@@ -1,0 +1,120 @@
+//! The second step of a password sign-in for a user with an authenticator app: the code
+//! (field `code`), or one of their recovery codes. The step is bound to the browser by a
+//! short-lived cookie holding the challenge's token.
+
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::domain::authorization;
+use crate::domain::login::{self, Attempt, LoginError, SecondFactor, SecondFactorChallenge};
+use crate::http::csrf::{self, FormToken};
+use crate::http::extract::{cookie_name, cookie_value};
+use crate::http::pages::{PageError, render, see_other};
+use crate::http::source_ip;
+use crate::state::AppState;
+
+const COOKIE: &str = "latchkey_mfa";
+
+#[derive(Template)]
+#[template(path = "login/mfa.html")]
+struct MfaPage<'a> {
+    csrf_token: &'a str,
+    recovery: bool,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct MfaQuery {
+    recovery: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    csrf_token: Option<String>,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    method: String,
+}
+
+/// After a right password: the challenge starts and the browser goes to the code page.
+pub async fn ask_for_second_factor(
+    state: &AppState,
+    challenge: &SecondFactorChallenge,
+) -> Result<HttpResponse, PageError> {
+    let token = login::start_second_factor(state, challenge).await.map_err(login_error)?;
+    let cookie = Cookie::build(cookie_name(&state.settings, COOKIE), token)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.secure_cookies())
+        .max_age(time::Duration::minutes(5))
+        .finish();
+    let mut response = see_other("/login/mfa");
+    let _ = response.add_cookie(&cookie);
+    Ok(response)
+}
+
+fn login_error(error: LoginError) -> PageError {
+    match error {
+        LoginError::Unexpected(error) => PageError::Unexpected(error),
+        LoginError::InvalidCredentials => PageError::SignInExpired,
+    }
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    query: web::Query<MfaQuery>,
+) -> Result<HttpResponse, PageError> {
+    let Some(token) = cookie_value(&request, COOKIE) else { return Ok(see_other("/login")) };
+    if login::second_factor_challenge(&state, &token).await.map_err(login_error)?.is_none() {
+        return Ok(see_other("/login"));
+    }
+    let form = FormToken::new(&request, &state.settings);
+    let page = MfaPage { csrf_token: &form.token, recovery: query.recovery.is_some(), error: None };
+    Ok(form.render(StatusCode::OK, &page))
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    form: web::Form<MfaForm>,
+) -> Result<HttpResponse, PageError> {
+    csrf::require(&request, form.csrf_token.as_deref())?;
+    let Some(token) = cookie_value(&request, COOKIE) else { return Ok(see_other("/login")) };
+    let factor = if form.method == "recovery" { SecondFactor::RecoveryCode } else { SecondFactor::Totp };
+    let Some(challenge) = login::second_factor_challenge(&state, &token).await.map_err(login_error)? else {
+        return Ok(see_other("/login"));
+    };
+    let pending = match &challenge.request_id {
+        Some(id) => authorization::load_pending(&state.ephemeral, id).await?,
+        None => None,
+    };
+    let attempt = Attempt { source_ip: source_ip(&request), client_id: pending.as_ref().map(|p| p.client_id.clone()) };
+    let (user, challenge) = match login::finish_second_factor(&state, &token, factor, &form.code, &attempt).await {
+        Ok(done) => done,
+        Err(LoginError::InvalidCredentials) => {
+            let csrf_token = form.csrf_token.clone().unwrap_or_default();
+            let page = MfaPage {
+                csrf_token: &csrf_token,
+                recovery: factor == SecondFactor::RecoveryCode,
+                error: Some("That code is not right. Try again."),
+            };
+            return Ok(render(StatusCode::UNAUTHORIZED, &page));
+        }
+        Err(error) => return Err(login_error(error)),
+    };
+    let next = super::local_path(challenge.next.as_deref());
+    let (location, session_cookie) =
+        super::complete_sign_in(&state, &request, &user, factor.amr(), pending, next, &attempt).await?;
+    let mut response = see_other(&location);
+    let _ = response.add_cookie(&session_cookie);
+    let mut spent = Cookie::build(cookie_name(&state.settings, COOKIE), "").path("/").finish();
+    spent.make_removal();
+    let _ = response.add_cookie(&spent);
+    Ok(response)
+}
