@@ -72,6 +72,8 @@ pub enum AuditKind {
     RecoveryCodeUsed,
     /// A user replaced their recovery codes.
     RecoveryCodesRegenerated,
+    /// A user turned their authenticator app off (an admin's reset is `ResetMfa`).
+    MfaRemoved,
     Admin(AdminAction),
 }
 
@@ -154,6 +156,7 @@ impl AuditKind {
             AuditKind::MfaEnrolled => "mfa_enrolled",
             AuditKind::RecoveryCodeUsed => "recovery_code_used",
             AuditKind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            AuditKind::MfaRemoved => "mfa_removed",
             AuditKind::Admin(_) => "admin_action",
         }
     }

@@ -188,6 +188,13 @@ pub async fn status(state: &AppState, user_id: &str) -> Result<MfaStatus, MfaErr
     })
 }
 
+/// A user turns their own authenticator app off (their recovery codes go with it).
+pub async fn remove_own(state: &AppState, user_id: &str, at: UnixTime) -> Result<(), MfaError> {
+    db::mfa::delete_all(&state.db, user_id).await?;
+    audit::record(&state.db, AuditEvent::new(AuditKind::MfaRemoved, at).subject(user_id)).await;
+    Ok(())
+}
+
 /// An admin removes a user's authenticator app and recovery codes (a lost phone).
 pub async fn reset(state: &AppState, actor: &Actor, user_id: &str) -> Result<(), MfaError> {
     if !actor.is_admin() {

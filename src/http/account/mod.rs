@@ -1,5 +1,6 @@
 //! The signed-in user's own pages: `/account`, and the passkeys they manage there.
 
+pub mod mfa;
 pub mod passkeys;
 pub mod password;
 
@@ -19,6 +20,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/account", web::get().to(passkeys::show_account))
         .route("/account/password", web::get().to(password::show_form))
         .route("/account/password", web::post().to(password::change))
+        .route("/account/mfa/totp/start", web::post().to(mfa::start))
+        .route("/account/mfa/totp/confirm", web::post().to(mfa::confirm))
+        .route("/account/mfa/totp/remove", web::post().to(mfa::remove))
+        .route("/account/mfa/recovery", web::post().to(mfa::regenerate))
         .route("/account/passkeys/register/start", web::post().to(passkeys::start_registration))
         .route("/account/passkeys/register/finish", web::post().to(passkeys::finish_registration))
         .route("/account/passkeys/{id}/rename", web::post().to(passkeys::rename))

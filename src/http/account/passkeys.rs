@@ -9,10 +9,10 @@ use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use crate::domain::audit::Actor;
 use crate::domain::credentials;
-use crate::domain::passkeys;
 use crate::domain::sessions::BrowserSession;
 use crate::domain::users::User;
 use crate::domain::{format_time, now};
+use crate::domain::{mfa, passkeys};
 use crate::http::csrf::{self, FormToken};
 use crate::http::extract::checked_browser;
 use crate::http::login::passkey::JsonError;
@@ -36,6 +36,7 @@ struct AccountPage<'a> {
     passkeys_enabled: bool,
     passkeys: Vec<PasskeyRow>,
     admin: bool,
+    mfa: mfa::MfaStatus,
 }
 
 /// The signed-in user posting a form with its CSRF token.
@@ -47,7 +48,7 @@ async fn signed_in_form(state: &AppState, request: &HttpRequest, csrf_token: Opt
 
 /// Like [`signed_in_form`], for a sensitive action: the sign-in must be recent
 /// (`account.reauth_max_age_secs`), or the browser signs in again and comes back.
-async fn recently_signed_in_form(
+pub(super) async fn recently_signed_in_form(
     state: &AppState,
     request: &HttpRequest,
     csrf_token: Option<&str>,
@@ -101,6 +102,7 @@ pub async fn show_account(state: web::Data<AppState>, request: HttpRequest) -> R
         passkeys_enabled: state.webauthn.is_some(),
         passkeys: rows,
         admin: user.admin,
+        mfa: mfa::status(&state, &user.id).await.map_err(|e| PageError::Unexpected(anyhow::anyhow!(e)))?,
     };
     Ok(form.render(StatusCode::OK, &page))
 }
