@@ -43,6 +43,8 @@ pub enum UserCommand {
     List,
     /// Disable a user: they can no longer sign in
     Disable { username: String },
+    /// Remove a user's authenticator app and recovery codes (a lost phone)
+    ResetMfa { username: String },
 }
 
 #[derive(Debug, Subcommand)]

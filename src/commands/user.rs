@@ -38,6 +38,11 @@ pub async fn run(command: UserCommand, settings: Settings) -> anyhow::Result<()>
                 }
             }
         }
+        UserCommand::ResetMfa { username } => {
+            let user = users::find_by_username(&state.db, &username).await?;
+            crate::domain::mfa::reset(&state, &Actor::Cli, &user.id).await?;
+            println!("reset the second factors of {}", user.username);
+        }
         UserCommand::Disable { username } => {
             let user = users::find_by_username(&state.db, &username).await?;
             let user = users::set_disabled(&state, &Actor::Cli, &user.id, true).await?;

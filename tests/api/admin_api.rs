@@ -415,6 +415,8 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         "PUT /admin/api/users/{id}/attributes",
         "GET /admin/api/clients/{id}/policy",
         "PUT /admin/api/clients/{id}/policy",
+        "GET /admin/api/users/{id}/mfa",
+        "DELETE /admin/api/users/{id}/mfa",
     ];
     expected.sort();
     assert_eq!(listed, expected);

@@ -169,3 +169,45 @@ async fn wrong_codes_lock_the_account_and_a_recovery_code_signs_in_once() {
     let refused = app.submit_login("/login?prompt=login", "alice", PASSWORD).await;
     assert_eq!(refused.status(), 401);
 }
+
+#[tokio::test]
+async fn an_admin_sees_and_resets_a_users_second_factors_through_the_api_the_console_and_the_cli() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let token = crate::admin_api::admin_token(&app).await;
+    for name in ["alice", "bob", "carol"] {
+        let user = add_user(&app, name).await;
+        enrolled(&app, &user.id, name).await;
+    }
+    let find = |name: &'static str| latchkey::domain::users::find_by_username(&app.state.db, name);
+    let alice = find("alice").await.unwrap();
+    let (_, seen) = crate::admin_api::call(&app, &token, "GET", &format!("/users/{}/mfa", alice.id), None).await;
+    assert_eq!(seen, serde_json::json!({ "totp": true, "recovery_codes_left": 10 }));
+    let (status, _) = crate::admin_api::call(&app, &token, "DELETE", &format!("/users/{}/mfa", alice.id), None).await;
+    assert_eq!(status, 204);
+    assert!(!mfa::status(&app.state, &alice.id).await.unwrap().totp);
+
+    let bob = find("bob").await.unwrap();
+    let (admin, csrf) = crate::admin_console::signed_in_browser(&app, "root", true).await;
+    let page = admin.get(app.url(&format!("/admin/users/{}", bob.id))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Authenticator app: on"), "{page}");
+    admin
+        .post(app.url(&format!("/admin/users/{}/reset-mfa", bob.id)))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(!mfa::status(&app.state, &bob.id).await.unwrap().totp);
+
+    env.latchkey(&["user", "reset-mfa", "carol"], None).assert_success();
+    let carol = find("carol").await.unwrap();
+    assert_eq!(
+        mfa::status(&app.state, &carol.id).await.unwrap(),
+        mfa::MfaStatus { totp: false, recovery_codes_left: 0 }
+    );
+
+    let filter = AuditFilter { event_type: Some("admin_action".into()), ..AuditFilter::default() };
+    let (events, _) = audit::search(&app.state.db, &filter, 0, 100).await.unwrap();
+    let resets: Vec<_> = events.iter().filter(|(_, e)| e.details["action"] == "reset_mfa").collect();
+    assert_eq!(resets.len(), 3);
+}

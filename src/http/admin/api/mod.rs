@@ -45,6 +45,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
     .service(users::delete_passkey)
     .service(users::list_grants)
     .service(users::end_grant)
+    .service(users::get_mfa)
+    .service(users::reset_mfa)
     .service(clients::list_clients)
     .service(clients::create_client)
     .service(clients::get_client)

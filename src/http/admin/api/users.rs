@@ -10,7 +10,7 @@ use super::auth::AdminCaller;
 use super::error::ApiError;
 use crate::domain::credentials::{self, PasswordReset};
 use crate::domain::users::{self, NewUser, User, UserChange};
-use crate::domain::{grants, now, passkeys, sessions};
+use crate::domain::{grants, mfa, now, passkeys, sessions};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -326,5 +326,37 @@ pub async fn end_grant(
     if !grants::end_user_grant(&state, &actor, &id, &grant_id, now()).await? {
         return Err(ApiError::not_found("no such live grant for this user"));
     }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MfaView {
+    /// An authenticator app (TOTP) is set up.
+    totp: bool,
+    recovery_codes_left: u64,
+}
+
+#[utoipa::path(tag = "users", responses((status = 200, body = MfaView), (status = 404, body = ApiError)))]
+#[get("/users/{id}/mfa")]
+pub async fn get_mfa(
+    _caller: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<MfaView>, ApiError> {
+    users::find_user(&state.db, &id).await?;
+    let status = mfa::status(&state, &id).await.map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
+    Ok(web::Json(MfaView { totp: status.totp, recovery_codes_left: status.recovery_codes_left }))
+}
+
+/// Removes the user's authenticator app and recovery codes.
+#[utoipa::path(tag = "users", responses((status = 204), (status = 404, body = ApiError)))]
+#[delete("/users/{id}/mfa")]
+pub async fn reset_mfa(
+    AdminCaller(actor): AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    users::find_user(&state.db, &id).await?;
+    mfa::reset(&state, &actor, &id).await.map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{Admin, admin, admin_form};
 use crate::domain::credentials::{self, PasswordReset};
 use crate::domain::users::{self, NewUser, User, UserChange, UserError};
-use crate::domain::{format_time, grants, groups, login, now, passkeys, sessions};
+use crate::domain::{format_time, grants, groups, login, mfa, now, passkeys, sessions};
 use crate::http::pages::{PageError, see_other};
 use crate::state::AppState;
 
@@ -141,6 +141,7 @@ struct UserPage<'a> {
     inherited_groups: Vec<String>,
     /// Every group, for "Add to group".
     group_names: Vec<String>,
+    mfa: mfa::MfaStatus,
     passkeys: Vec<PasskeyRow>,
     grants: Vec<GrantRow>,
     sessions: Vec<SessionRow>,
@@ -180,6 +181,7 @@ async fn render_user(
         direct_groups,
         inherited_groups,
         group_names,
+        mfa: mfa::status(state, id).await.map_err(|e| PageError::Unexpected(anyhow::anyhow!(e)))?,
         passkeys: stored
             .into_iter()
             .map(|p| PasskeyRow {
@@ -274,6 +276,10 @@ pub async fn act(
         }
         "delete" => users::delete_user(&state, actor, &id).await,
         "unlock" => users::unlock_user(&state, actor, &id).await,
+        "reset-mfa" => match users::find_user(&state.db, &id).await {
+            Ok(_) => mfa::reset(&state, actor, &id).await.map_err(|e| UserError::Unexpected(anyhow::anyhow!(e))),
+            Err(error) => Err(error),
+        },
         _ => return Err(PageError::NotFound),
     };
     match result {
