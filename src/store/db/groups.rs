@@ -172,49 +172,42 @@ pub async fn users_in(db: &Db, groups: &[String]) -> anyhow::Result<Vec<(String,
 /// Sets `users.admin` to whether each user is in `admins` (every other admin flag is
 /// cleared); returns the ids whose flag changed.
 pub async fn set_admin_flags(db: &Db, admins: &[String], at: UnixTime) -> anyhow::Result<Vec<String>> {
-    use sea_orm::sea_query::Expr;
     let txn = db.begin().await.context("cannot start transaction")?;
-    let mut changed: Vec<String> = users::Entity::find()
-        .filter(users::Column::Admin.eq(true))
-        .filter(users::Column::Id.is_not_in(admins.iter().cloned()))
-        .all(&txn)
+    let mut changed = flip_admin(&txn, users::Column::Id.is_not_in(admins.iter().cloned()), false, at).await?;
+    if !admins.is_empty() {
+        changed.extend(flip_admin(&txn, users::Column::Id.is_in(admins.iter().cloned()), true, at).await?);
+    }
+    txn.commit().await.context("cannot commit")?;
+    Ok(changed)
+}
+
+/// Sets `admin = to` on the users matching `which` whose flag differs; returns their ids.
+async fn flip_admin(
+    txn: &sea_orm::DatabaseTransaction,
+    which: sea_orm::sea_query::SimpleExpr,
+    to: bool,
+    at: UnixTime,
+) -> anyhow::Result<Vec<String>> {
+    use sea_orm::sea_query::Expr;
+    let ids: Vec<String> = users::Entity::find()
+        .filter(users::Column::Admin.eq(!to))
+        .filter(which)
+        .all(txn)
         .await
         .context("cannot read admins")?
         .into_iter()
         .map(|user| user.id)
         .collect();
-    if !changed.is_empty() {
+    if !ids.is_empty() {
         users::Entity::update_many()
-            .col_expr(users::Column::Admin, Expr::value(false))
+            .col_expr(users::Column::Admin, Expr::value(to))
             .col_expr(users::Column::UpdatedAt, Expr::value(at))
-            .filter(users::Column::Id.is_in(changed.clone()))
-            .exec(&txn)
+            .filter(users::Column::Id.is_in(ids.clone()))
+            .exec(txn)
             .await
             .context("cannot update admins")?;
     }
-    if !admins.is_empty() {
-        let promoted: Vec<String> = users::Entity::find()
-            .filter(users::Column::Admin.eq(false))
-            .filter(users::Column::Id.is_in(admins.iter().cloned()))
-            .all(&txn)
-            .await
-            .context("cannot read admins")?
-            .into_iter()
-            .map(|user| user.id)
-            .collect();
-        if !promoted.is_empty() {
-            users::Entity::update_many()
-                .col_expr(users::Column::Admin, Expr::value(true))
-                .col_expr(users::Column::UpdatedAt, Expr::value(at))
-                .filter(users::Column::Id.is_in(promoted.clone()))
-                .exec(&txn)
-                .await
-                .context("cannot update admins")?;
-        }
-        changed.extend(promoted);
-    }
-    txn.commit().await.context("cannot commit")?;
-    Ok(changed)
+    Ok(ids)
 }
 
 /// Removes a user from every group (when the user is deleted).
