@@ -209,7 +209,7 @@ impl SecondFactor {
 
 /// Whether a password sign-in of `user_id` needs a second step.
 pub async fn needs_second_factor(state: &AppState, user_id: &str) -> Result<bool, LoginError> {
-    Ok(super::mfa::status(state, user_id).await.map_err(|e| anyhow::anyhow!(e))?.totp)
+    Ok(super::mfa::has_totp(state, user_id).await.map_err(|e| anyhow::anyhow!(e))?)
 }
 
 /// Starts the second step; the token goes to the browser (a cookie).

@@ -181,6 +181,11 @@ fn recovery_hash(code: &str) -> String {
     sha256_b64(normalized.as_bytes())
 }
 
+/// Whether the user has an authenticator app (one query: what every password sign-in asks).
+pub async fn has_totp(state: &AppState, user_id: &str) -> Result<bool, MfaError> {
+    Ok(db::mfa::find_totp(&state.db, user_id).await?.is_some())
+}
+
 pub async fn status(state: &AppState, user_id: &str) -> Result<MfaStatus, MfaError> {
     Ok(MfaStatus {
         totp: db::mfa::find_totp(&state.db, user_id).await?.is_some(),
