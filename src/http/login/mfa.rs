@@ -46,16 +46,20 @@ pub async fn ask_for_second_factor(
     challenge: &SecondFactorChallenge,
 ) -> Result<HttpResponse, PageError> {
     let token = login::start_second_factor(state, challenge).await.map_err(login_error)?;
-    let cookie = Cookie::build(cookie_name(&state.settings, COOKIE), token)
+    let cookie = challenge_cookie(state, token);
+    let mut response = see_other("/login/mfa");
+    let _ = response.add_cookie(&cookie);
+    Ok(response)
+}
+
+fn challenge_cookie(state: &AppState, token: String) -> Cookie<'static> {
+    Cookie::build(cookie_name(&state.settings, COOKIE), token)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(state.settings.secure_cookies())
         .max_age(time::Duration::minutes(5))
-        .finish();
-    let mut response = see_other("/login/mfa");
-    let _ = response.add_cookie(&cookie);
-    Ok(response)
+        .finish()
 }
 
 fn login_error(error: LoginError) -> PageError {
@@ -113,7 +117,8 @@ pub async fn submit(
         super::complete_sign_in(&state, &request, &user, factor.amr(), pending, next, &attempt).await?;
     let mut response = see_other(&location);
     let _ = response.add_cookie(&session_cookie);
-    let mut spent = Cookie::build(cookie_name(&state.settings, COOKIE), "").path("/").finish();
+    // (`__Host-` cookies are only replaced by a cookie with the same attributes.)
+    let mut spent = challenge_cookie(&state, String::new());
     spent.make_removal();
     let _ = response.add_cookie(&spent);
     Ok(response)
