@@ -119,6 +119,9 @@ pub struct AddClient {
     /// Require PKCE of this confidential client too (public clients always need it)
     #[arg(long)]
     pub require_pkce: bool,
+    /// Every sign-in to this client must be multi-factor (a second factor or a passkey)
+    #[arg(long)]
+    pub require_mfa: bool,
     /// Read the client secret from standard input (at least 32 characters)
     #[arg(long)]
     pub secret_stdin: bool,

@@ -28,6 +28,7 @@ pub struct Settings {
     pub passkeys: PasskeySettings,
     pub lockout: LockoutSettings,
     pub account: AccountSettings,
+    pub mfa: MfaSettings,
     pub clients: ClientSettings,
     pub oidc: OidcSettings,
     pub rate_limits: RateLimitSettings,
@@ -222,6 +223,24 @@ impl Default for AccountSettings {
     }
 }
 
+/// When a sign-in must be multi-factor (a password and a code, or a passkey), beyond what a
+/// client asks for (`acr_values`) or requires (its "require MFA" policy).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MfaSettings {
+    /// The admin console and the admin API need a multi-factor session (or token).
+    pub required_for_admins: bool,
+    /// Every sign-in must be multi-factor: users without a second factor set one up at
+    /// their next sign-in.
+    pub enforce_for_all: bool,
+}
+
+impl Default for MfaSettings {
+    fn default() -> Self {
+        MfaSettings { required_for_admins: true, enforce_for_all: false }
+    }
+}
+
 impl Default for LockoutSettings {
     fn default() -> Self {
         LockoutSettings { max_failed_attempts: 5, lock_secs: 900, attempts_per_ip_per_minute: 30 }
@@ -326,6 +345,7 @@ impl Default for Settings {
             passkeys: PasskeySettings::default(),
             lockout: LockoutSettings::default(),
             account: AccountSettings::default(),
+            mfa: MfaSettings::default(),
             clients: ClientSettings::default(),
             oidc: OidcSettings::default(),
             rate_limits: RateLimitSettings::default(),

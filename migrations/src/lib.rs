@@ -21,6 +21,7 @@ mod m20261130_000011_add_client_require_pkce;
 mod m20261130_000012_user_search_keys;
 mod m20261130_000013_create_groups;
 mod m20261130_000014_create_mfa;
+mod m20261130_000015_add_client_require_mfa;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_user_search_keys::Migration),
             Box::new(m20261130_000013_create_groups::Migration),
             Box::new(m20261130_000014_create_mfa::Migration),
+            Box::new(m20261130_000015_add_client_require_mfa::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                 public,
                 first_party,
                 require_pkce,
+                require_mfa,
                 secret_stdin,
                 scope,
                 grants,
@@ -44,6 +45,10 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                 },
             )
             .await?;
+            if require_mfa {
+                let policy = clients::ClientPolicy { require_mfa, ..added.client.policy.clone() };
+                clients::set_policy(&state, &Actor::Cli, &added.client.id, policy).await?;
+            }
             let kind = if added.client.public { "public" } else { "confidential" };
             println!("added {kind} client {}", added.client.id);
             if let Some(secret) = added.generated_secret {

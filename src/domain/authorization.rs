@@ -13,7 +13,8 @@ use url::Url;
 use super::clients::{Client, GrantType};
 use super::model::{OAuthErrorCode, ScopeSet, User};
 use super::sessions::BrowserSession;
-use super::{UnixTime, clients, consents, groups, random_token, sha256_b64};
+use super::{UnixTime, assurance, clients, consents, groups, random_token, sha256_b64};
+use crate::config::Settings;
 use crate::state::AppState;
 use crate::store::ephemeral::EphemeralStore;
 
@@ -32,6 +33,7 @@ pub struct AuthorizationParams {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
+    pub acr_values: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
 }
@@ -80,6 +82,10 @@ pub struct PendingAuthorization {
     pub prompt_consent: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The sign-in must be multi-factor (`acr_values`, the client's policy, or
+    /// `mfa.enforce_for_all`: see `assurance`).
+    #[serde(default)]
+    pub require_mfa: bool,
     pub created_at: UnixTime,
 }
 
@@ -96,13 +102,14 @@ impl PendingAuthorization {
 
 /// Validates a request against its client (looked up by the caller from `client_id`).
 /// PKCE is required of public clients, of clients registered with `require_pkce`, and of
-/// every client when `require_pkce_for_all` (`oidc.require_pkce_for_all_clients`).
+/// every client when `oidc.require_pkce_for_all_clients` is set.
 pub fn validate(
     params: &AuthorizationParams,
     client: Option<Client>,
-    require_pkce_for_all: bool,
+    settings: &Settings,
     now: UnixTime,
 ) -> Result<PendingAuthorization, AuthorizeError> {
+    let require_pkce_for_all = settings.oidc.require_pkce_for_all_clients;
     let untrusted = |e| Err(AuthorizeError::Untrusted(e));
     if params.client_id.as_deref().unwrap_or_default().is_empty() {
         return untrusted(UntrustedRequest::MissingClientId);
@@ -196,6 +203,10 @@ pub fn validate(
     if params.nonce.as_ref().is_some_and(|n| n.len() > 512) || state.as_ref().is_some_and(|s| s.len() > 2048) {
         return fail(OAuthErrorCode::InvalidRequest, "nonce or state is too long");
     }
+    if params.acr_values.as_ref().is_some_and(|values| values.len() > 512) {
+        return fail(OAuthErrorCode::InvalidRequest, "acr_values is too long");
+    }
+    let require_mfa = assurance::authorization_requires_mfa(&settings.mfa, &client, params.acr_values.as_deref());
     Ok(PendingAuthorization {
         id: random_token(24),
         client_id: client.id,
@@ -211,6 +222,7 @@ pub fn validate(
         prompt_consent: prompts.contains(&"consent"),
         max_age,
         login_hint: params.login_hint.clone().filter(|h| h.len() <= 255),
+        require_mfa,
         created_at: now,
     })
 }
@@ -224,6 +236,8 @@ fn is_valid_challenge(challenge: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NextStep {
     SignIn,
+    /// Signed in, but with one factor where the request needs two.
+    StepUp,
     Consent,
     IssueCode,
 }
@@ -247,6 +261,13 @@ pub fn next_step(
             Err(pending.error(OAuthErrorCode::LoginRequired, "the user is not signed in"))
         } else {
             Ok(NextStep::SignIn)
+        };
+    }
+    if pending.require_mfa && !session.is_some_and(|session| assurance::is_multi_factor(&session.amr)) {
+        return if pending.prompt_none {
+            Err(pending.error(OAuthErrorCode::InteractionRequired, "the request needs a multi-factor sign-in"))
+        } else {
+            Ok(NextStep::StepUp)
         };
     }
     let covered = consented.is_some_and(|granted| pending.scope.is_subset_of(granted));
@@ -354,6 +375,8 @@ pub enum Advance {
     SignIn,
     /// The user must first replace a temporary password.
     ChangePassword,
+    /// Signed in with one factor where the request needs two: to the second step.
+    StepUp,
     /// To the consent page.
     Consent,
     /// Answered: back to the client, with a code or an error.
@@ -407,8 +430,10 @@ pub async fn advance(
             None => Advance::Expired,
         });
     }
-    if let Ok(NextStep::Consent) = step {
-        return Ok(Advance::Consent);
+    match step {
+        Ok(NextStep::StepUp) => return Ok(Advance::StepUp),
+        Ok(NextStep::Consent) => return Ok(Advance::Consent),
+        _ => {}
     }
     if finish_pending(&state.ephemeral, &pending.id).await?.is_none() {
         return Ok(Advance::Expired);
@@ -535,7 +560,7 @@ mod tests {
 
     #[test]
     fn a_good_request_is_accepted() {
-        let pending = validate(&params(), Some(client(true)), false, 0).unwrap();
+        let pending = validate(&params(), Some(client(true)), &Settings::default(), 0).unwrap();
         assert_eq!(pending.scope, ScopeSet::from(["openid", "profile"]));
         assert_eq!(pending.state.as_deref(), Some("xyz"));
     }
@@ -552,14 +577,14 @@ mod tests {
             p.redirect_uri = Some(uri.into());
             assert!(
                 matches!(
-                    validate(&p, Some(client(false)), false, 0),
+                    validate(&p, Some(client(false)), &Settings::default(), 0),
                     Err(AuthorizeError::Untrusted(UntrustedRequest::RedirectUriMismatch))
                 ),
                 "{uri}"
             );
         }
         assert!(matches!(
-            validate(&params(), None, false, 0),
+            validate(&params(), None, &Settings::default(), 0),
             Err(AuthorizeError::Untrusted(UntrustedRequest::UnknownClient))
         ));
     }
@@ -569,26 +594,47 @@ mod tests {
         let mut p = params();
         p.code_challenge = None;
         p.code_challenge_method = None;
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), false, 0)), OAuthErrorCode::InvalidRequest);
-        assert!(validate(&p, Some(client(false)), false, 0).is_ok(), "optional for confidential clients");
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(true)), &Settings::default(), 0)),
+            OAuthErrorCode::InvalidRequest
+        );
+        assert!(
+            validate(&p, Some(client(false)), &Settings::default(), 0).is_ok(),
+            "optional for confidential clients"
+        );
 
         let mut p = params();
         p.code_challenge_method = Some("plain".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(false)), false, 0)), OAuthErrorCode::InvalidRequest);
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(false)), &Settings::default(), 0)),
+            OAuthErrorCode::InvalidRequest
+        );
         p.code_challenge_method = None;
-        assert_eq!(redirect_error(validate(&p, Some(client(false)), false, 0)), OAuthErrorCode::InvalidRequest);
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(false)), &Settings::default(), 0)),
+            OAuthErrorCode::InvalidRequest
+        );
     }
 
     #[test]
     fn response_type_and_scope_are_checked() {
         let mut p = params();
         p.response_type = Some("token".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), false, 0)), OAuthErrorCode::UnsupportedResponseType);
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(true)), &Settings::default(), 0)),
+            OAuthErrorCode::UnsupportedResponseType
+        );
         let mut p = params();
         p.scope = Some("profile".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), false, 0)), OAuthErrorCode::InvalidScope);
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(true)), &Settings::default(), 0)),
+            OAuthErrorCode::InvalidScope
+        );
         p.scope = Some("openid admin".into());
-        assert_eq!(redirect_error(validate(&p, Some(client(true)), false, 0)), OAuthErrorCode::InvalidScope);
+        assert_eq!(
+            redirect_error(validate(&p, Some(client(true)), &Settings::default(), 0)),
+            OAuthErrorCode::InvalidScope
+        );
     }
 
     fn session(auth_time: UnixTime) -> BrowserSession {
@@ -597,7 +643,7 @@ mod tests {
 
     #[test]
     fn next_step_follows_session_prompt_max_age_and_consent() {
-        let mut pending = validate(&params(), Some(client(true)), false, 100).unwrap();
+        let mut pending = validate(&params(), Some(client(true)), &Settings::default(), 100).unwrap();
         let granted = ScopeSet::from(["openid", "profile"]);
         assert_eq!(next_step(&pending, None, None, 100), Ok(NextStep::SignIn));
         assert_eq!(next_step(&pending, Some(&session(50)), None, 100), Ok(NextStep::Consent));
@@ -615,7 +661,17 @@ mod tests {
         );
 
         pending.prompt_login = false;
+        pending.require_mfa = true;
+        assert_eq!(next_step(&pending, Some(&session(50)), Some(&granted), 100), Ok(NextStep::StepUp));
+        let mut two_factors = session(50);
+        two_factors.amr = vec!["pwd".into(), "otp".into(), "mfa".into()];
+        assert_eq!(next_step(&pending, Some(&two_factors), Some(&granted), 100), Ok(NextStep::IssueCode));
         pending.prompt_none = true;
+        assert_eq!(
+            next_step(&pending, Some(&session(50)), Some(&granted), 100).unwrap_err().error,
+            OAuthErrorCode::InteractionRequired
+        );
+        pending.require_mfa = false;
         assert_eq!(next_step(&pending, None, None, 100).unwrap_err().error, OAuthErrorCode::LoginRequired);
         assert_eq!(
             next_step(&pending, Some(&session(50)), None, 100).unwrap_err().error,

@@ -97,11 +97,12 @@ struct ClientEntry {
     grants: Vec<String>,
     /// Required for confidential clients.
     secret: Option<SecretSource>,
-    /// With any of the next three, the file sets the client's whole policy; without, the
+    /// With any of the next four, the file sets the client's whole policy; without, the
     /// policy is left as admins set it.
     allowed_groups: Option<Vec<String>>,
     released_groups: Option<Vec<String>>,
     claim_mappings: Option<Vec<ClaimMapping>>,
+    require_mfa: Option<bool>,
 }
 
 /// Applies the bootstrap file at `path`.
@@ -167,12 +168,16 @@ async fn apply_groups(state: &AppState, entries: &[GroupEntry]) -> anyhow::Resul
 
 async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()> {
     let id = entry.client_id.clone();
-    let policy = (entry.allowed_groups.is_some() || entry.released_groups.is_some() || entry.claim_mappings.is_some())
-        .then(|| ClientPolicy {
-            allowed_groups: entry.allowed_groups.clone(),
-            released_groups: entry.released_groups.clone(),
-            claim_mappings: entry.claim_mappings.clone().unwrap_or_default(),
-        });
+    let sets_policy = entry.allowed_groups.is_some()
+        || entry.released_groups.is_some()
+        || entry.claim_mappings.is_some()
+        || entry.require_mfa.is_some();
+    let policy = sets_policy.then(|| ClientPolicy {
+        allowed_groups: entry.allowed_groups.clone(),
+        released_groups: entry.released_groups.clone(),
+        claim_mappings: entry.claim_mappings.clone().unwrap_or_default(),
+        require_mfa: entry.require_mfa.unwrap_or(false),
+    });
     let secret = match (&entry.secret, entry.public) {
         (Some(source), false) => Some(source.read(&format!("client {id} secret"))?),
         (None, false) => anyhow::bail!("bootstrap client {id}: a confidential client needs secret.env or secret.file"),

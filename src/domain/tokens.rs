@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use super::access_cache::{self, Seen};
 use super::keys::{KeyError, Keyring};
 use super::model::{ScopeSet, User};
-use super::{UnixTime, clients, random_token, users};
+use super::{UnixTime, assurance, clients, random_token, users};
 use crate::config::Settings;
 use crate::state::AppState;
 use crate::store::db::{self, Db};
@@ -61,6 +61,10 @@ pub struct AccessClaims {
     pub auth_time: Option<UnixTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// How strongly the user signed in (absent for a client acting for itself): the admin
+    /// API checks it when `mfa.required_for_admins` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     /// `groups` and mapped attributes, as in the ID token.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -105,6 +109,7 @@ pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime
         gid: grant.grant_id.clone(),
         auth_time: grant.auth_time,
         sid: grant.session_id.clone(),
+        acr: (grant.user.is_some() && !grant.amr.is_empty()).then(|| assurance::achieved_acr(&grant.amr).to_string()),
         extra: grant.claims.clone(),
     };
     let access_token = key.sign_jwt("at+jwt", &access)?;
@@ -125,7 +130,7 @@ pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime
             }
             if !grant.amr.is_empty() {
                 claims.insert("amr".into(), json!(grant.amr));
-                claims.insert("acr".into(), json!(achieved_acr(&grant.amr)));
+                claims.insert("acr".into(), json!(assurance::achieved_acr(&grant.amr)));
             }
             claims.insert("at_hash".into(), json!(at_hash(&access_token)));
             if let Some(sid) = &grant.session_id {
@@ -139,15 +144,6 @@ pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime
     };
     Ok(IssuedTokens { access_token, id_token, expires_in: access_ttl, scope })
 }
-
-/// The authentication context class a sign-in achieved: `mfa` for two factors (a password
-/// and a code, or a passkey with user verification), else `pwd`.
-pub fn achieved_acr(amr: &[String]) -> &'static str {
-    if amr.iter().any(|method| method == "mfa") { ACR_MFA } else { ACR_PWD }
-}
-
-pub const ACR_PWD: &str = "urn:latchkey:acr:pwd";
-pub const ACR_MFA: &str = "urn:latchkey:acr:mfa";
 
 /// OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token.
 pub fn at_hash(access_token: &str) -> String {

@@ -91,6 +91,8 @@ impl TestEnv {
         // Tests pick short passwords; the policy has tests of its own.
         settings.passwords.min_length = 1;
         settings.passwords.min_strength = 0;
+        // Admin tests sign in with a password; the MFA tests turn this back on.
+        settings.mfa.required_for_admins = false;
         settings
     }
 
@@ -129,6 +131,7 @@ impl TestEnv {
             ("LATCHKEY_PASSWORDS__ITERATIONS".to_string(), "1".to_string()),
             ("LATCHKEY_PASSWORDS__MIN_LENGTH".to_string(), "1".to_string()),
             ("LATCHKEY_PASSWORDS__MIN_STRENGTH".to_string(), "0".to_string()),
+            ("LATCHKEY_MFA__REQUIRED_FOR_ADMINS".to_string(), "false".to_string()),
         ];
         if let Some(url) = &self.redis_url {
             vars.push(("LATCHKEY_REDIS__URL".to_string(), url.clone()));

@@ -32,5 +32,6 @@ mod outages;
 mod passkeys;
 mod password_policy;
 mod soft_authenticator;
+mod step_up;
 mod token_endpoint;
 mod user_search;

@@ -10,7 +10,8 @@ use totp_rs::{Algorithm, Builder, Secret};
 use crate::flow::add_user;
 use crate::helpers::TestEnv;
 
-fn code(secret: &str, at: i64) -> String {
+/// The TOTP code for `secret` at `at`, computed here as an authenticator app would.
+pub(crate) fn code(secret: &str, at: i64) -> String {
     Builder::new()
         .with_algorithm(Algorithm::SHA1)
         .with_digits(6)

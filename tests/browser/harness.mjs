@@ -45,6 +45,8 @@ export function latchkeyEnv(port) {
     LATCHKEY_PASSWORDS__ITERATIONS: "1",
     LATCHKEY_PASSWORDS__MIN_LENGTH: "1",
     LATCHKEY_PASSWORDS__MIN_STRENGTH: "0",
+    // Admin tests sign in with a password; the MFA test turns this back on.
+    LATCHKEY_MFA__REQUIRED_FOR_ADMINS: "false",
     LATCHKEY_REDIS__KEY_PREFIX: `latchkey-browser:${id}:`,
   };
   if (process.env.LATCHKEY_TEST_REDIS_URL) env.LATCHKEY_REDIS__URL = process.env.LATCHKEY_TEST_REDIS_URL;

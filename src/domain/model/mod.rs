@@ -51,6 +51,9 @@ pub struct ClientPolicy {
     pub released_groups: Option<Vec<String>>,
     /// User attributes released as claims.
     pub claim_mappings: Vec<ClaimMapping>,
+    /// Every sign-in to the client must be multi-factor.
+    #[serde(default)]
+    pub require_mfa: bool,
 }
 
 /// "Release attribute `attribute` as claim `claim` when scope `scope` is granted."

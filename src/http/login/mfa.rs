@@ -24,6 +24,18 @@ struct MfaPage<'a> {
     csrf_token: &'a str,
     recovery: bool,
     error: Option<&'a str>,
+    /// The user has a passkey, which may stand in for the password and the code.
+    passkey: bool,
+    request_id: &'a str,
+    next: &'a str,
+}
+
+async fn has_passkey(state: &AppState, challenge: &SecondFactorChallenge) -> Result<bool, PageError> {
+    if state.webauthn.is_none() {
+        return Ok(false);
+    }
+    let passkeys = crate::domain::passkeys::list(state, &challenge.user_id).await;
+    Ok(!passkeys.map_err(|e| PageError::Unexpected(anyhow::anyhow!(e)))?.is_empty())
 }
 
 #[derive(Deserialize)]
@@ -75,11 +87,18 @@ pub async fn show(
     query: web::Query<MfaQuery>,
 ) -> Result<HttpResponse, PageError> {
     let Some(token) = cookie_value(&request, COOKIE) else { return Ok(see_other("/login")) };
-    if login::second_factor_challenge(&state, &token).await.map_err(login_error)?.is_none() {
+    let Some(challenge) = login::second_factor_challenge(&state, &token).await.map_err(login_error)? else {
         return Ok(see_other("/login"));
-    }
+    };
     let form = FormToken::new(&request, &state.settings);
-    let page = MfaPage { csrf_token: &form.token, recovery: query.recovery.is_some(), error: None };
+    let page = MfaPage {
+        csrf_token: &form.token,
+        recovery: query.recovery.is_some(),
+        error: None,
+        passkey: has_passkey(&state, &challenge).await?,
+        request_id: challenge.request_id.as_deref().unwrap_or_default(),
+        next: challenge.next.as_deref().unwrap_or_default(),
+    };
     Ok(form.render(StatusCode::OK, &page))
 }
 
@@ -107,6 +126,9 @@ pub async fn submit(
                 csrf_token: &csrf_token,
                 recovery: factor == SecondFactor::RecoveryCode,
                 error: Some("That code is not right. Try again."),
+                passkey: has_passkey(&state, &challenge).await?,
+                request_id: challenge.request_id.as_deref().unwrap_or_default(),
+                next: challenge.next.as_deref().unwrap_or_default(),
             };
             return Ok(render(StatusCode::UNAUTHORIZED, &page));
         }

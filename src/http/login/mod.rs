@@ -3,10 +3,12 @@
 pub mod mfa;
 pub mod passkey;
 pub mod password;
+pub mod step_up;
 
 use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, web};
 
+use crate::domain::assurance;
 use crate::domain::authorization::{self, PendingAuthorization};
 use crate::domain::login::{self, Attempt};
 use crate::domain::now;
@@ -21,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(password::submit_password))
         .route("/login/mfa", web::get().to(mfa::show))
         .route("/login/mfa", web::post().to(mfa::submit))
+        .route("/login/step-up", web::get().to(step_up::show))
         .route("/login/passkey/start", web::post().to(passkey::start_sign_in))
         .route("/login/passkey/finish", web::post().to(passkey::finish_sign_in));
 }
@@ -47,6 +50,9 @@ pub async fn complete_sign_in(
             let pending = PendingAuthorization { prompt_login: false, ..pending };
             authorization::save_pending(&state.ephemeral, &pending, state.settings.sessions.login_timeout_secs).await?;
             authorize::next_location(state, &pending, Some(&(browser_session, user.clone()))).await?
+        }
+        None if assurance::sign_in_needs_second_step(&state.settings.mfa, &browser_session.amr) => {
+            step_up::location(None, next)
         }
         None => next.unwrap_or("/account").to_string(),
     };

@@ -37,8 +37,7 @@ async fn start(
         Some(id) if !id.is_empty() => clients::find_enabled(&state.db, id).await?,
         _ => None,
     };
-    let require_pkce = state.settings.oidc.require_pkce_for_all_clients;
-    let pending = match authorization::validate(params, client, require_pkce, now()) {
+    let pending = match authorization::validate(params, client, &state.settings, now()) {
         Ok(pending) => pending,
         Err(AuthorizeError::Untrusted(reason)) => {
             return Err(PageError::bad_request("This sign-in request is not valid", reason.to_string()));
@@ -68,6 +67,7 @@ pub fn location(advance: Advance, pending: &PendingAuthorization) -> Result<Stri
     match advance {
         Advance::SignIn => Ok(format!("/login?request={}", pending.id)),
         Advance::ChangePassword => Ok(format!("/account/password?request={}", pending.id)),
+        Advance::StepUp => Ok(format!("/login/step-up?request={}", pending.id)),
         Advance::Consent => Ok(format!("/consent?request={}", pending.id)),
         Advance::Redirect(url) => Ok(url),
         Advance::Expired => Err(PageError::SignInExpired),

@@ -39,7 +39,7 @@ impl Document {
                 "name", "preferred_username", "updated_at", "email", "email_verified", "groups", "acr"
             ],
             "prompt_values_supported": ["none", "login", "consent"],
-            "acr_values_supported": ["urn:latchkey:acr:pwd", "urn:latchkey:acr:mfa"],
+            "acr_values_supported": crate::domain::assurance::ACR_VALUES_SUPPORTED,
             "authorization_response_iss_parameter_supported": true,
             "claims_parameter_supported": false,
             "request_parameter_supported": false,

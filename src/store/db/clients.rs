@@ -36,6 +36,7 @@ fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
                 .transpose()
                 .context("malformed released_groups")?,
             claim_mappings: serde_json::from_str(&model.claim_mappings).context("malformed claim_mappings")?,
+            require_mfa: model.require_mfa,
         },
     })
 }
@@ -58,6 +59,7 @@ pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Resu
         allowed_groups: Set(None),
         released_groups: Set(None),
         claim_mappings: Set("[]".into()),
+        require_mfa: Set(false),
         created_at: Set(client.created_at),
         updated_at: Set(client.created_at),
     };
@@ -116,6 +118,7 @@ pub async fn set_policy(db: &Db, id: &str, policy: &ClientPolicy, at: UnixTime) 
         .col_expr(clients::Column::AllowedGroups, Expr::value(list(&policy.allowed_groups)?))
         .col_expr(clients::Column::ReleasedGroups, Expr::value(list(&policy.released_groups)?))
         .col_expr(clients::Column::ClaimMappings, Expr::value(serde_json::to_string(&policy.claim_mappings)?))
+        .col_expr(clients::Column::RequireMfa, Expr::value(policy.require_mfa))
         .col_expr(clients::Column::UpdatedAt, Expr::value(at))
         .filter(clients::Column::Id.eq(id))
         .exec(db)

@@ -11,10 +11,13 @@ use actix_web::{FromRequest, HttpRequest, web};
 use super::error::ApiError;
 use crate::domain::audit::Actor;
 use crate::domain::model::scopes::ADMIN;
-use crate::domain::{clients, now, tokens};
+use crate::domain::{assurance, clients, now, tokens};
 use crate::http::extract::{bearer_token, checked_browser};
 use crate::http::{session, source_ip};
 use crate::state::AppState;
+
+/// `mfa.required_for_admins`: the caller signed in with a password alone.
+const NEEDS_MFA: &str = "the admin API needs a multi-factor sign-in (mfa.required_for_admins)";
 
 /// The authenticated caller of an admin API request: an admin user or an admin client.
 #[derive(Debug, Clone)]
@@ -47,7 +50,13 @@ async fn authorize(request: &HttpRequest) -> Result<Actor, ApiError> {
                 }
                 Ok(Actor::AdminClient { client_id: access.claims.client_id, source_ip })
             }
-            Some(user) if user.admin => Ok(Actor::Admin { user_id: user.id, source_ip }),
+            Some(user) if user.admin => {
+                let multi_factor = access.claims.acr.as_deref() == Some(assurance::ACR_MFA);
+                if !assurance::admin_access_allowed(&state.settings.mfa, multi_factor) {
+                    return Err(ApiError::forbidden(NEEDS_MFA));
+                }
+                Ok(Actor::Admin { user_id: user.id, source_ip })
+            }
             Some(_) => Err(ApiError::forbidden("only admins may use the admin API")),
         };
     }
@@ -58,7 +67,12 @@ async fn authorize(request: &HttpRequest) -> Result<Actor, ApiError> {
         Some((_, user)) if user.must_change_password => {
             Err(ApiError::forbidden("choose a new password at /account/password first"))
         }
-        Some((_, user)) if user.admin => Ok(Actor::Admin { user_id: user.id, source_ip }),
+        Some((session, user)) if user.admin => {
+            if !assurance::admin_access_allowed(&state.settings.mfa, assurance::is_multi_factor(&session.amr)) {
+                return Err(ApiError::forbidden(NEEDS_MFA));
+            }
+            Ok(Actor::Admin { user_id: user.id, source_ip })
+        }
         Some(_) => Err(ApiError::forbidden("only admins may use the admin API")),
         None => Err(ApiError::unauthorized()),
     }

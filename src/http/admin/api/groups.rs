@@ -238,6 +238,9 @@ pub struct PolicyBody {
     /// User attributes released as claims on a scope.
     #[serde(default)]
     claim_mappings: Vec<ClaimMapping>,
+    /// Every sign-in to the client must be multi-factor (`urn:latchkey:acr:mfa`).
+    #[serde(default)]
+    require_mfa: bool,
 }
 
 impl From<ClientPolicy> for PolicyBody {
@@ -246,6 +249,7 @@ impl From<ClientPolicy> for PolicyBody {
             allowed_groups: policy.allowed_groups,
             released_groups: policy.released_groups,
             claim_mappings: policy.claim_mappings,
+            require_mfa: policy.require_mfa,
         }
     }
 }
@@ -273,6 +277,7 @@ pub async fn set_policy(
         allowed_groups: body.allowed_groups,
         released_groups: body.released_groups,
         claim_mappings: body.claim_mappings,
+        require_mfa: body.require_mfa,
     };
     Ok(web::Json(clients::set_policy(&state, &actor, &id, policy).await?.policy.into()))
 }

@@ -90,6 +90,8 @@ pub struct PolicyForm {
     released_groups: String,
     #[serde(default)]
     claim_mappings: String,
+    /// A checkbox: present when ticked.
+    require_mfa: Option<String>,
 }
 
 /// The "Groups and claims" form: space-separated lists (empty: no limit) and one mapping
@@ -123,6 +125,7 @@ pub async fn set_policy(
         allowed_groups: list(&form.allowed_groups),
         released_groups: list(&form.released_groups),
         claim_mappings,
+        require_mfa: form.require_mfa.is_some(),
     };
     match clients::set_policy(&state, &admin.actor, &id, policy).await {
         Ok(_) => Ok(see_other(&format!("/admin/clients/{id}"))),

@@ -11,9 +11,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use crate::domain::assurance;
 use crate::domain::audit::Actor;
 use crate::domain::users::User;
 use crate::http::csrf::{self, FormToken};
+use crate::http::login::step_up;
 use crate::http::pages::PageError;
 use crate::http::{session, source_ip};
 use crate::state::AppState;
@@ -73,7 +75,7 @@ impl Admin {
 
 /// Lets admins through; sends anonymous browsers to sign in and refuses everyone else.
 pub async fn admin(state: &AppState, request: &HttpRequest) -> Result<Admin, PageError> {
-    let (_, user) = session::require(state, request).await?;
+    let (browser_session, user) = session::require(state, request).await?;
     if user.must_change_password {
         return Err(PageError::Redirect("/account/password".into()));
     }
@@ -83,6 +85,11 @@ pub async fn admin(state: &AppState, request: &HttpRequest) -> Result<Admin, Pag
             "Admins only",
             "Your account does not have the admin role.",
         ));
+    }
+    if !assurance::admin_access_allowed(&state.settings.mfa, assurance::is_multi_factor(&browser_session.amr)) {
+        // Back to this page after the second step (a form post goes back to the console).
+        let back_to = if request.method() == actix_web::http::Method::GET { request.uri().path() } else { "/admin" };
+        return Err(PageError::Redirect(step_up::location(None, Some(back_to))));
     }
     let actor = Actor::Admin { user_id: user.id.clone(), source_ip: source_ip(request) };
     Ok(Admin { user, actor, form: FormToken::new(request, &state.settings) })

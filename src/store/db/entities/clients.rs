@@ -27,6 +27,7 @@ pub struct Model {
     pub released_groups: Option<String>,
     /// JSON array of claim mappings.
     pub claim_mappings: String,
+    pub require_mfa: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
