@@ -66,3 +66,34 @@ test("a user sets up an authenticator app and signs in with a password and a cod
     latchkey.child.kill("SIGTERM");
   }
 });
+
+test("an admin without a second factor sets one up before the console opens", { timeout: 120_000 }, async () => {
+  const world = latchkeyEnv(await freePort());
+  world.env.LATCHKEY_MFA__REQUIRED_FOR_ADMINS = "true";
+  cli(world, ["user", "add", "root", "--admin", "--password-stdin"], "root password 123\n");
+  const latchkey = await startLatchkey(world);
+  const issuer = latchkey.issuer;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  try {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${issuer}/login`);
+    await page.fill("#username", "root");
+    await page.fill("#password", "root password 123");
+    await Promise.all([page.waitForURL(`${issuer}/account`), page.click("button[type=submit]")]);
+
+    // A password is not enough for the console: the admin is offered an authenticator app.
+    await page.goto(`${issuer}/admin`);
+    assert.equal(new URL(page.url()).pathname, "/login/step-up");
+    assert.equal(await page.locator("h1").textContent(), "Set up a second sign-in step");
+    await Promise.all([page.waitForURL(`${issuer}/account/mfa/totp/start`), page.click("text=Set up an authenticator app")]);
+    const secret = (await page.textContent("#totp-secret")).trim();
+    await page.fill("#code", totp(secret, Date.now() / 1000));
+    await Promise.all([page.waitForURL(`${issuer}/account/mfa/totp/confirm`), page.click("text=Turn on")]);
+    assert.equal(await page.locator("#recovery-codes li").count(), 10, "the recovery codes are shown before going on");
+    await Promise.all([page.waitForURL(`${issuer}/admin`), page.click("#continue")]);
+    assert.equal(await page.locator("h1").textContent(), "Latchkey admin");
+  } finally {
+    await browser.close();
+    latchkey.child.kill("SIGTERM");
+  }
+});
