@@ -288,3 +288,34 @@ async fn passkey_endpoints_require_the_csrf_header_and_names_can_be_changed() {
     assert!(account.contains("Work phone") && !account.contains(">Laptop<"));
     let _ = (&world.rp, &world.authenticator);
 }
+
+#[tokio::test]
+async fn a_password_session_steps_up_with_the_users_passkey() {
+    let mut world = world_with_passkey().await;
+    let browser = browser();
+    password_sign_in_to_account(&world.app, &browser, "alice").await;
+    let pkce = pkce();
+    let params = [
+        ("response_type", "code"),
+        ("client_id", world.rp.client_id.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "openid"),
+        ("code_challenge", pkce.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("acr_values", "urn:latchkey:acr:mfa"),
+    ];
+    let response = browser.get(world.app.url("/authorize")).query(&params).send().await.unwrap();
+    let step_up = location(&response);
+    assert!(step_up.starts_with("/login/step-up?request="), "{step_up}");
+    let page = browser.get(world.app.url(&step_up)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Confirm it’s you with a passkey"), "no app to ask a code of: {page}");
+    let (csrf, request, started) = start_sign_in(&world.app, &browser, &step_up).await;
+    let assertion = world.authenticator.assert(&started["options"], 0, true);
+    let (status, finished) =
+        finish_sign_in(&world.app, &browser, &csrf, &request, &started["ceremony"], &assertion).await;
+    assert_eq!(status, 200, "{finished}");
+    let code = query_param(finished["redirect"].as_str().unwrap(), "code").unwrap();
+    let tokens: Value = world.app.exchange_code(&world.rp, &code, &pkce.verifier).await.json().await.unwrap();
+    let claims: Value = jsonwebtoken::dangerous::insecure_decode(tokens["id_token"].as_str().unwrap()).unwrap().claims;
+    assert_eq!(claims["acr"], "urn:latchkey:acr:mfa");
+}
