@@ -29,6 +29,8 @@ pub struct Settings {
     pub lockout: LockoutSettings,
     pub account: AccountSettings,
     pub mfa: MfaSettings,
+    pub smtp: SmtpSettings,
+    pub email: EmailSettings,
     pub clients: ClientSettings,
     pub oidc: OidcSettings,
     pub rate_limits: RateLimitSettings,
@@ -235,6 +237,87 @@ pub struct MfaSettings {
     pub enforce_for_all: bool,
 }
 
+/// Outgoing mail. Without `url`, nothing is mailed: the pages do not offer what needs
+/// mail, and the CLI and console show links for the admin to pass on.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SmtpSettings {
+    /// `smtp://host:25` (plain, or STARTTLS with `?tls=required`), `smtps://host:465`
+    /// (TLS); empty: no mail.
+    pub url: String,
+    /// The sender, e.g. `Latchkey <login@example.com>`.
+    pub from: String,
+    /// The SMTP user, if the server wants one; its password comes from `password_file` or
+    /// the `LATCHKEY_SMTP_PASSWORD` environment variable, never from this file.
+    pub username: String,
+    pub password_file: String,
+    /// Seconds one delivery attempt may take.
+    pub timeout_secs: u64,
+    /// Attempts per message before it is given up (and audited as `mail_failed`).
+    pub max_attempts: u32,
+    /// Milliseconds before the second attempt; each later wait is four times longer.
+    pub retry_delay_ms: u64,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            url: String::new(),
+            from: "Latchkey <latchkey@localhost>".into(),
+            username: String::new(),
+            password_file: String::new(),
+            timeout_secs: 10,
+            max_attempts: 3,
+            retry_delay_ms: 2_000,
+        }
+    }
+}
+
+impl SmtpSettings {
+    pub fn enabled(&self) -> bool {
+        !self.url.trim().is_empty()
+    }
+}
+
+/// What Latchkey mails, and how long its links live.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct EmailSettings {
+    /// How long a verification or password-reset link works.
+    pub link_ttl_secs: u64,
+    /// How long an invitation works.
+    pub invite_ttl_secs: u64,
+    /// Password-reset mails one account may be sent per hour.
+    pub resets_per_account_per_hour: u64,
+    pub notices: NoticeSettings,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings {
+            link_ttl_secs: 24 * 3600,
+            invite_ttl_secs: 7 * 24 * 3600,
+            resets_per_account_per_hour: 3,
+            notices: NoticeSettings::default(),
+        }
+    }
+}
+
+/// Security notices mailed to a user's verified address; each can be turned off.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct NoticeSettings {
+    pub password_changed: bool,
+    pub factor_changed: bool,
+    pub account_locked: bool,
+}
+
+impl Default for NoticeSettings {
+    fn default() -> Self {
+        NoticeSettings { password_changed: true, factor_changed: true, account_locked: true }
+    }
+}
+
 impl Default for MfaSettings {
     fn default() -> Self {
         MfaSettings { required_for_admins: true, enforce_for_all: false }
@@ -346,6 +429,8 @@ impl Default for Settings {
             lockout: LockoutSettings::default(),
             account: AccountSettings::default(),
             mfa: MfaSettings::default(),
+            smtp: SmtpSettings::default(),
+            email: EmailSettings::default(),
             clients: ClientSettings::default(),
             oidc: OidcSettings::default(),
             rate_limits: RateLimitSettings::default(),

@@ -33,6 +33,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         .context("cannot build the HTTP client")?;
     let webauthn = crate::domain::passkeys::relying_party(&settings)?.map(Arc::new);
     let csrf_key = keyring.derive_mac_key("latchkey csrf v1");
+    let mailer = crate::mail::Mailer::from_settings(&settings.smtp)?;
     let keyring = Arc::new(keyring);
     let access_cache = Arc::default();
     Ok(AppState {
@@ -45,6 +46,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         webauthn,
         csrf_key,
         access_cache,
+        mailer,
     })
 }
 

@@ -24,4 +24,6 @@ pub struct AppState {
     pub csrf_key: aws_lc_rs::hmac::Key,
     /// What access-token checks read from the database, while nothing changed.
     pub access_cache: Arc<AccessCache>,
+    /// Outgoing mail; `None` without `smtp.url`.
+    pub mailer: Option<crate::mail::Mailer>,
 }

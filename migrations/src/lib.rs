@@ -22,6 +22,7 @@ mod m20261130_000012_user_search_keys;
 mod m20261130_000013_create_groups;
 mod m20261130_000014_create_mfa;
 mod m20261130_000015_add_client_require_mfa;
+mod m20261201_000016_create_email_links;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_create_groups::Migration),
             Box::new(m20261130_000014_create_mfa::Migration),
             Box::new(m20261130_000015_add_client_require_mfa::Migration),
+            Box::new(m20261201_000016_create_email_links::Migration),
         ]
     }
 }

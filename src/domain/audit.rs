@@ -74,6 +74,16 @@ pub enum AuditKind {
     RecoveryCodesRegenerated,
     /// A user turned their authenticator app off (an admin's reset is `ResetMfa`).
     MfaRemoved,
+    /// A mail was handed to the SMTP server (its kind; never its link).
+    MailSent,
+    /// A mail could not be delivered after every attempt.
+    MailFailed,
+    /// A user followed a verification link.
+    EmailVerified,
+    /// Someone asked for a password-reset link for an existing account.
+    PasswordResetRequested,
+    /// A user set a new password through a reset link.
+    PasswordReset,
     Admin(AdminAction),
 }
 
@@ -105,6 +115,8 @@ pub enum AdminAction {
     SetClientPolicy,
     SetUserAttributes,
     ResetMfa,
+    SendVerification,
+    MarkEmailVerified,
 }
 
 impl AdminAction {
@@ -135,6 +147,8 @@ impl AdminAction {
             AdminAction::SetClientPolicy => "set_client_policy",
             AdminAction::SetUserAttributes => "set_user_attributes",
             AdminAction::ResetMfa => "reset_mfa",
+            AdminAction::SendVerification => "send_verification",
+            AdminAction::MarkEmailVerified => "mark_email_verified",
         }
     }
 }
@@ -157,6 +171,11 @@ impl AuditKind {
             AuditKind::RecoveryCodeUsed => "recovery_code_used",
             AuditKind::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             AuditKind::MfaRemoved => "mfa_removed",
+            AuditKind::MailSent => "mail_sent",
+            AuditKind::MailFailed => "mail_failed",
+            AuditKind::EmailVerified => "email_verified",
+            AuditKind::PasswordResetRequested => "password_reset_requested",
+            AuditKind::PasswordReset => "password_reset",
             AuditKind::Admin(_) => "admin_action",
         }
     }

@@ -100,6 +100,7 @@ pub async fn change_own_password(
         .map_err(anyhow::Error::from)?;
     let actor = Actor::User { user_id: user.id.clone(), source_ip };
     audit::record(&state.db, AuditEvent::new(AuditKind::PasswordChanged, now).subject(&user.id).by(&actor)).await;
+    super::email::notify(state, &user, super::email::Notice::PasswordChanged).await;
     Ok(renewed)
 }
 

@@ -148,6 +148,7 @@ async fn count_failure(state: &AppState, user_id: &str, source_ip: Option<String
             .source_ip(source_ip)
             .details(json!({ "failures": failures }));
         audit::record(&state.db, event).await;
+        super::email::notify_user(state, user_id, super::email::Notice::AccountLocked).await;
     }
     Ok(())
 }

@@ -113,6 +113,7 @@ pub async fn confirm_totp(state: &AppState, user_id: &str, code: &str, at: UnixT
     state.ephemeral.delete(&setup_key(user_id)).await.map_err(anyhow::Error::from)?;
     let codes = new_recovery_codes(state, user_id, at).await?;
     audit::record(&state.db, AuditEvent::new(AuditKind::MfaEnrolled, at).subject(user_id)).await;
+    super::email::notify_user(state, user_id, super::email::Notice::FactorAdded).await;
     Ok(codes)
 }
 
@@ -197,6 +198,7 @@ pub async fn status(state: &AppState, user_id: &str) -> Result<MfaStatus, MfaErr
 pub async fn remove_own(state: &AppState, user_id: &str, at: UnixTime) -> Result<(), MfaError> {
     db::mfa::delete_all(&state.db, user_id).await?;
     audit::record(&state.db, AuditEvent::new(AuditKind::MfaRemoved, at).subject(user_id)).await;
+    super::email::notify_user(state, user_id, super::email::Notice::FactorRemoved).await;
     Ok(())
 }
 

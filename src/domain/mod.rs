@@ -15,6 +15,7 @@ pub mod claims;
 pub mod clients;
 pub mod consents;
 pub mod credentials;
+pub mod email;
 pub mod grants;
 pub mod groups;
 pub mod keys;

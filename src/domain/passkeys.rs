@@ -157,6 +157,7 @@ pub async fn finish_registration(
         WriteError::Unexpected(error) => PasskeyError::Unexpected(error),
     })?;
     audit::record(&state.db, AuditEvent::new(AuditKind::PasskeyRegistered, now).subject(&user.id)).await;
+    super::email::notify(state, &user, super::email::Notice::FactorAdded).await;
     Ok(stored)
 }
 
@@ -292,5 +293,6 @@ pub async fn delete(
     }
     let event = AuditEvent::new(kind, now).subject(user_id).by(actor).details(json!({ "passkey_id": passkey_id }));
     audit::record(&state.db, event).await;
+    super::email::notify_user(state, user_id, super::email::Notice::FactorRemoved).await;
     Ok(())
 }

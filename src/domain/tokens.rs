@@ -152,7 +152,8 @@ pub fn at_hash(access_token: &str) -> String {
 }
 
 /// The user's claims that `scopes` release (OIDC Core §5.4). Only what the server can
-/// vouch for: email addresses are not verified, so `email_verified` is false.
+/// vouch for: `email_verified` is true only for an address the user proved they receive
+/// mail at.
 pub fn user_claims(user: &User, scopes: &ScopeSet) -> Map<String, Value> {
     let mut claims = Map::new();
     if scopes.contains("profile") {
@@ -166,7 +167,7 @@ pub fn user_claims(user: &User, scopes: &ScopeSet) -> Map<String, Value> {
         && let Some(email) = &user.email
     {
         claims.insert("email".into(), json!(email));
-        claims.insert("email_verified".into(), json!(false));
+        claims.insert("email_verified".into(), json!(user.email_verified));
     }
     claims
 }

@@ -122,6 +122,7 @@ pub async fn add_user(state: &AppState, actor: &Actor, new: NewUser) -> Result<U
         id: uuid::Uuid::new_v4().to_string(),
         username: username.as_str().to_string(),
         email: email.map(|e| e.as_str().to_string()),
+        email_verified: false,
         display_name,
         disabled: false,
         admin: new.admin,

@@ -22,6 +22,8 @@ pub struct User {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
+    /// The user followed a link mailed to `email` (or an admin vouched for it).
+    pub email_verified: bool,
     pub display_name: Option<String>,
     pub disabled: bool,
     pub admin: bool,

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clients;
 pub mod consents;
+pub mod email_links;
 mod entities;
 pub mod groups;
 pub mod mfa;

@@ -12,6 +12,7 @@ fn to_domain(model: users::Model) -> User {
         id: model.id,
         username: model.username,
         email: model.email,
+        email_verified: model.email_verified,
         display_name: model.display_name,
         disabled: model.disabled,
         admin: model.admin,
@@ -29,6 +30,7 @@ pub async fn insert(db: &Db, user: &User, username_key: &str, password_hash: Opt
         username_key: Set(username_key.to_string()),
         email: Set(user.email.clone()),
         email_key: Set(user.email.as_deref().map(email_key)),
+        email_verified: Set(user.email_verified),
         display_name: Set(user.display_name.clone()),
         password_hash: Set(password_hash.map(str::to_string)),
         disabled: Set(user.disabled),
@@ -215,6 +217,10 @@ pub async fn update(db: &Db, id: &str, change: &UserChange, at: UnixTime) -> any
     };
     let mut active = model.into_active_model();
     if let Some(email) = &change.email {
+        // A new address is not verified, whoever changed it (unless the change says so).
+        if active.email.as_ref() != email {
+            active.email_verified = Set(false);
+        }
         active.email = Set(email.clone());
         active.email_key = Set(email.as_deref().map(email_key));
     }
@@ -267,4 +273,29 @@ mod tests {
         assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
         assert_eq!(prefix_end("\u{10FFFF}"), None);
     }
+}
+
+/// Up to 5 users whose case-folded email is `email_key`.
+pub async fn find_by_email_key(db: &Db, email_key: &str) -> anyhow::Result<Vec<User>> {
+    use sea_orm::QuerySelect;
+    let models = users::Entity::find()
+        .filter(users::Column::EmailKey.eq(email_key))
+        .limit(5)
+        .all(db)
+        .await
+        .context("cannot look up users by email")?;
+    Ok(models.into_iter().map(to_domain).collect())
+}
+
+/// Marks user `id`'s address verified (or not), if it is still `email`; `false` when the
+/// address changed meanwhile (or no such user).
+pub async fn set_email_verified(db: &Db, id: &str, email: &str, verified: bool) -> anyhow::Result<bool> {
+    let updated = users::Entity::update_many()
+        .col_expr(users::Column::EmailVerified, sea_orm::sea_query::Expr::value(verified))
+        .filter(users::Column::Id.eq(id))
+        .filter(users::Column::EmailKey.eq(email_key(email)))
+        .exec(db)
+        .await
+        .context("cannot mark the email verified")?;
+    Ok(updated.rows_affected == 1)
 }

@@ -12,5 +12,6 @@ pub mod refresh_token_families;
 pub mod refresh_tokens;
 pub mod revoked_grants;
 pub mod signing_keys;
+pub mod email_links;
 pub mod totp_factors;
 pub mod users;

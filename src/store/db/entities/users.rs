@@ -11,6 +11,8 @@ pub struct Model {
     pub email: Option<String>,
     /// The case-folded email: what prefix search ranges over.
     pub email_key: Option<String>,
+    /// The user proved they receive mail at `email` (a link followed).
+    pub email_verified: bool,
     pub display_name: Option<String>,
     pub password_hash: Option<String>,
     pub disabled: bool,

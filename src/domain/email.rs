@@ -1,0 +1,358 @@
+//! Email: the single-use links Latchkey mails (verification, password reset), the security
+//! notices, and their delivery off the request path. Links are stored by the hash of their
+//! token, expire, and work once. Without `smtp.url` nothing is mailed: admins get the link
+//! to pass on instead, and the pages do not offer what needs mail.
+
+use askama::Template;
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::audit::{self, Actor, AdminAction, AuditEvent, AuditKind};
+use super::users::{UserError, find_user, personal_words};
+use super::{UnixTime, access_cache, credentials, now, password_policy, random_token, sha256_b64};
+use crate::mail::Message;
+use crate::state::AppState;
+use crate::store::db::{self, email_links::StoredLink};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Verify,
+    Reset,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Verify => "verify",
+            Purpose::Reset => "reset",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Purpose::Verify => "/email/verify",
+            Purpose::Reset => "/password/reset",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmailError {
+    #[error("this link is not valid: it was used already, has expired, or was replaced by a newer one")]
+    LinkInvalid,
+    #[error("the user has no email address")]
+    NoAddress,
+    #[error(transparent)]
+    User(#[from] UserError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// How a link reached its user: mailed, or (without SMTP) handed to the admin to pass on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Mailed,
+    Link(String),
+}
+
+/// A live link, as its page needs it.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub user_id: String,
+    pub email: String,
+    pub request_id: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "email/message.txt")]
+struct TextPart<'a> {
+    site: &'a str,
+    heading: &'a str,
+    paragraphs: &'a [String],
+    link: Option<&'a str>,
+    link_text: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/message.html")]
+struct HtmlPart<'a> {
+    site: &'a str,
+    heading: &'a str,
+    paragraphs: &'a [String],
+    link: Option<&'a str>,
+    link_text: &'a str,
+}
+
+/// What a message says, before it is rendered into its two parts.
+struct Letter {
+    subject: String,
+    paragraphs: Vec<String>,
+    link: Option<String>,
+    link_text: &'static str,
+}
+
+/// The site a message names: the issuer's host.
+fn site(state: &AppState) -> String {
+    url::Url::parse(&state.settings.issuer)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_string))
+        .unwrap_or_else(|| state.settings.issuer.clone())
+}
+
+fn render(state: &AppState, to: &str, letter: &Letter) -> anyhow::Result<Message> {
+    let site = site(state);
+    let heading = letter.subject.as_str();
+    let link = letter.link.as_deref();
+    let (paragraphs, link_text) = (letter.paragraphs.as_slice(), letter.link_text);
+    let text = TextPart { site: &site, heading, paragraphs, link, link_text }.render()?;
+    let html = HtmlPart { site: &site, heading, paragraphs, link, link_text }.render()?;
+    Ok(Message { to: to.to_string(), subject: format!("{} · {site}", letter.subject), text, html })
+}
+
+/// Hands a message to the mailer in the background: the request does not wait for SMTP,
+/// and whether it was delivered is audited (`mail_sent` or `mail_failed`, with its kind
+/// but never its link).
+fn dispatch(state: &AppState, user_id: &str, kind: &'static str, message: Message) {
+    let Some(mailer) = state.mailer.clone() else { return };
+    let (db, user_id) = (state.db.clone(), user_id.to_string());
+    tokio::spawn(async move {
+        let (audit_kind, details) = match mailer.send(&message).await {
+            Ok(()) => (AuditKind::MailSent, json!({ "kind": kind })),
+            Err(error) => {
+                tracing::error!(kind, %user_id, error = %format!("{error:#}"), "mail not delivered");
+                (AuditKind::MailFailed, json!({ "kind": kind, "error": format!("{error:#}") }))
+            }
+        };
+        audit::record(&db, AuditEvent::new(audit_kind, now()).subject(&user_id).details(details)).await;
+    });
+}
+
+/// Stores a new link for `user_id` (ending the older ones of its purpose) and returns its URL.
+async fn issue_link(
+    state: &AppState,
+    purpose: Purpose,
+    user_id: &str,
+    email: &str,
+    request_id: Option<&str>,
+    at: UnixTime,
+) -> anyhow::Result<String> {
+    db::email_links::spend_all(&state.db, user_id, purpose.as_str(), at).await?;
+    let token = random_token(32);
+    let link = StoredLink {
+        purpose: purpose.as_str().to_string(),
+        user_id: user_id.to_string(),
+        email: email.to_string(),
+        request_id: request_id.map(str::to_string),
+        expires_at: at + state.settings.email.link_ttl_secs as i64,
+    };
+    db::email_links::insert(&state.db, &sha256_b64(token.as_bytes()), &link, at).await?;
+    Ok(format!("{}{}?token={token}", state.settings.issuer.trim_end_matches('/'), purpose.path()))
+}
+
+/// A live link of `purpose`, without spending it (the page that shows its form).
+pub async fn live_link(state: &AppState, purpose: Purpose, token: &str) -> Result<Link, EmailError> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(EmailError::LinkInvalid);
+    }
+    let hash = sha256_b64(token.as_bytes());
+    match db::email_links::find_live(&state.db, &hash, purpose.as_str(), now()).await? {
+        Some(link) => Ok(Link { user_id: link.user_id, email: link.email, request_id: link.request_id }),
+        None => Err(EmailError::LinkInvalid),
+    }
+}
+
+/// Spends a link: only one caller gets it.
+async fn spend_link(state: &AppState, purpose: Purpose, token: &str) -> Result<Link, EmailError> {
+    let link = live_link(state, purpose, token).await?;
+    if !db::email_links::spend(&state.db, &sha256_b64(token.as_bytes()), purpose.as_str(), now()).await? {
+        return Err(EmailError::LinkInvalid);
+    }
+    Ok(link)
+}
+
+/// Sends `user_id` a link to verify their address (an admin's action, or the user's own).
+/// Without SMTP, the link comes back for the admin to pass on.
+pub async fn send_verification(state: &AppState, actor: &Actor, user_id: &str) -> Result<Delivery, EmailError> {
+    let user = find_user(&state.db, user_id).await?;
+    let own = matches!(actor, Actor::User { user_id: id, .. } if *id == user.id);
+    if !own && !actor.is_admin() {
+        return Err(UserError::Forbidden.into());
+    }
+    let email = user.email.clone().ok_or(EmailError::NoAddress)?;
+    let at = now();
+    let url = issue_link(state, Purpose::Verify, &user.id, &email, None, at).await?;
+    if actor.is_admin() {
+        audit::record_admin(&state.db, actor, AdminAction::SendVerification, Some(&user.id), None, at).await;
+    }
+    if state.mailer.is_none() {
+        return Ok(Delivery::Link(url));
+    }
+    let letter = Letter {
+        subject: "Verify your email address".into(),
+        paragraphs: vec![
+            format!("Hello {}, please confirm that {email} is your address.", user.username),
+            "If you did not expect this, ignore this message.".into(),
+        ],
+        link: Some(url),
+        link_text: "Verify my address",
+    };
+    dispatch(state, &user.id, "verify", render(state, &email, &letter)?);
+    Ok(Delivery::Mailed)
+}
+
+/// The user followed a verification link: their address is verified, if it is still the
+/// one the link was sent to.
+pub async fn verify(state: &AppState, token: &str) -> Result<String, EmailError> {
+    let link = spend_link(state, Purpose::Verify, token).await?;
+    if !db::users::set_email_verified(&state.db, &link.user_id, &link.email, true).await? {
+        return Err(EmailError::LinkInvalid);
+    }
+    access_cache::user_changed(state, &link.user_id).await.map_err(anyhow::Error::from)?;
+    let event = AuditEvent::new(AuditKind::EmailVerified, now()).subject(&link.user_id);
+    audit::record(&state.db, event).await;
+    Ok(link.email)
+}
+
+/// An admin vouches for a user's address.
+pub async fn mark_verified(state: &AppState, actor: &Actor, user_id: &str) -> Result<(), EmailError> {
+    if !actor.is_admin() {
+        return Err(UserError::Forbidden.into());
+    }
+    let user = find_user(&state.db, user_id).await?;
+    let email = user.email.ok_or(EmailError::NoAddress)?;
+    db::users::set_email_verified(&state.db, &user.id, &email, true).await?;
+    access_cache::user_changed(state, &user.id).await.map_err(anyhow::Error::from)?;
+    audit::record_admin(&state.db, actor, AdminAction::MarkEmailVerified, Some(&user.id), None, now()).await;
+    Ok(())
+}
+
+/// "Forgot your password?": mails a reset link to the account `identifier` names (a
+/// username or an email address), if there is one with an address, at most
+/// `email.resets_per_account_per_hour` times. The caller answers the same way whatever
+/// happened here, so nobody learns whether an account exists.
+pub async fn request_password_reset(
+    state: &AppState,
+    identifier: &str,
+    request_id: Option<&str>,
+    source_ip: Option<String>,
+) -> anyhow::Result<()> {
+    if state.mailer.is_none() {
+        return Ok(());
+    }
+    let identifier = identifier.trim();
+    if identifier.is_empty() || identifier.len() > 320 {
+        return Ok(());
+    }
+    let mut users = db::users::find_by_email_key(&state.db, &db::users::email_key(identifier)).await?;
+    if users.is_empty()
+        && let Ok(username) = super::users::Username::parse(identifier)
+        && let Some((user, _)) = db::users::find_by_username_key(&state.db, &username.key()).await?
+    {
+        users.push(user);
+    }
+    for user in users.into_iter().filter(|user| !user.disabled) {
+        let Some(email) = user.email.clone() else { continue };
+        let sent = state
+            .ephemeral
+            .increment(&format!("reset-mails:{}", user.id), std::time::Duration::from_secs(3600))
+            .await?;
+        if sent > state.settings.email.resets_per_account_per_hour {
+            tracing::warn!(user_id = %user.id, "password-reset mails for this account are rate-limited");
+            continue;
+        }
+        let at = now();
+        let url = issue_link(state, Purpose::Reset, &user.id, &email, request_id, at).await?;
+        let event =
+            AuditEvent::new(AuditKind::PasswordResetRequested, at).subject(&user.id).source_ip(source_ip.clone());
+        audit::record(&state.db, event).await;
+        let letter = Letter {
+            subject: "Reset your password".into(),
+            paragraphs: vec![
+                format!("Someone asked to reset the password of {}. If it was you, choose a new one.", user.username),
+                "If it was not you, ignore this message: your password stays as it is.".into(),
+            ],
+            link: Some(url),
+            link_text: "Choose a new password",
+        };
+        dispatch(state, &user.id, "reset", render(state, &email, &letter)?);
+    }
+    Ok(())
+}
+
+/// Sets a new password through a reset link. Like a password change, it ends every
+/// session and grant; following the link also proves the address. Returns the user and
+/// the authorization request the reset started from, if any.
+pub async fn reset_password(
+    state: &AppState,
+    token: &str,
+    new: &SecretString,
+    source_ip: Option<String>,
+) -> Result<(super::model::User, Option<String>), EmailError> {
+    let link = live_link(state, Purpose::Reset, token).await?;
+    let user = find_user(&state.db, &link.user_id).await?;
+    if user.disabled {
+        return Err(EmailError::LinkInvalid);
+    }
+    password_policy::check(&state.settings.passwords, new, &personal_words(&user)).map_err(UserError::from)?;
+    let hash = state.passwords.hash(new).await.map_err(anyhow::Error::from)?;
+    let link = spend_link(state, Purpose::Reset, token).await?;
+    let at = now();
+    db::users::set_password_hash(&state.db, &user.id, &hash, false, at).await?;
+    db::users::set_email_verified(&state.db, &user.id, &link.email, true).await?;
+    credentials::revoke_access(state, &user.id, None, at).await?;
+    access_cache::user_changed(state, &user.id).await.map_err(anyhow::Error::from)?;
+    let event = AuditEvent::new(AuditKind::PasswordReset, at).subject(&user.id).source_ip(source_ip);
+    audit::record(&state.db, event).await;
+    let user = find_user(&state.db, &user.id).await?;
+    notify(state, &user, Notice::PasswordChanged).await;
+    Ok((user, link.request_id))
+}
+
+/// A security notice, mailed to the user's verified address when it is turned on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    PasswordChanged,
+    FactorAdded,
+    FactorRemoved,
+    AccountLocked,
+}
+
+/// [`notify`] the user with this id (a lookup failure is logged: a notice is best effort).
+pub async fn notify_user(state: &AppState, user_id: &str, notice: Notice) {
+    match db::users::find_by_id(&state.db, user_id).await {
+        Ok(Some(user)) => notify(state, &user, notice).await,
+        Ok(None) => {}
+        Err(error) => tracing::error!(error = %format!("{error:#}"), "cannot look up the user to notify"),
+    }
+}
+
+pub async fn notify(state: &AppState, user: &super::model::User, notice: Notice) {
+    let notices = &state.settings.email.notices;
+    let on = match notice {
+        Notice::PasswordChanged => notices.password_changed,
+        Notice::FactorAdded | Notice::FactorRemoved => notices.factor_changed,
+        Notice::AccountLocked => notices.account_locked,
+    };
+    let Some(email) = user.email.as_deref().filter(|_| on && user.email_verified && state.mailer.is_some()) else {
+        return;
+    };
+    let (kind, subject, what) = match notice {
+        Notice::PasswordChanged => ("notice_password_changed", "Your password was changed", "Your password was changed."),
+        Notice::FactorAdded => ("notice_factor_added", "A sign-in method was added", "A passkey or authenticator app was added to your account."),
+        Notice::FactorRemoved => ("notice_factor_removed", "A sign-in method was removed", "A passkey or authenticator app was removed from your account."),
+        Notice::AccountLocked => ("notice_account_locked", "Your account was locked", "Your account was locked for a while after several wrong sign-in attempts."),
+    };
+    let letter = Letter {
+        subject: subject.into(),
+        paragraphs: vec![
+            format!("Hello {}. {what}", user.username),
+            "If this was you, there is nothing to do. If not, reset your password and tell your administrator.".into(),
+        ],
+        link: Some(format!("{}/account", state.settings.issuer.trim_end_matches('/'))),
+        link_text: "Review your account",
+    };
+    match render(state, email, &letter) {
+        Ok(message) => dispatch(state, &user.id, kind, message),
+        Err(error) => tracing::error!(error = %format!("{error:#}"), "cannot render a notice"),
+    }
+}
