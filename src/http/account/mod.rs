@@ -1,5 +1,6 @@
 //! The signed-in user's own pages: `/account`, and the passkeys they manage there.
 
+pub mod email;
 pub mod mfa;
 pub mod passkeys;
 pub mod password;
@@ -18,6 +19,8 @@ async fn count_request(state: &AppState, request: &HttpRequest) -> anyhow::Resul
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/account", web::get().to(passkeys::show_account))
+        .route("/email/verify", web::get().to(email::show))
+        .route("/email/verify", web::post().to(email::confirm))
         .route("/account/password", web::get().to(password::show_form))
         .route("/account/password", web::post().to(password::change))
         .route("/account/mfa/totp/start", web::post().to(mfa::start))

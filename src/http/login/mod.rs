@@ -3,6 +3,7 @@
 pub mod mfa;
 pub mod passkey;
 pub mod password;
+pub mod reset;
 pub mod step_up;
 
 use actix_web::cookie::Cookie;
@@ -24,6 +25,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login/mfa", web::get().to(mfa::show))
         .route("/login/mfa", web::post().to(mfa::submit))
         .route("/login/step-up", web::get().to(step_up::show))
+        .route("/password/forgot", web::get().to(reset::show_forgot))
+        .route("/password/forgot", web::post().to(reset::submit_forgot))
+        .route("/password/reset", web::get().to(reset::show_reset))
+        .route("/password/reset", web::post().to(reset::submit_reset))
         .route("/login/passkey/start", web::post().to(passkey::start_sign_in))
         .route("/login/passkey/finish", web::post().to(passkey::finish_sign_in));
 }

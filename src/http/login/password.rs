@@ -22,6 +22,8 @@ struct LoginPage<'a> {
     username: &'a str,
     error: Option<&'a str>,
     passkeys_enabled: bool,
+    /// Mail is set up: "Forgot your password?" is offered.
+    password_reset: bool,
     /// Where to go after signing in again for a sensitive action (a local path), or "".
     next: &'a str,
 }
@@ -67,6 +69,7 @@ pub async fn show_login_form(
         username: "",
         error: None,
         passkeys_enabled: state.webauthn.is_some(),
+        password_reset: state.mailer.is_some(),
         next,
     };
     let reauthenticate = query.prompt.as_deref() == Some("login");
@@ -116,6 +119,7 @@ pub async fn submit_password(
                     username: &form.username,
                     error: Some("Invalid username or password"),
                     passkeys_enabled: state.webauthn.is_some(),
+                    password_reset: state.mailer.is_some(),
                     next: super::local_path(form.next.as_deref()).unwrap_or_default(),
                 },
             ));

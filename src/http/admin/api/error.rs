@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::clients::ClientError;
+use crate::domain::email::EmailError;
 use crate::domain::grants::GrantError;
 use crate::domain::keys::KeyError;
 use crate::domain::passkeys::PasskeyError;
@@ -145,6 +146,17 @@ impl From<KeyError> for ApiError {
         match error {
             KeyError::UnknownKey(_) => ApiError::not_found(error.to_string()),
             error => ApiError::unexpected(&anyhow::Error::from(error)),
+        }
+    }
+}
+
+impl From<EmailError> for ApiError {
+    fn from(error: EmailError) -> Self {
+        match error {
+            EmailError::User(error) => error.into(),
+            EmailError::NoAddress => ApiError::invalid("email", error.to_string()),
+            EmailError::LinkInvalid => ApiError::invalid("token", error.to_string()),
+            EmailError::Unexpected(error) => ApiError::unexpected(&error),
         }
     }
 }

@@ -47,6 +47,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
     .service(users::end_grant)
     .service(users::get_mfa)
     .service(users::reset_mfa)
+    .service(users::send_verification)
+    .service(users::mark_email_verified)
     .service(clients::list_clients)
     .service(clients::create_client)
     .service(clients::get_client)

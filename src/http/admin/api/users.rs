@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::AdminCaller;
 use super::error::ApiError;
 use crate::domain::credentials::{self, PasswordReset};
+use crate::domain::email::{self, Delivery};
 use crate::domain::users::{self, NewUser, User, UserChange};
 use crate::domain::{grants, mfa, now, passkeys, sessions};
 use crate::state::AppState;
@@ -18,6 +19,8 @@ pub struct UserView {
     id: String,
     username: String,
     email: Option<String>,
+    /// The user followed a link mailed to `email`, or an admin vouched for it.
+    email_verified: bool,
     name: Option<String>,
     admin: bool,
     disabled: bool,
@@ -34,6 +37,7 @@ impl From<User> for UserView {
             id: user.id,
             username: user.username,
             email: user.email,
+            email_verified: user.email_verified,
             name: user.display_name,
             admin: user.admin,
             disabled: user.disabled,
@@ -358,5 +362,40 @@ pub async fn reset_mfa(
 ) -> Result<HttpResponse, ApiError> {
     users::find_user(&state.db, &id).await?;
     mfa::reset(&state, &actor, &id).await.map_err(|e| ApiError::unexpected(&anyhow::anyhow!(e)))?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VerificationSent {
+    /// `true`: mailed to the user. `false`: no mail is configured (`smtp.url`), and `link`
+    /// is for the admin to pass on.
+    mailed: bool,
+    link: Option<String>,
+}
+
+/// Sends the user a link to verify their email address.
+#[utoipa::path(tag = "users", responses((status = 202, body = VerificationSent), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+#[post("/users/{id}/email/verification")]
+pub async fn send_verification(
+    AdminCaller(actor): AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let sent = match email::send_verification(&state, &actor, &id).await? {
+        Delivery::Mailed => VerificationSent { mailed: true, link: None },
+        Delivery::Link(url) => VerificationSent { mailed: false, link: Some(url) },
+    };
+    Ok(HttpResponse::Accepted().json(sent))
+}
+
+/// Marks the user's email address verified (the admin vouches for it).
+#[utoipa::path(tag = "users", responses((status = 204), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+#[post("/users/{id}/email/verified")]
+pub async fn mark_email_verified(
+    AdminCaller(actor): AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    email::mark_verified(&state, &actor, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

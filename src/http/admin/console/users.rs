@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{Admin, admin, admin_form};
 use crate::domain::credentials::{self, PasswordReset};
+use crate::domain::email::{self, Delivery, EmailError};
 use crate::domain::users::{self, NewUser, User, UserChange, UserError};
 use crate::domain::{format_time, grants, groups, login, mfa, now, passkeys, sessions};
 use crate::http::pages::{PageError, see_other};
@@ -280,6 +281,20 @@ pub async fn act(
             Ok(_) => mfa::reset(&state, actor, &id).await.map_err(|e| UserError::Unexpected(anyhow::anyhow!(e))),
             Err(error) => Err(error),
         },
+        "send-verification" => {
+            return match email::send_verification(&state, actor, &id).await {
+                Ok(Delivery::Mailed) => render_user(&state, &admin, &id, None, Some("Verification email sent.")).await,
+                Ok(Delivery::Link(url)) => {
+                    let notice = format!("No mail is configured (smtp.url): pass this link on to the user: {url}");
+                    render_user(&state, &admin, &id, None, Some(&notice)).await
+                }
+                Err(error) => render_user(&state, &admin, &id, Some(error.to_string()), None).await,
+            };
+        }
+        "mark-verified" => email::mark_verified(&state, actor, &id).await.map_err(|error| match error {
+            EmailError::User(error) => error,
+            other => UserError::Unexpected(anyhow::anyhow!(other.to_string())),
+        }),
         _ => return Err(PageError::NotFound),
     };
     match result {
