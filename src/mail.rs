@@ -34,7 +34,8 @@ impl Mailer {
         if !smtp.enabled() {
             return Ok(None);
         }
-        let from: Mailbox = smtp.from.parse().with_context(|| format!("smtp.from {:?} is not an address", smtp.from))?;
+        let from: Mailbox =
+            smtp.from.parse().with_context(|| format!("smtp.from {:?} is not an address", smtp.from))?;
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp.url.trim())
             .with_context(|| "smtp.url is not an smtp:// or smtps:// URL".to_string())?
             .timeout(Some(Duration::from_secs(smtp.timeout_secs.max(1))));

@@ -294,7 +294,7 @@ pub async fn reset_password(
         return Err(EmailError::LinkInvalid);
     }
     password_policy::check(&state.settings.passwords, new, &personal_words(&user)).map_err(UserError::from)?;
-    let hash = state.passwords.hash(new).await.map_err(anyhow::Error::from)?;
+    let hash = state.passwords.hash(new).await?;
     let link = spend_link(state, Purpose::Reset, token).await?;
     let at = now();
     db::users::set_password_hash(&state.db, &user.id, &hash, false, at).await?;
@@ -337,10 +337,24 @@ pub async fn notify(state: &AppState, user: &super::model::User, notice: Notice)
         return;
     };
     let (kind, subject, what) = match notice {
-        Notice::PasswordChanged => ("notice_password_changed", "Your password was changed", "Your password was changed."),
-        Notice::FactorAdded => ("notice_factor_added", "A sign-in method was added", "A passkey or authenticator app was added to your account."),
-        Notice::FactorRemoved => ("notice_factor_removed", "A sign-in method was removed", "A passkey or authenticator app was removed from your account."),
-        Notice::AccountLocked => ("notice_account_locked", "Your account was locked", "Your account was locked for a while after several wrong sign-in attempts."),
+        Notice::PasswordChanged => {
+            ("notice_password_changed", "Your password was changed", "Your password was changed.")
+        }
+        Notice::FactorAdded => (
+            "notice_factor_added",
+            "A sign-in method was added",
+            "A passkey or authenticator app was added to your account.",
+        ),
+        Notice::FactorRemoved => (
+            "notice_factor_removed",
+            "A sign-in method was removed",
+            "A passkey or authenticator app was removed from your account.",
+        ),
+        Notice::AccountLocked => (
+            "notice_account_locked",
+            "Your account was locked",
+            "Your account was locked for a while after several wrong sign-in attempts.",
+        ),
     };
     let letter = Letter {
         subject: subject.into(),

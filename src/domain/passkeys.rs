@@ -157,7 +157,7 @@ pub async fn finish_registration(
         WriteError::Unexpected(error) => PasskeyError::Unexpected(error),
     })?;
     audit::record(&state.db, AuditEvent::new(AuditKind::PasskeyRegistered, now).subject(&user.id)).await;
-    super::email::notify(state, &user, super::email::Notice::FactorAdded).await;
+    super::email::notify(state, user, super::email::Notice::FactorAdded).await;
     Ok(stored)
 }
 

@@ -157,7 +157,8 @@ pub async fn submit_reset(
         return super::mfa::ask_for_second_factor(&state, &challenge).await;
     }
     let attempt = Attempt { source_ip, client_id: pending.as_ref().map(|p| p.client_id.clone()) };
-    let (location, cookie) = super::complete_sign_in(&state, &request, &user, &["pwd"], pending, None, &attempt).await?;
+    let (location, cookie) =
+        super::complete_sign_in(&state, &request, &user, &["pwd"], pending, None, &attempt).await?;
     let mut response = see_other(&location);
     let _ = response.add_cookie(&cookie);
     Ok(response)

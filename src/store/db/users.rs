@@ -262,19 +262,6 @@ pub async fn delete_with_dependents(db: &Db, id: &str) -> anyhow::Result<bool> {
     Ok(deleted.rows_affected == 1)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::prefix_end;
-
-    #[test]
-    fn a_prefix_ends_at_its_last_character_plus_one() {
-        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
-        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
-        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
-        assert_eq!(prefix_end("\u{10FFFF}"), None);
-    }
-}
-
 /// Up to 5 users whose case-folded email is `email_key`.
 pub async fn find_by_email_key(db: &Db, email_key: &str) -> anyhow::Result<Vec<User>> {
     use sea_orm::QuerySelect;
@@ -298,4 +285,17 @@ pub async fn set_email_verified(db: &Db, id: &str, email: &str, verified: bool) 
         .await
         .context("cannot mark the email verified")?;
     Ok(updated.rows_affected == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_ends_at_its_last_character_plus_one() {
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+    }
 }

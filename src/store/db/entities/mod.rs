@@ -3,6 +3,7 @@
 pub mod audit_events;
 pub mod clients;
 pub mod consents;
+pub mod email_links;
 pub mod group_groups;
 pub mod group_users;
 pub mod groups;
@@ -12,6 +13,5 @@ pub mod refresh_token_families;
 pub mod refresh_tokens;
 pub mod revoked_grants;
 pub mod signing_keys;
-pub mod email_links;
 pub mod totp_factors;
 pub mod users;
