@@ -417,6 +417,8 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         "PUT /admin/api/clients/{id}/policy",
         "GET /admin/api/users/{id}/mfa",
         "DELETE /admin/api/users/{id}/mfa",
+        "POST /admin/api/users/{id}/email/verification",
+        "POST /admin/api/users/{id}/email/verified",
     ];
     expected.sort();
     assert_eq!(listed, expected);
