@@ -45,6 +45,13 @@ pub enum UserCommand {
     Disable { username: String },
     /// Remove a user's authenticator app and recovery codes (a lost phone)
     ResetMfa { username: String },
+    /// Invite a user (created without a password if missing): mails a link to choose a
+    /// password or a passkey, or prints it when no mail is set up (smtp.url)
+    Invite {
+        username: String,
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -26,6 +26,17 @@ pub struct Mailer {
     from: Mailbox,
     max_attempts: u32,
     retry_delay: Duration,
+    /// Messages still being delivered, so a short-lived process (the CLI) can wait for them.
+    in_flight: std::sync::Arc<tokio::sync::watch::Sender<usize>>,
+}
+
+/// Counts one message as in flight until dropped.
+pub struct InFlight(std::sync::Arc<tokio::sync::watch::Sender<usize>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.send_modify(|count| *count -= 1);
+    }
 }
 
 impl Mailer {
@@ -47,7 +58,20 @@ impl Mailer {
             from,
             max_attempts: smtp.max_attempts.max(1),
             retry_delay: Duration::from_millis(smtp.retry_delay_ms),
+            in_flight: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
         }))
+    }
+
+    /// Marks a message in flight (see [`Mailer::idle`]).
+    pub fn track(&self) -> InFlight {
+        self.in_flight.send_modify(|count| *count += 1);
+        InFlight(self.in_flight.clone())
+    }
+
+    /// Waits until no message is in flight.
+    pub async fn idle(&self) {
+        let mut count = self.in_flight.subscribe();
+        let _ = count.wait_for(|count| *count == 0).await;
     }
 
     /// Sends `message`, trying up to `smtp.max_attempts` times with growing waits; the

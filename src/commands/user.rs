@@ -1,9 +1,10 @@
-//! `latchkey user add|list|disable`.
+//! `latchkey user add|list|disable|reset-mfa|invite`.
 
 use super::{open_state, read_secret_from_stdin};
 use crate::cli::{AddUser, UserCommand};
 use crate::config::Settings;
 use crate::domain::audit::Actor;
+use crate::domain::email::Delivery;
 use crate::domain::users::{self, NewUser};
 
 pub async fn run(command: UserCommand, settings: Settings) -> anyhow::Result<()> {
@@ -42,6 +43,23 @@ pub async fn run(command: UserCommand, settings: Settings) -> anyhow::Result<()>
             let user = users::find_by_username(&state.db, &username).await?;
             crate::domain::mfa::reset(&state, &Actor::Cli, &user.id).await?;
             println!("reset the second factors of {}", user.username);
+        }
+        UserCommand::Invite { username, email } => {
+            let (user, delivery) = crate::domain::email::invite(&state, &Actor::Cli, &username, &email).await?;
+            match delivery {
+                Delivery::Mailed => {
+                    if let Some(mailer) = &state.mailer {
+                        mailer.idle().await;
+                    }
+                    println!(
+                        "invited {}: the invitation was handed to the mail server (see the audit log)",
+                        user.username
+                    );
+                }
+                Delivery::Link(url) => {
+                    println!("invited {}; no mail is set up (smtp.url), so pass this link on: {url}", user.username);
+                }
+            }
         }
         UserCommand::Disable { username } => {
             let user = users::find_by_username(&state.db, &username).await?;

@@ -84,6 +84,8 @@ pub enum AuditKind {
     PasswordResetRequested,
     /// A user set a new password through a reset link.
     PasswordReset,
+    /// An invited user chose a password or a passkey.
+    InvitationAccepted,
     Admin(AdminAction),
 }
 
@@ -117,6 +119,7 @@ pub enum AdminAction {
     ResetMfa,
     SendVerification,
     MarkEmailVerified,
+    InviteUser,
 }
 
 impl AdminAction {
@@ -149,6 +152,7 @@ impl AdminAction {
             AdminAction::ResetMfa => "reset_mfa",
             AdminAction::SendVerification => "send_verification",
             AdminAction::MarkEmailVerified => "mark_email_verified",
+            AdminAction::InviteUser => "invite_user",
         }
     }
 }
@@ -176,6 +180,7 @@ impl AuditKind {
             AuditKind::EmailVerified => "email_verified",
             AuditKind::PasswordResetRequested => "password_reset_requested",
             AuditKind::PasswordReset => "password_reset",
+            AuditKind::InvitationAccepted => "invitation_accepted",
             AuditKind::Admin(_) => "admin_action",
         }
     }

@@ -18,6 +18,7 @@ use crate::store::db::{self, email_links::StoredLink};
 pub enum Purpose {
     Verify,
     Reset,
+    Invite,
 }
 
 impl Purpose {
@@ -25,6 +26,7 @@ impl Purpose {
         match self {
             Purpose::Verify => "verify",
             Purpose::Reset => "reset",
+            Purpose::Invite => "invite",
         }
     }
 
@@ -32,6 +34,7 @@ impl Purpose {
         match self {
             Purpose::Verify => "/email/verify",
             Purpose::Reset => "/password/reset",
+            Purpose::Invite => "/invite",
         }
     }
 }
@@ -42,6 +45,8 @@ pub enum EmailError {
     LinkInvalid,
     #[error("the user has no email address")]
     NoAddress,
+    #[error("{0:?} can sign in already: an invitation is for an account without a password or passkey")]
+    AlreadyActive(String),
     #[error(transparent)]
     User(#[from] UserError),
     #[error(transparent)]
@@ -115,7 +120,9 @@ fn render(state: &AppState, to: &str, letter: &Letter) -> anyhow::Result<Message
 fn dispatch(state: &AppState, user_id: &str, kind: &'static str, message: Message) {
     let Some(mailer) = state.mailer.clone() else { return };
     let (db, user_id) = (state.db.clone(), user_id.to_string());
+    let in_flight = mailer.track();
     tokio::spawn(async move {
+        let _in_flight = in_flight;
         let (audit_kind, details) = match mailer.send(&message).await {
             Ok(()) => (AuditKind::MailSent, json!({ "kind": kind })),
             Err(error) => {
@@ -143,7 +150,11 @@ async fn issue_link(
         user_id: user_id.to_string(),
         email: email.to_string(),
         request_id: request_id.map(str::to_string),
-        expires_at: at + state.settings.email.link_ttl_secs as i64,
+        expires_at: at
+            + match purpose {
+                Purpose::Invite => state.settings.email.invite_ttl_secs,
+                _ => state.settings.email.link_ttl_secs,
+            } as i64,
     };
     db::email_links::insert(&state.db, &sha256_b64(token.as_bytes()), &link, at).await?;
     Ok(format!("{}{}?token={token}", state.settings.issuer.trim_end_matches('/'), purpose.path()))
@@ -306,6 +317,92 @@ pub async fn reset_password(
     let user = find_user(&state.db, &user.id).await?;
     notify(state, &user, Notice::PasswordChanged).await;
     Ok((user, link.request_id))
+}
+
+/// Invites `username` (created with `email` if missing, with no password): they choose
+/// a password or a passkey through the link. An existing user who can sign in already is
+/// refused; one who has not accepted yet gets a new link (the old one stops working).
+pub async fn invite(
+    state: &AppState,
+    actor: &Actor,
+    username: &str,
+    email: &str,
+) -> Result<(super::model::User, Delivery), EmailError> {
+    if !actor.is_admin() {
+        return Err(UserError::Forbidden.into());
+    }
+    let user = match super::users::find_by_username(&state.db, username).await {
+        Ok(user) => {
+            let has_password = db::users::password_hash(&state.db, &user.id).await?.is_some();
+            if has_password || !db::passkeys::list_for_user(&state.db, &user.id).await?.is_empty() {
+                return Err(EmailError::AlreadyActive(user.username));
+            }
+            user
+        }
+        Err(UserError::NotFound(_)) => super::users::add_invited_user(state, actor, username, email).await?,
+        Err(error) => return Err(error.into()),
+    };
+    let address = user.email.clone().ok_or(EmailError::NoAddress)?;
+    let at = now();
+    let url = issue_link(state, Purpose::Invite, &user.id, &address, None, at).await?;
+    audit::record_admin(&state.db, actor, AdminAction::InviteUser, Some(&user.id), None, at).await;
+    if state.mailer.is_none() {
+        return Ok((user, Delivery::Link(url)));
+    }
+    let days = state.settings.email.invite_ttl_secs.div_ceil(86_400);
+    let letter = Letter {
+        subject: "You are invited".into(),
+        paragraphs: vec![
+            format!("Hello {}, an administrator created an account for you.", user.username),
+            format!("Choose a password or add a passkey to start using it. The link works once, for {days} days."),
+        ],
+        link: Some(url),
+        link_text: "Set up my account",
+    };
+    dispatch(state, &user.id, "invite", render(state, &address, &letter)?);
+    Ok((user, Delivery::Mailed))
+}
+
+/// Accepts an invitation with a password (under the password policy); the link also
+/// proves the address. Returns the user, to sign in.
+pub async fn accept_invite_with_password(
+    state: &AppState,
+    token: &str,
+    password: &SecretString,
+) -> Result<super::model::User, EmailError> {
+    let link = live_link(state, Purpose::Invite, token).await?;
+    let user = find_user(&state.db, &link.user_id).await?;
+    password_policy::check(&state.settings.passwords, password, &personal_words(&user)).map_err(UserError::from)?;
+    let hash = state.passwords.hash(password).await?;
+    let link = spend_link(state, Purpose::Invite, token).await?;
+    db::users::set_password_hash(&state.db, &user.id, &hash, false, now()).await?;
+    accepted(state, &link).await
+}
+
+/// The invitation's user, for registering a passkey with it (the link stays live until
+/// [`accept_invite_with_passkey`]).
+pub async fn invited_user(state: &AppState, token: &str) -> Result<super::model::User, EmailError> {
+    let link = live_link(state, Purpose::Invite, token).await?;
+    Ok(find_user(&state.db, &link.user_id).await?)
+}
+
+/// Spends the invitation once its passkey is registered.
+pub async fn accept_invite_with_passkey(state: &AppState, token: &str) -> Result<super::model::User, EmailError> {
+    let link = spend_link(state, Purpose::Invite, token).await?;
+    accepted(state, &link).await
+}
+
+async fn accepted(state: &AppState, link: &Link) -> Result<super::model::User, EmailError> {
+    db::users::set_email_verified(&state.db, &link.user_id, &link.email, true).await?;
+    access_cache::user_changed(state, &link.user_id).await.map_err(anyhow::Error::from)?;
+    let event = AuditEvent::new(AuditKind::InvitationAccepted, now()).subject(&link.user_id);
+    audit::record(&state.db, event).await;
+    Ok(find_user(&state.db, &link.user_id).await?)
+}
+
+/// The hash an invitation's passkey ceremony is bound to (in place of a browser session).
+pub fn invite_binding(token: &str) -> String {
+    format!("invite:{}", sha256_b64(token.as_bytes()))
 }
 
 /// A security notice, mailed to the user's verified address when it is turned on.

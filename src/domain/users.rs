@@ -117,21 +117,43 @@ pub async fn add_user(state: &AppState, actor: &Actor, new: NewUser) -> Result<U
         &personal.into_iter().flatten().collect::<Vec<_>>(),
     )?;
     let password_hash = state.passwords.hash(&new.password).await?;
+    let email = email.map(|e| e.as_str().to_string());
+    insert_new(state, actor, username, email, display_name, new.admin, Some(&password_hash)).await
+}
+
+/// Creates a user with an email address and no way to sign in yet: they choose a password
+/// or a passkey through an invitation (`email::invite`).
+pub async fn add_invited_user(state: &AppState, actor: &Actor, username: &str, email: &str) -> Result<User, UserError> {
+    require_admin(actor)?;
+    let username = Username::parse(username)?;
+    let email = Email::parse(email)?.as_str().to_string();
+    insert_new(state, actor, username, Some(email), None, false, None).await
+}
+
+async fn insert_new(
+    state: &AppState,
+    actor: &Actor,
+    username: Username,
+    email: Option<String>,
+    display_name: Option<String>,
+    admin: bool,
+    password_hash: Option<&str>,
+) -> Result<User, UserError> {
     let at = now();
     let user = User {
         id: uuid::Uuid::new_v4().to_string(),
         username: username.as_str().to_string(),
-        email: email.map(|e| e.as_str().to_string()),
+        email,
         email_verified: false,
         display_name,
         disabled: false,
-        admin: new.admin,
+        admin,
         must_change_password: false,
         attributes: Default::default(),
         created_at: at,
         updated_at: at,
     };
-    db::users::insert(&state.db, &user, &username.key(), Some(&password_hash)).await.map_err(|error| match error {
+    db::users::insert(&state.db, &user, &username.key(), password_hash).await.map_err(|error| match error {
         WriteError::Duplicate => UserError::UsernameTaken(user.username.clone()),
         WriteError::Unexpected(error) => UserError::Unexpected(error),
     })?;

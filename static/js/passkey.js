@@ -124,20 +124,24 @@
     }
   }
 
-  // Registration on the account page.
+  // Registration on the account page, or on an invitation (bound to its token).
   const addButton = document.getElementById("add-passkey");
+  const inviteToken = document.querySelector('meta[name="invite-token"]')?.content || "";
+  const registration = inviteToken ? "/invite/passkey" : "/account/passkeys/register";
+  const invitation = inviteToken ? { token: inviteToken } : {};
   if (addButton) {
     addButton.addEventListener("click", async () => {
       show("");
       if (!supported()) return;
       try {
-        const started = await post("/account/passkeys/register/start");
+        const started = await post(`${registration}/start`, invitation);
         const publicKey = started.options.publicKey;
         publicKey.challenge = toBuffer(publicKey.challenge);
         publicKey.user.id = toBuffer(publicKey.user.id);
         for (const credential of publicKey.excludeCredentials || []) credential.id = toBuffer(credential.id);
         const credential = await navigator.credentials.create({ publicKey });
-        await post("/account/passkeys/register/finish", {
+        const finished = await post(`${registration}/finish`, {
+          ...invitation,
           ceremony: started.ceremony,
           name: document.getElementById("passkey-name")?.value || "Passkey",
           credential: {
@@ -152,7 +156,8 @@
             extensions: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
           },
         });
-        window.location.reload();
+        if (finished.redirect) window.location.assign(finished.redirect);
+        else window.location.reload();
       } catch (error) {
         show(explain(error));
       }

@@ -419,6 +419,7 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         "DELETE /admin/api/users/{id}/mfa",
         "POST /admin/api/users/{id}/email/verification",
         "POST /admin/api/users/{id}/email/verified",
+        "POST /admin/api/users/invitations",
     ];
     expected.sort();
     assert_eq!(listed, expected);

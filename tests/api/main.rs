@@ -23,6 +23,7 @@ mod hardening;
 mod health;
 mod helpers;
 mod housekeeping;
+mod invitations;
 mod keys;
 mod login;
 mod logs;

@@ -1,5 +1,6 @@
 //! Signing in through the browser: the login page with its password form and passkey button.
 
+pub mod invite;
 pub mod mfa;
 pub mod passkey;
 pub mod password;
@@ -25,6 +26,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login/mfa", web::get().to(mfa::show))
         .route("/login/mfa", web::post().to(mfa::submit))
         .route("/login/step-up", web::get().to(step_up::show))
+        .route("/invite", web::get().to(invite::show))
+        .route("/invite", web::post().to(invite::accept_with_password))
+        .route("/invite/passkey/start", web::post().to(invite::start_passkey))
+        .route("/invite/passkey/finish", web::post().to(invite::finish_passkey))
         .route("/password/forgot", web::get().to(reset::show_forgot))
         .route("/password/forgot", web::post().to(reset::submit_forgot))
         .route("/password/reset", web::get().to(reset::show_reset))

@@ -155,6 +155,7 @@ impl From<EmailError> for ApiError {
         match error {
             EmailError::User(error) => error.into(),
             EmailError::NoAddress => ApiError::invalid("email", error.to_string()),
+            EmailError::AlreadyActive(_) => ApiError::conflict(error.to_string()),
             EmailError::LinkInvalid => ApiError::invalid("token", error.to_string()),
             EmailError::Unexpected(error) => ApiError::unexpected(&error),
         }

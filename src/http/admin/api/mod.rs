@@ -48,6 +48,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     .service(users::get_mfa)
     .service(users::reset_mfa)
     .service(users::send_verification)
+    .service(users::invite)
     .service(users::mark_email_verified)
     .service(clients::list_clients)
     .service(clients::create_client)

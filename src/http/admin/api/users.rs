@@ -399,3 +399,34 @@ pub async fn mark_email_verified(
     email::mark_verified(&state, &actor, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[derive(Deserialize, ToSchema)]
+pub struct InvitationBody {
+    username: String,
+    email: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationSent {
+    user: UserView,
+    /// `true`: mailed. `false`: no mail is configured, and `link` is for the admin to pass on.
+    mailed: bool,
+    link: Option<String>,
+}
+
+/// Invites a user: creates them without a password if missing, and sends a link to choose
+/// a password or a passkey (valid `email.invite_ttl_secs`, once).
+#[utoipa::path(tag = "users", request_body = InvitationBody, responses((status = 201, body = InvitationSent), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
+#[post("/users/invitations")]
+pub async fn invite(
+    AdminCaller(actor): AdminCaller,
+    state: web::Data<AppState>,
+    body: web::Json<InvitationBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, delivery) = email::invite(&state, &actor, &body.username, &body.email).await?;
+    let (mailed, link) = match delivery {
+        Delivery::Mailed => (true, None),
+        Delivery::Link(url) => (false, Some(url)),
+    };
+    Ok(HttpResponse::Created().json(InvitationSent { user: user.into(), mailed, link }))
+}

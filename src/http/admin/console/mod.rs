@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(show_home))
         .route("/admin/users", web::get().to(users::list))
         .route("/admin/users", web::post().to(users::create))
+        .route("/admin/users/invite", web::post().to(users::invite))
         .route("/admin/users/{id}", web::get().to(users::show))
         .route("/admin/users/{id}", web::post().to(users::update))
         .route("/admin/users/{id}/groups", web::post().to(groups::add_user_to_group))

@@ -110,6 +110,33 @@ pub async fn create(
     }
 }
 
+#[derive(Deserialize)]
+pub struct InviteForm {
+    csrf_token: Option<String>,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn invite(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    form: web::Form<InviteForm>,
+) -> Result<HttpResponse, PageError> {
+    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    match email::invite(&state, &admin.actor, &form.username, &form.email).await {
+        Ok((user, Delivery::Mailed)) => render_user(&state, &admin, &user.id, None, Some("Invitation sent.")).await,
+        Ok((user, Delivery::Link(url))) => {
+            let notice = format!("No mail is configured (smtp.url): pass this invitation link on: {url}");
+            render_user(&state, &admin, &user.id, None, Some(&notice)).await
+        }
+        Err(EmailError::User(error)) => render_list(&state, &admin, "", None, Some(form_error(error)?)).await,
+        Err(EmailError::Unexpected(error)) => Err(error.into()),
+        Err(error) => render_list(&state, &admin, "", None, Some(error.to_string())).await,
+    }
+}
+
 struct PasskeyRow {
     id: String,
     name: String,
