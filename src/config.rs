@@ -31,6 +31,7 @@ pub struct Settings {
     pub mfa: MfaSettings,
     pub smtp: SmtpSettings,
     pub email: EmailSettings,
+    pub registration: RegistrationSettings,
     pub clients: ClientSettings,
     pub oidc: OidcSettings,
     pub rate_limits: RateLimitSettings,
@@ -303,6 +304,16 @@ impl Default for EmailSettings {
     }
 }
 
+/// Self-registration at `/register` (needs mail: an account works once its address is
+/// verified).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RegistrationSettings {
+    pub enabled: bool,
+    /// Only addresses at these domains may register (`example.com`); empty: any.
+    pub allowed_email_domains: Vec<String>,
+}
+
 /// Security notices mailed to a user's verified address; each can be turned off.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -431,6 +442,7 @@ impl Default for Settings {
             mfa: MfaSettings::default(),
             smtp: SmtpSettings::default(),
             email: EmailSettings::default(),
+            registration: RegistrationSettings::default(),
             clients: ClientSettings::default(),
             oidc: OidcSettings::default(),
             rate_limits: RateLimitSettings::default(),

@@ -86,6 +86,10 @@ pub enum AuditKind {
     PasswordReset,
     /// An invited user chose a password or a passkey.
     InvitationAccepted,
+    /// Someone registered an account (not usable until its address is verified).
+    RegistrationStarted,
+    /// A self-registered account's address was verified: the account works.
+    Registered,
     Admin(AdminAction),
 }
 
@@ -181,6 +185,8 @@ impl AuditKind {
             AuditKind::PasswordResetRequested => "password_reset_requested",
             AuditKind::PasswordReset => "password_reset",
             AuditKind::InvitationAccepted => "invitation_accepted",
+            AuditKind::RegistrationStarted => "registration_started",
+            AuditKind::Registered => "registered",
             AuditKind::Admin(_) => "admin_action",
         }
     }

@@ -19,6 +19,8 @@ pub enum Purpose {
     Verify,
     Reset,
     Invite,
+    /// Verifies the address of a self-registered account, which enables it.
+    Register,
 }
 
 impl Purpose {
@@ -27,6 +29,7 @@ impl Purpose {
             Purpose::Verify => "verify",
             Purpose::Reset => "reset",
             Purpose::Invite => "invite",
+            Purpose::Register => "register",
         }
     }
 
@@ -35,6 +38,7 @@ impl Purpose {
             Purpose::Verify => "/email/verify",
             Purpose::Reset => "/password/reset",
             Purpose::Invite => "/invite",
+            Purpose::Register => "/email/verify",
         }
     }
 }
@@ -45,6 +49,8 @@ pub enum EmailError {
     LinkInvalid,
     #[error("the user has no email address")]
     NoAddress,
+    #[error("registration is open to addresses at {0} only")]
+    DomainNotAllowed(String),
     #[error("{0:?} can sign in already: an invitation is for an account without a password or passkey")]
     AlreadyActive(String),
     #[error(transparent)]
@@ -211,12 +217,27 @@ pub async fn send_verification(state: &AppState, actor: &Actor, user_id: &str) -
     Ok(Delivery::Mailed)
 }
 
+/// Which kind of verification link `token` is (a plain one, or a registration's).
+pub async fn verification_purpose(state: &AppState, token: &str) -> Result<Purpose, EmailError> {
+    match live_link(state, Purpose::Verify, token).await {
+        Err(EmailError::LinkInvalid) => live_link(state, Purpose::Register, token).await.map(|_| Purpose::Register),
+        other => other.map(|_| Purpose::Verify),
+    }
+}
+
 /// The user followed a verification link: their address is verified, if it is still the
-/// one the link was sent to.
+/// one the link was sent to; a self-registered account is enabled by it.
 pub async fn verify(state: &AppState, token: &str) -> Result<String, EmailError> {
-    let link = spend_link(state, Purpose::Verify, token).await?;
+    let purpose = verification_purpose(state, token).await?;
+    let link = spend_link(state, purpose, token).await?;
     if !db::users::set_email_verified(&state.db, &link.user_id, &link.email, true).await? {
         return Err(EmailError::LinkInvalid);
+    }
+    if purpose == Purpose::Register {
+        let change = super::model::UserChange { disabled: Some(false), ..Default::default() };
+        db::users::update(&state.db, &link.user_id, &change, now()).await?;
+        let event = AuditEvent::new(AuditKind::Registered, now()).subject(&link.user_id);
+        audit::record(&state.db, event).await;
     }
     access_cache::user_changed(state, &link.user_id).await.map_err(anyhow::Error::from)?;
     let event = AuditEvent::new(AuditKind::EmailVerified, now()).subject(&link.user_id);
@@ -403,6 +424,43 @@ async fn accepted(state: &AppState, link: &Link) -> Result<super::model::User, E
 /// The hash an invitation's passkey ceremony is bound to (in place of a browser session).
 pub fn invite_binding(token: &str) -> String {
     format!("invite:{}", sha256_b64(token.as_bytes()))
+}
+
+/// Self-registration: creates a disabled account and mails the link that verifies its
+/// address and enables it. A taken username or address gets the same answer as a new one
+/// (nothing is created or sent); only input errors and a refused domain are reported.
+pub async fn register(
+    state: &AppState,
+    username: &str,
+    email: &str,
+    password: &SecretString,
+    source_ip: Option<String>,
+) -> Result<(), EmailError> {
+    let allowed = &state.settings.registration.allowed_email_domains;
+    let domain = email.trim().rsplit_once('@').map(|(_, domain)| domain.to_lowercase()).unwrap_or_default();
+    if !allowed.is_empty() && !allowed.iter().any(|d| d.trim_start_matches('@').eq_ignore_ascii_case(&domain)) {
+        return Err(EmailError::DomainNotAllowed(allowed.join(", ")));
+    }
+    let Some(user) = super::users::add_self_registered(state, username, email, password).await? else {
+        tracing::info!("a registration named a taken username or address; nothing was created");
+        return Ok(());
+    };
+    let address = user.email.clone().ok_or(EmailError::NoAddress)?;
+    let at = now();
+    let url = issue_link(state, Purpose::Register, &user.id, &address, None, at).await?;
+    let event = AuditEvent::new(AuditKind::RegistrationStarted, at).subject(&user.id).source_ip(source_ip);
+    audit::record(&state.db, event).await;
+    let letter = Letter {
+        subject: "Confirm your new account".into(),
+        paragraphs: vec![
+            format!("Hello {}, confirm that {address} is your address to start using your account.", user.username),
+            "If you did not sign up, ignore this message: the account stays unusable.".into(),
+        ],
+        link: Some(url),
+        link_text: "Confirm my account",
+    };
+    dispatch(state, &user.id, "register", render(state, &address, &letter)?);
+    Ok(())
 }
 
 /// A security notice, mailed to the user's verified address when it is turned on.

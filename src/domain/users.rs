@@ -118,7 +118,7 @@ pub async fn add_user(state: &AppState, actor: &Actor, new: NewUser) -> Result<U
     )?;
     let password_hash = state.passwords.hash(&new.password).await?;
     let email = email.map(|e| e.as_str().to_string());
-    insert_new(state, actor, username, email, display_name, new.admin, Some(&password_hash)).await
+    insert_new(state, Some(actor), username, email, display_name, new.admin, Some(&password_hash)).await
 }
 
 /// Creates a user with an email address and no way to sign in yet: they choose a password
@@ -127,12 +127,41 @@ pub async fn add_invited_user(state: &AppState, actor: &Actor, username: &str, e
     require_admin(actor)?;
     let username = Username::parse(username)?;
     let email = Email::parse(email)?.as_str().to_string();
-    insert_new(state, actor, username, Some(email), None, false, None).await
+    insert_new(state, Some(actor), username, Some(email), None, false, None).await
 }
 
+/// Self-registration (`registration.enabled`): a disabled user with a password, enabled
+/// when they follow the link mailed to `email`. `None` when the username or the address
+/// is taken: the caller answers the same way either way.
+pub async fn add_self_registered(
+    state: &AppState,
+    username: &str,
+    email: &str,
+    password: &SecretString,
+) -> Result<Option<User>, UserError> {
+    let username = Username::parse(username)?;
+    let email = Email::parse(email)?.as_str().to_string();
+    if password.expose_secret().is_empty() {
+        return Err(UserError::EmptyPassword);
+    }
+    password_policy::check(&state.settings.passwords, password, &[username.as_str(), &email])?;
+    if !db::users::find_by_email_key(&state.db, &db::users::email_key(&email)).await?.is_empty() {
+        return Ok(None);
+    }
+    let password_hash = state.passwords.hash(password).await?;
+    let user = match insert_new(state, None, username, Some(email), None, false, Some(&password_hash)).await {
+        Ok(user) => user,
+        Err(UserError::UsernameTaken(_)) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let change = UserChange { disabled: Some(true), ..UserChange::default() };
+    Ok(db::users::update(&state.db, &user.id, &change, now()).await?)
+}
+
+/// Stores a new user; `actor` (none for self-registration) is audited as its creator.
 async fn insert_new(
     state: &AppState,
-    actor: &Actor,
+    actor: Option<&Actor>,
     username: Username,
     email: Option<String>,
     display_name: Option<String>,
@@ -157,7 +186,9 @@ async fn insert_new(
         WriteError::Duplicate => UserError::UsernameTaken(user.username.clone()),
         WriteError::Unexpected(error) => UserError::Unexpected(error),
     })?;
-    audit::record_admin(&state.db, actor, AdminAction::CreateUser, Some(&user.id), None, at).await;
+    if let Some(actor) = actor {
+        audit::record_admin(&state.db, actor, AdminAction::CreateUser, Some(&user.id), None, at).await;
+    }
     if user.admin {
         groups::set_direct_admin(state, &user.id, true).await?;
     }

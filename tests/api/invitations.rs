@@ -1,4 +1,5 @@
-//! Invitations: an admin creates a user without a password and the user sets one up from
+//! Invitations and self-registration. An admin creates a user without a password and the
+//! user sets one up from
 //! the link, with a password or with a passkey (software authenticator); without mail,
 //! the CLI prints the link.
 
@@ -82,4 +83,59 @@ async fn an_invited_user_registers_a_passkey_and_is_signed_in_with_it() {
     assert!(account.contains("Phone"), "signed in, with the passkey listed: {account}");
     let (status, _) = post("/invite/passkey/start", json!({ "token": token }), meta(&account, "csrf-token")).await;
     assert_eq!(status, 400, "the invitation is spent");
+}
+
+/// Fills in `/register` in a browser of its own; the status and the page.
+async fn register(app: &TestApp, username: &str, email: &str) -> (u16, String) {
+    let browser =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = browser.get(app.url("/register")).send().await.unwrap().text().await.unwrap();
+    let form = [
+        ("csrf_token", hidden_field(&page, "csrf_token")),
+        ("username", username.to_string()),
+        ("email", email.to_string()),
+        ("password", crate::flow::PASSWORD.to_string()),
+    ];
+    let response = browser.post(app.url("/register")).form(&form).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn self_registration_is_limited_to_allowed_domains_and_works_after_verification() {
+    let env = TestEnv::new().await;
+    assert_eq!(env.spawn_app().await.get("/register").await.status(), 404, "off by default");
+    let mailbox = Mailbox::start();
+    let app = env
+        .spawn_app_with(|s| {
+            s.smtp.url = mailbox.url();
+            s.registration.enabled = true;
+            s.registration.allowed_email_domains = vec!["example.com".into()];
+        })
+        .await;
+    assert!(app.get("/login").await.text().await.unwrap().contains("Create an account"));
+
+    let (status, page) = register(&app, "gail", "gail@elsewhere.example").await;
+    assert_eq!(status, 400);
+    assert!(page.contains("example.com"), "{page}");
+
+    let (status, first) = register(&app, "gail", "gail@example.com").await;
+    assert_eq!(status, 200);
+    // Not usable before the address is verified.
+    assert_eq!(app.submit_login("/login", "gail", crate::flow::PASSWORD).await.status(), 401);
+    // A taken username, or a taken address, gets the same answer and no mail.
+    crate::flow::add_user(&app, "hank").await;
+    let (_, taken_name) = register(&app, "hank", "someone@example.com").await;
+    let (_, taken_address) = register(&app, "other", "hank@example.com").await;
+    let answer = |page: &str| page.split("id=\"registration-sent\">").nth(1).map(|s| s[..40].to_string());
+    assert!(answer(&first).is_some());
+    assert_eq!(answer(&first), answer(&taken_name));
+    assert_eq!(answer(&first), answer(&taken_address));
+
+    let link = mailbox.nth_to("gail@example.com", 1).await.link(&app.address, "/email/verify");
+    let page = app.get(&link).await.text().await.unwrap();
+    let form = [("csrf_token", hidden_field(&page, "csrf_token")), ("token", hidden_field(&page, "token"))];
+    assert_eq!(app.client.post(app.url("/email/verify")).form(&form).send().await.unwrap().status(), 200);
+    assert_eq!(location(&app.submit_login("/login", "gail", crate::flow::PASSWORD).await), "/account");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(mailbox.all().len(), 1, "nothing was mailed for the taken username or address");
 }

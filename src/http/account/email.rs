@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::email::{self, EmailError, Purpose};
+use crate::domain::email::{self, EmailError};
 use crate::http::csrf::{self, FormToken};
 use crate::http::pages::{PageError, render};
 use crate::state::AppState;
@@ -48,7 +48,7 @@ pub async fn show(
     request: HttpRequest,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
-    email::live_link(&state, Purpose::Verify, &query.token).await.map_err(link_error)?;
+    email::verification_purpose(&state, &query.token).await.map_err(link_error)?;
     let form = FormToken::new(&request, &state.settings);
     Ok(form.render(StatusCode::OK, &VerifyPage { csrf_token: &form.token, token: &query.token, verified: None }))
 }

@@ -4,6 +4,7 @@ pub mod invite;
 pub mod mfa;
 pub mod passkey;
 pub mod password;
+pub mod register;
 pub mod reset;
 pub mod step_up;
 
@@ -30,6 +31,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invite", web::post().to(invite::accept_with_password))
         .route("/invite/passkey/start", web::post().to(invite::start_passkey))
         .route("/invite/passkey/finish", web::post().to(invite::finish_passkey))
+        .route("/register", web::get().to(register::show))
+        .route("/register", web::post().to(register::submit))
         .route("/password/forgot", web::get().to(reset::show_forgot))
         .route("/password/forgot", web::post().to(reset::submit_forgot))
         .route("/password/reset", web::get().to(reset::show_reset))

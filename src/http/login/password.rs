@@ -24,6 +24,8 @@ struct LoginPage<'a> {
     passkeys_enabled: bool,
     /// Mail is set up: "Forgot your password?" is offered.
     password_reset: bool,
+    /// Self-registration is open: "Create an account" is offered.
+    registration_open: bool,
     /// Where to go after signing in again for a sensitive action (a local path), or "".
     next: &'a str,
 }
@@ -70,6 +72,7 @@ pub async fn show_login_form(
         error: None,
         passkeys_enabled: state.webauthn.is_some(),
         password_reset: state.mailer.is_some(),
+        registration_open: super::register::open(&state),
         next,
     };
     let reauthenticate = query.prompt.as_deref() == Some("login");
@@ -120,6 +123,7 @@ pub async fn submit_password(
                     error: Some("Invalid username or password"),
                     passkeys_enabled: state.webauthn.is_some(),
                     password_reset: state.mailer.is_some(),
+                    registration_open: super::register::open(&state),
                     next: super::local_path(form.next.as_deref()).unwrap_or_default(),
                 },
             ));

@@ -156,6 +156,7 @@ impl From<EmailError> for ApiError {
             EmailError::User(error) => error.into(),
             EmailError::NoAddress => ApiError::invalid("email", error.to_string()),
             EmailError::AlreadyActive(_) => ApiError::conflict(error.to_string()),
+            EmailError::DomainNotAllowed(_) => ApiError::invalid("email", error.to_string()),
             EmailError::LinkInvalid => ApiError::invalid("token", error.to_string()),
             EmailError::Unexpected(error) => ApiError::unexpected(&error),
         }
