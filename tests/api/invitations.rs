@@ -1,7 +1,7 @@
 //! Invitations and self-registration. An admin creates a user without a password and the
-//! user sets one up from
-//! the link, with a password or with a passkey (software authenticator); without mail,
-//! the CLI prints the link.
+//! user sets one up from the link, with a password or with a passkey (software
+//! authenticator); without mail, the CLI prints the link. Self-registered accounts work
+//! once their address is verified.
 
 use serde_json::{Value, json};
 
