@@ -230,6 +230,13 @@ pub async fn verification_purpose(state: &AppState, token: &str) -> Result<Purpo
 pub async fn verify(state: &AppState, token: &str) -> Result<String, EmailError> {
     let purpose = verification_purpose(state, token).await?;
     let link = spend_link(state, purpose, token).await?;
+    let user = find_user(&state.db, &link.user_id).await?;
+    let current = user.email.as_deref().map(db::users::email_key);
+    if current.as_deref() != Some(db::users::email_key(&link.email).as_str()) {
+        // A change the user asked for on /account takes effect now.
+        let change = super::model::UserChange { email: Some(Some(link.email.clone())), ..Default::default() };
+        db::users::update(&state.db, &user.id, &change, now()).await?;
+    }
     if !db::users::set_email_verified(&state.db, &link.user_id, &link.email, true).await? {
         return Err(EmailError::LinkInvalid);
     }
@@ -243,6 +250,42 @@ pub async fn verify(state: &AppState, token: &str) -> Result<String, EmailError>
     let event = AuditEvent::new(AuditKind::EmailVerified, now()).subject(&link.user_id);
     audit::record(&state.db, event).await;
     Ok(link.email)
+}
+
+/// The user asks to change their address to `new_email` on /account: a verification link
+/// goes to the new address, and the change takes effect only when it is followed; the old
+/// address (if any) is told.
+pub async fn request_email_change(
+    state: &AppState,
+    user: &super::model::User,
+    new_email: &str,
+) -> Result<(), EmailError> {
+    let new_email = super::users::Email::parse(new_email)?.as_str().to_string();
+    let at = now();
+    let url = issue_link(state, Purpose::Verify, &user.id, &new_email, None, at).await?;
+    let letter = Letter {
+        subject: "Confirm your new email address".into(),
+        paragraphs: vec![
+            format!("Hello {}, confirm {new_email} as the address of your account.", user.username),
+            "Until you do, your account keeps its old address.".into(),
+        ],
+        link: Some(url),
+        link_text: "Confirm my new address",
+    };
+    dispatch(state, &user.id, "verify", render(state, &new_email, &letter)?);
+    if let Some(old) = user.email.as_deref().filter(|old| !old.eq_ignore_ascii_case(&new_email)) {
+        let notice = Letter {
+            subject: "Your email address is being changed".into(),
+            paragraphs: vec![
+                format!("Hello {}, someone asked to change the address of your account to {new_email}.", user.username),
+                "If it was not you, reset your password and tell your administrator.".into(),
+            ],
+            link: Some(format!("{}/account", state.settings.issuer.trim_end_matches('/'))),
+            link_text: "Review your account",
+        };
+        dispatch(state, &user.id, "notice_email_change", render(state, old, &notice)?);
+    }
+    Ok(())
 }
 
 /// An admin vouches for a user's address.

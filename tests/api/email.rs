@@ -255,3 +255,27 @@ async fn with_smtp_down_the_page_still_answers_the_failure_is_audited_and_the_li
     let link = mailbox.nth_to("alice@example.com", 1).await.link(&app.address, "/password/reset");
     assert_eq!(location(&follow_reset(&app, &link, NEW_PASSWORD).await), "/account");
 }
+
+#[tokio::test]
+async fn an_address_change_takes_effect_when_the_new_address_is_confirmed_and_the_old_one_is_told() {
+    let env = TestEnv::new().await;
+    let mailbox = Mailbox::start();
+    let app = env.spawn_app_with(with_mail(&mailbox)).await;
+    let alice = add_user(&app, "alice").await;
+    assert_eq!(location(&app.submit_login("/login", "alice", PASSWORD).await), "/account");
+    let account = app.get("/account").await.text().await.unwrap();
+    let form = [("csrf_token", hidden_field(&account, "csrf_token")), ("email", "alice@new.example".to_string())];
+    let sent = app.client.post(app.url("/account/email")).form(&form).send().await.unwrap();
+    assert_eq!(sent.status(), 200);
+    let user = || latchkey::domain::users::find_user(&app.state.db, &alice.id);
+    assert_eq!(user().await.unwrap().email.as_deref(), Some("alice@example.com"), "not before the link");
+
+    let notice = mailbox.nth_to("alice@example.com", 1).await;
+    assert!(notice.body.contains("alice@new.example"), "the old address is told: {}", notice.body);
+    let link = mailbox.nth_to("alice@new.example", 1).await.link(&app.address, "/email/verify");
+    let page = app.get(&link).await.text().await.unwrap();
+    let form = [("csrf_token", hidden_field(&page, "csrf_token")), ("token", hidden_field(&page, "token"))];
+    assert_eq!(app.client.post(app.url("/email/verify")).form(&form).send().await.unwrap().status(), 200);
+    let changed = user().await.unwrap();
+    assert_eq!((changed.email.as_deref(), changed.email_verified), (Some("alice@new.example"), true));
+}

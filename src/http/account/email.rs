@@ -62,3 +62,33 @@ pub async fn confirm(
     let address = email::verify(&state, &form.token).await.map_err(link_error)?;
     Ok(render(StatusCode::OK, &VerifyPage { csrf_token: "", token: "", verified: Some(&address) }))
 }
+
+#[derive(Deserialize)]
+pub struct ChangeForm {
+    csrf_token: Option<String>,
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Template)]
+#[template(path = "account/email_sent.html")]
+struct SentPage<'a> {
+    address: &'a str,
+}
+
+/// `POST /account/email`: a confirmation link to the new address (a recent sign-in first).
+pub async fn change(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    form: web::Form<ChangeForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = super::passkeys::recently_signed_in_form(&state, &request, form.csrf_token.as_deref()).await?;
+    if state.mailer.is_none() {
+        return Err(PageError::NotFound);
+    }
+    match email::request_email_change(&state, &user, &form.email).await {
+        Ok(()) => Ok(render(StatusCode::OK, &SentPage { address: form.email.trim() })),
+        Err(EmailError::Unexpected(error)) => Err(error.into()),
+        Err(error) => Err(PageError::bad_request("That address cannot be used", error.to_string())),
+    }
+}

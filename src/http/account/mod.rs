@@ -21,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/account", web::get().to(passkeys::show_account))
         .route("/email/verify", web::get().to(email::show))
         .route("/email/verify", web::post().to(email::confirm))
+        .route("/account/email", web::post().to(email::change))
         .route("/account/password", web::get().to(password::show_form))
         .route("/account/password", web::post().to(password::change))
         .route("/account/mfa/totp/start", web::post().to(mfa::start))

@@ -37,6 +37,10 @@ struct AccountPage<'a> {
     passkeys: Vec<PasskeyRow>,
     admin: bool,
     mfa: mfa::MfaStatus,
+    email: Option<&'a str>,
+    email_verified: bool,
+    /// Mail is set up: the address can be changed (and verified) here.
+    mail_enabled: bool,
 }
 
 /// The signed-in user posting a form with its CSRF token.
@@ -103,6 +107,9 @@ pub async fn show_account(state: web::Data<AppState>, request: HttpRequest) -> R
         passkeys: rows,
         admin: user.admin,
         mfa: mfa::status(&state, &user.id).await.map_err(|e| PageError::Unexpected(anyhow::anyhow!(e)))?,
+        email: user.email.as_deref(),
+        email_verified: user.email_verified,
+        mail_enabled: state.mailer.is_some(),
     };
     Ok(form.render(StatusCode::OK, &page))
 }
