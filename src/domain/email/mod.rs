@@ -1,16 +1,19 @@
-//! Email: the single-use links Latchkey mails (verification, password reset), the security
-//! notices, and their delivery off the request path. Links are stored by the hash of their
+//! Email: the single-use links Latchkey mails (verification, password reset, invitation,
+//! registration), and what following them does; `letters` renders and sends the messages
+//! and the security notices, off the request path. Links are stored by the hash of their
 //! token, expire, and work once. Without `smtp.url` nothing is mailed: admins get the link
 //! to pass on instead, and the pages do not offer what needs mail.
 
-use askama::Template;
+mod letters;
+
 use secrecy::SecretString;
-use serde_json::json;
+
+use letters::{Letter, dispatch, render};
+pub use letters::{Notice, notify, notify_user};
 
 use super::audit::{self, Actor, AdminAction, AuditEvent, AuditKind};
 use super::users::{UserError, find_user, personal_words};
 use super::{UnixTime, access_cache, credentials, now, password_policy, random_token, sha256_b64};
-use crate::mail::Message;
 use crate::state::AppState;
 use crate::store::db::{self, email_links::StoredLink};
 
@@ -72,72 +75,6 @@ pub struct Link {
     pub user_id: String,
     pub email: String,
     pub request_id: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "email/message.txt")]
-struct TextPart<'a> {
-    site: &'a str,
-    heading: &'a str,
-    paragraphs: &'a [String],
-    link: Option<&'a str>,
-    link_text: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "email/message.html")]
-struct HtmlPart<'a> {
-    site: &'a str,
-    heading: &'a str,
-    paragraphs: &'a [String],
-    link: Option<&'a str>,
-    link_text: &'a str,
-}
-
-/// What a message says, before it is rendered into its two parts.
-struct Letter {
-    subject: String,
-    paragraphs: Vec<String>,
-    link: Option<String>,
-    link_text: &'static str,
-}
-
-/// The site a message names: the issuer's host.
-fn site(state: &AppState) -> String {
-    url::Url::parse(&state.settings.issuer)
-        .ok()
-        .and_then(|url| url.host_str().map(str::to_string))
-        .unwrap_or_else(|| state.settings.issuer.clone())
-}
-
-fn render(state: &AppState, to: &str, letter: &Letter) -> anyhow::Result<Message> {
-    let site = site(state);
-    let heading = letter.subject.as_str();
-    let link = letter.link.as_deref();
-    let (paragraphs, link_text) = (letter.paragraphs.as_slice(), letter.link_text);
-    let text = TextPart { site: &site, heading, paragraphs, link, link_text }.render()?;
-    let html = HtmlPart { site: &site, heading, paragraphs, link, link_text }.render()?;
-    Ok(Message { to: to.to_string(), subject: format!("{} · {site}", letter.subject), text, html })
-}
-
-/// Hands a message to the mailer in the background: the request does not wait for SMTP,
-/// and whether it was delivered is audited (`mail_sent` or `mail_failed`, with its kind
-/// but never its link).
-fn dispatch(state: &AppState, user_id: &str, kind: &'static str, message: Message) {
-    let Some(mailer) = state.mailer.clone() else { return };
-    let (db, user_id) = (state.db.clone(), user_id.to_string());
-    let in_flight = mailer.track();
-    tokio::spawn(async move {
-        let _in_flight = in_flight;
-        let (audit_kind, details) = match mailer.send(&message).await {
-            Ok(()) => (AuditKind::MailSent, json!({ "kind": kind })),
-            Err(error) => {
-                tracing::error!(kind, %user_id, error = %format!("{error:#}"), "mail not delivered");
-                (AuditKind::MailFailed, json!({ "kind": kind, "error": format!("{error:#}") }))
-            }
-        };
-        audit::record(&db, AuditEvent::new(audit_kind, now()).subject(&user_id).details(details)).await;
-    });
 }
 
 /// Stores a new link for `user_id` (ending the older ones of its purpose) and returns its URL.
@@ -504,67 +441,4 @@ pub async fn register(
     };
     dispatch(state, &user.id, "register", render(state, &address, &letter)?);
     Ok(())
-}
-
-/// A security notice, mailed to the user's verified address when it is turned on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notice {
-    PasswordChanged,
-    FactorAdded,
-    FactorRemoved,
-    AccountLocked,
-}
-
-/// [`notify`] the user with this id (a lookup failure is logged: a notice is best effort).
-pub async fn notify_user(state: &AppState, user_id: &str, notice: Notice) {
-    match db::users::find_by_id(&state.db, user_id).await {
-        Ok(Some(user)) => notify(state, &user, notice).await,
-        Ok(None) => {}
-        Err(error) => tracing::error!(error = %format!("{error:#}"), "cannot look up the user to notify"),
-    }
-}
-
-pub async fn notify(state: &AppState, user: &super::model::User, notice: Notice) {
-    let notices = &state.settings.email.notices;
-    let on = match notice {
-        Notice::PasswordChanged => notices.password_changed,
-        Notice::FactorAdded | Notice::FactorRemoved => notices.factor_changed,
-        Notice::AccountLocked => notices.account_locked,
-    };
-    let Some(email) = user.email.as_deref().filter(|_| on && user.email_verified && state.mailer.is_some()) else {
-        return;
-    };
-    let (kind, subject, what) = match notice {
-        Notice::PasswordChanged => {
-            ("notice_password_changed", "Your password was changed", "Your password was changed.")
-        }
-        Notice::FactorAdded => (
-            "notice_factor_added",
-            "A sign-in method was added",
-            "A passkey or authenticator app was added to your account.",
-        ),
-        Notice::FactorRemoved => (
-            "notice_factor_removed",
-            "A sign-in method was removed",
-            "A passkey or authenticator app was removed from your account.",
-        ),
-        Notice::AccountLocked => (
-            "notice_account_locked",
-            "Your account was locked",
-            "Your account was locked for a while after several wrong sign-in attempts.",
-        ),
-    };
-    let letter = Letter {
-        subject: subject.into(),
-        paragraphs: vec![
-            format!("Hello {}. {what}", user.username),
-            "If this was you, there is nothing to do. If not, reset your password and tell your administrator.".into(),
-        ],
-        link: Some(format!("{}/account", state.settings.issuer.trim_end_matches('/'))),
-        link_text: "Review your account",
-    };
-    match render(state, email, &letter) {
-        Ok(message) => dispatch(state, &user.id, kind, message),
-        Err(error) => tracing::error!(error = %format!("{error:#}"), "cannot render a notice"),
-    }
 }
