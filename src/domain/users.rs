@@ -145,10 +145,11 @@ pub async fn add_self_registered(
         return Err(UserError::EmptyPassword);
     }
     password_policy::check(&state.settings.passwords, password, &[username.as_str(), &email])?;
+    // Hashed first, so a taken address answers no faster than a new one.
+    let password_hash = state.passwords.hash(password).await?;
     if !db::users::find_by_email_key(&state.db, &db::users::email_key(&email)).await?.is_empty() {
         return Ok(None);
     }
-    let password_hash = state.passwords.hash(password).await?;
     let user = match insert_new(state, None, username, Some(email), None, false, Some(&password_hash)).await {
         Ok(user) => user,
         Err(UserError::UsernameTaken(_)) => return Ok(None),
