@@ -8,13 +8,8 @@ use serde_json::{Value, json};
 use crate::flow::{hidden_field, location};
 use crate::helpers::{TestApp, TestEnv};
 use crate::mailbox::Mailbox;
+use crate::passkeys::meta;
 use crate::soft_authenticator::SoftAuthenticator;
-
-fn meta(html: &str, name: &str) -> String {
-    let marker = format!("<meta name=\"{name}\" content=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no meta {name}")) + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
 
 async fn invite(app: &TestApp, token: &str, username: &str) -> (u16, Value) {
     let body = json!({ "username": username, "email": format!("{username}@example.com") });

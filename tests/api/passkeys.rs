@@ -11,7 +11,8 @@ fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap()
 }
 
-fn meta(html: &str, name: &str) -> String {
+/// The `content` of `<meta name=NAME>` on a page (the passkey script reads these).
+pub(crate) fn meta(html: &str, name: &str) -> String {
     let marker = format!("<meta name=\"{name}\" content=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no meta {name}")) + marker.len();
     html[start..start + html[start..].find('"').unwrap()].to_string()
