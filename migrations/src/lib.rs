@@ -23,6 +23,7 @@ mod m20261130_000013_create_groups;
 mod m20261130_000014_create_mfa;
 mod m20261130_000015_add_client_require_mfa;
 mod m20261201_000016_create_email_links;
+mod m20261201_000017_create_api_resources;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_create_mfa::Migration),
             Box::new(m20261130_000015_add_client_require_mfa::Migration),
             Box::new(m20261201_000016_create_email_links::Migration),
+            Box::new(m20261201_000017_create_api_resources::Migration),
         ]
     }
 }

@@ -124,6 +124,9 @@ pub enum AdminAction {
     SendVerification,
     MarkEmailVerified,
     InviteUser,
+    CreateApi,
+    UpdateApi,
+    DeleteApi,
 }
 
 impl AdminAction {
@@ -157,6 +160,9 @@ impl AdminAction {
             AdminAction::SendVerification => "send_verification",
             AdminAction::MarkEmailVerified => "mark_email_verified",
             AdminAction::InviteUser => "invite_user",
+            AdminAction::CreateApi => "create_api",
+            AdminAction::UpdateApi => "update_api",
+            AdminAction::DeleteApi => "delete_api",
         }
     }
 }

@@ -13,7 +13,8 @@ use super::authorization::{CodeGrant, code_grant_id_key, code_key};
 use super::clients::{Client, GrantType};
 pub use super::model::RefreshFamily;
 use super::model::scopes::{OFFLINE_ACCESS, OPENID};
-use super::model::{OAuthErrorCode, ScopeSet};
+use super::model::{ApiResource, OAuthErrorCode, ScopeSet};
+use super::resources::{self, TargetError};
 use super::tokens::{self, Grant, IssuedTokens};
 use super::{UnixTime, claims, constant_time_eq, groups, random_token, sha256_b64, users};
 use crate::state::AppState;
@@ -36,6 +37,12 @@ pub enum GrantError {
     UnauthorizedClient,
     #[error("invalid_scope")]
     InvalidScope,
+    /// RFC 8707 `invalid_target`: the `resource` is unknown or was not authorized.
+    #[error("invalid_target: {0}")]
+    InvalidTarget(TargetError),
+    /// The API takes only sender-constrained (DPoP) tokens, and the request has no proof.
+    #[error("the API requires DPoP-bound tokens")]
+    DpopRequired,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -54,6 +61,7 @@ pub async fn exchange_code(
     code: &str,
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
+    resource: Option<&str>,
     now: UnixTime,
 ) -> Result<TokenSet, GrantError> {
     if !client.allowed_grants.contains(&GrantType::AuthorizationCode) {
@@ -87,6 +95,7 @@ pub async fn exchange_code(
     let Some(user) = users::find_enabled(&state.db, &grant.user_id).await? else {
         return Err(GrantError::InvalidGrant("the user no longer exists or is disabled"));
     };
+    let audience = audience(state, &grant.resources, resource).await?;
 
     let wants_refresh = grant.scope.contains(OFFLINE_ACCESS)
         || (client.first_party && settings.tokens.first_party_refresh_without_offline_access);
@@ -109,6 +118,7 @@ pub async fn exchange_code(
         created_at: now,
         expires_at: now + lifetime as i64,
         revoked_at: None,
+        resources: grant.resources.clone(),
     };
     db::refresh_tokens::create_family(&state.db, &family).await?;
     let refresh_token = if wants_refresh { Some(new_refresh_token(state, &family.id, now).await?) } else { None };
@@ -123,9 +133,25 @@ pub async fn exchange_code(
         amr: grant.amr,
         session_id: Some(grant.session_id),
         claims,
+        audience,
     };
     let tokens = tokens::mint(settings, &state.keyring, &grant, now).map_err(unexpected)?;
     Ok(TokenSet { tokens, refresh_token })
+}
+
+/// The API a token is for, among the resources its grant was authorized for (see
+/// `resources::select`); `None`: the client itself. An API that takes only DPoP-bound tokens
+/// gets none from a request without a proof.
+async fn audience(
+    state: &AppState,
+    granted: &[String],
+    requested: Option<&str>,
+) -> Result<Option<ApiResource>, GrantError> {
+    let api = resources::select(&state.db, granted, requested).await?.map_err(GrantError::InvalidTarget)?;
+    if api.as_ref().is_some_and(|api| api.require_dpop) {
+        return Err(GrantError::DpopRequired);
+    }
+    Ok(api)
 }
 
 /// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) == challenge, compared in constant time.
@@ -149,6 +175,7 @@ pub async fn refresh(
     client: &Client,
     refresh_token: &str,
     requested_scope: Option<ScopeSet>,
+    resource: Option<&str>,
     now: UnixTime,
 ) -> Result<TokenSet, GrantError> {
     if !client.allowed_grants.contains(&GrantType::RefreshToken) {
@@ -177,9 +204,15 @@ pub async fn refresh(
         end_grant(state, &family.id, now).await?;
         return Err(GrantError::InvalidGrant("the user may no longer use this client"));
     }
+    let audience = audience(state, &family.resources, resource).await?;
     // What the client may still have: the grant's scopes, less any the client has since
-    // lost (an admin removing `admin` from a client stops it minting admin tokens).
-    let grantable = family.scope.intersection(&client.allowed_scopes);
+    // lost (an admin removing `admin` from a client stops it minting admin tokens) and any
+    // the API the token is for no longer defines.
+    let mut still_allowed = client.allowed_scopes.clone();
+    for scope in audience.iter().flat_map(|api| api.scopes.iter()) {
+        still_allowed.insert(scope);
+    }
+    let grantable = family.scope.intersection(&still_allowed);
     let scope = match requested_scope {
         Some(scope) if scope.is_subset_of(&grantable) => scope,
         Some(_) => return Err(GrantError::InvalidScope),
@@ -202,6 +235,7 @@ pub async fn refresh(
         amr: family.amr.clone(),
         session_id: family.session_id.clone(),
         claims,
+        audience,
     };
     let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
     Ok(TokenSet { tokens, refresh_token: Some(next) })
@@ -227,13 +261,22 @@ pub async fn client_credentials(
     state: &AppState,
     client: &Client,
     requested: Option<ScopeSet>,
+    resource: Option<&str>,
     now: UnixTime,
 ) -> Result<TokenSet, GrantError> {
     if client.public || !client.allowed_grants.contains(&GrantType::ClientCredentials) {
         return Err(GrantError::UnauthorizedClient);
     }
-    // User-facing scopes make no sense without a user.
-    let grantable = client.allowed_scopes.without(&[OPENID, OFFLINE_ACCESS]);
+    let audience = match resource {
+        Some(resource) => audience(state, &[resource.to_string()], Some(resource)).await?,
+        None => None,
+    };
+    // User-facing scopes make no sense without a user; for an API, only the API's scopes
+    // an admin allowed this client.
+    let grantable = match &audience {
+        Some(api) => client.allowed_scopes.intersection(&api.scopes),
+        None => client.allowed_scopes.without(&[OPENID, OFFLINE_ACCESS]),
+    };
     let scope = match requested {
         Some(scope) if scope.is_subset_of(&grantable) => scope,
         Some(_) => return Err(GrantError::InvalidScope),
@@ -249,6 +292,7 @@ pub async fn client_credentials(
         amr: Vec::new(),
         session_id: None,
         claims: Default::default(),
+        audience,
     };
     let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
     Ok(TokenSet { tokens, refresh_token: None })

@@ -26,6 +26,7 @@ pub mod passkeys;
 pub mod password_policy;
 pub mod passwords;
 pub mod rate_limits;
+pub mod resources;
 pub mod sessions;
 pub mod tokens;
 pub mod user_search;

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::access_cache::{self, Seen};
 use super::keys::{KeyError, Keyring};
-use super::model::{ScopeSet, User};
+use super::model::{ApiResource, ScopeSet, User};
 use super::{UnixTime, assurance, clients, random_token, users};
 use crate::config::Settings;
 use crate::state::AppState;
@@ -35,6 +35,8 @@ pub struct Grant {
     pub session_id: Option<String>,
     /// Released beyond the standard claims: `groups`, mapped attributes (`domain::claims`).
     pub claims: Map<String, Value>,
+    /// The API (RFC 8707) the access token is for; `None`: the client itself.
+    pub audience: Option<ApiResource>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,13 +96,21 @@ pub enum TokenError {
 /// Signs the access token and, when the grant has a user and `openid`, the ID token.
 pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime) -> Result<IssuedTokens, KeyError> {
     let key = keyring.signing_key(now)?;
-    let access_ttl = settings.tokens.access_token_ttl_secs;
-    let scope = grant.scope.to_string();
     let subject = grant.user.as_ref().map_or(grant.client_id.clone(), |user| user.id.clone());
+    // A token for an API is for that API alone: its identifier, its scopes, its lifetime.
+    let (audience, scope, access_ttl) = match &grant.audience {
+        Some(api) => (
+            api.identifier.clone(),
+            grant.scope.intersection(&api.scopes).to_string(),
+            // Shorter only: key retirement and revocation records are sized to the global one.
+            api.access_token_ttl_secs.unwrap_or(u64::MAX).min(settings.tokens.access_token_ttl_secs),
+        ),
+        None => (grant.client_id.clone(), grant.scope.to_string(), settings.tokens.access_token_ttl_secs),
+    };
     let access = AccessClaims {
         iss: settings.issuer.clone(),
         sub: subject.clone(),
-        aud: grant.client_id.clone(),
+        aud: audience,
         client_id: grant.client_id.clone(),
         scope: scope.clone(),
         jti: random_token(16),

@@ -226,3 +226,9 @@ impl TestApp {
         self.client.get(self.url("/userinfo")).bearer_auth(access_token).send().await.unwrap()
     }
 }
+
+/// The claims of a JWT, unverified (the tests check what was issued, not its signature).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    let payload = jwt.split('.').nth(1).expect("a JWT has three parts");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}

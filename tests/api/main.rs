@@ -34,6 +34,7 @@ mod oidc_refusals;
 mod outages;
 mod passkeys;
 mod password_policy;
+mod resources;
 mod soft_authenticator;
 mod step_up;
 mod token_endpoint;

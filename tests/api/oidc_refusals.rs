@@ -194,6 +194,7 @@ async fn an_expired_access_token_is_refused() {
         amr: vec![],
         session_id: None,
         claims: Default::default(),
+        audience: None,
     };
     let now = latchkey::domain::now();
     let fresh = tokens::mint(&app.state.settings, &app.state.keyring, &grant, now).unwrap();

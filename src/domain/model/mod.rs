@@ -126,6 +126,21 @@ pub struct Client {
     pub policy: ClientPolicy,
 }
 
+/// An API that access tokens can be issued for (RFC 8707 resource indicators): tokens for
+/// it carry its identifier as `aud` and only its scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResource {
+    /// An absolute URI: the `aud` of its tokens.
+    pub identifier: String,
+    pub name: String,
+    pub scopes: ScopeSet,
+    /// A shorter lifetime than `tokens.access_token_ttl_secs` for tokens of this API.
+    pub access_token_ttl_secs: Option<u64>,
+    /// Tokens for this API must be sender-constrained (DPoP, RFC 9449): never Bearer.
+    pub require_dpop: bool,
+    pub created_at: UnixTime,
+}
+
 /// One chain of rotated refresh tokens: a grant. Every code exchange makes one (maybe
 /// without tokens), so that logout and revocation find everything issued in a session.
 #[derive(Debug, Clone)]
@@ -140,6 +155,8 @@ pub struct RefreshFamily {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// The API resources (RFC 8707) the grant was authorized for: identifiers.
+    pub resources: Vec<String>,
 }
 
 impl RefreshFamily {

@@ -6,25 +6,34 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::domain::authorization::{self, Advance, AuthorizationParams, AuthorizeError, PendingAuthorization};
 use crate::domain::rate_limits::{self, Limit};
 use crate::domain::sessions::BrowserSession;
-use crate::domain::{clients, now, users::User};
+use crate::domain::{clients, now, resources, users::User};
 use crate::http::pages::{PageError, see_other};
 use crate::http::{session, source_ip};
 use crate::state::AppState;
 
-pub async fn start_get(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    params: web::Query<AuthorizationParams>,
-) -> Result<HttpResponse, PageError> {
+pub async fn start_get(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, PageError> {
+    let params = parse_params(request.query_string().as_bytes())?;
     start(&state, &request, &params).await
 }
 
 pub async fn start_post(
     state: web::Data<AppState>,
     request: HttpRequest,
-    params: web::Form<AuthorizationParams>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
+    let params = parse_params(&body)?;
     start(&state, &request, &params).await
+}
+
+/// The request's parameters; `resource` may repeat (RFC 8707 §2), the others may not.
+fn parse_params(raw: &[u8]) -> Result<AuthorizationParams, PageError> {
+    let invalid = || PageError::bad_request("This sign-in request is not valid", "Its parameters cannot be read.");
+    let mut params: AuthorizationParams = serde_urlencoded::from_bytes(raw).map_err(|_| invalid())?;
+    params.resources = url::form_urlencoded::parse(raw)
+        .filter(|(name, _)| name == "resource")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    Ok(params)
 }
 
 async fn start(
@@ -37,13 +46,14 @@ async fn start(
         Some(id) if !id.is_empty() => clients::find_enabled(&state.db, id).await?,
         _ => None,
     };
-    let pending = match authorization::validate(params, client, &state.settings, now()) {
+    let apis = resources::resolve(&state.db, &params.resources).await?;
+    let pending = match authorization::validate(params, client, apis, &state.settings, now()) {
         Ok(pending) => pending,
         Err(AuthorizeError::Untrusted(reason)) => {
             return Err(PageError::bad_request("This sign-in request is not valid", reason.to_string()));
         }
         Err(AuthorizeError::Redirect(error)) => {
-            return Ok(see_other(&authorization::error_redirect(&error, &state.settings.issuer)));
+            return Ok(see_other(&authorization::response::answer_error(state, &error).await?));
         }
     };
     authorization::save_pending(&state.ephemeral, &pending, state.settings.sessions.login_timeout_secs).await?;
@@ -121,4 +131,30 @@ pub async fn no_access(
     };
     let page = NoAccessPage { client_name: &pending.client_name, return_to: &return_to };
     Ok(crate::http::pages::render(actix_web::http::StatusCode::FORBIDDEN, &page))
+}
+
+#[derive(askama::Template)]
+#[template(path = "oidc/form_post.html")]
+struct FormPostPage<'a> {
+    redirect_uri: &'a str,
+    params: &'a [(String, String)],
+}
+
+#[derive(serde::Deserialize)]
+pub struct FormPostQuery {
+    response: Option<String>,
+}
+
+/// `GET /authorize/form-post`: an answer in `response_mode=form_post`, delivered once as a
+/// form the browser posts to the client (by script, or by the button without one).
+pub async fn form_post(
+    state: web::Data<AppState>,
+    query: web::Query<FormPostQuery>,
+) -> Result<HttpResponse, PageError> {
+    let id = query.response.as_deref().unwrap_or_default();
+    let Some(answer) = authorization::take_form_post(&state.ephemeral, id).await? else {
+        return Err(PageError::SignInExpired);
+    };
+    let page = FormPostPage { redirect_uri: &answer.redirect_uri, params: &answer.params };
+    Ok(crate::http::pages::render(actix_web::http::StatusCode::OK, &page))
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::domain::authorization::{self, PendingAuthorization};
 use crate::domain::clients::{self, ClaimMapping};
+use crate::domain::resources::{self, ApiResource};
 use crate::domain::now;
 use crate::http::csrf::{self, FormToken};
 use crate::http::oidc::authorize::{location, pending_request};
@@ -38,8 +39,11 @@ pub struct ConsentForm {
 }
 
 /// A scope in plain words; a scope the client's claim mappings release attributes on
-/// names them.
-fn describe(scope: &str, mappings: &[ClaimMapping]) -> String {
+/// names them, and an API's scope names the API.
+fn describe(scope: &str, mappings: &[ClaimMapping], apis: &[ApiResource]) -> String {
+    if let Some(api) = apis.iter().find(|api| api.scopes.contains(scope)) {
+        return format!("Use “{scope}” on {}", api.name);
+    }
     let attributes: Vec<&str> = mappings.iter().filter(|m| m.scope == scope).map(|m| m.attribute.as_str()).collect();
     let base = match scope {
         "openid" => "Know who you are on this account".into(),
@@ -74,10 +78,11 @@ pub async fn show_consent(
     let form = FormToken::new(&request, &state.settings);
     let client = clients::find_enabled(&state.db, &pending.client_id).await?;
     let mappings = client.map(|client| client.policy.claim_mappings).unwrap_or_default();
+    let apis = resources::resolve(&state.db, &pending.resources).await?.unwrap_or_default();
     let page = ConsentPage {
         client_name: &pending.client_name,
         username: &user.username,
-        permissions: pending.scope.iter().map(|scope| describe(scope, &mappings)).collect(),
+        permissions: pending.scope.iter().map(|scope| describe(scope, &mappings, &apis)).collect(),
         csrf_token: &form.token,
         request_id: &pending.id,
     };

@@ -1,12 +1,15 @@
-//! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3). The document
-//! depends only on configuration, so it is serialized once at start. It lists only what
-//! this server implements.
+//! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3) and
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414 §3): one document at both, as
+//! RFC 8414 §5 allows, so an OAuth-only client (an MCP client) and an OpenID relying party
+//! read the same issuer byte for byte. It depends only on configuration, so it is
+//! serialized once at start. It lists only what this server implements.
 
 use actix_web::HttpResponse;
 use actix_web::web;
 use serde_json::json;
 
 use crate::config::Settings;
+use crate::domain::authorization::ResponseMode;
 
 pub struct Document {
     body: Vec<u8>,
@@ -26,7 +29,7 @@ impl Document {
             "end_session_endpoint": settings.endpoint("/logout"),
             "scopes_supported": ["openid", "profile", "email", "offline_access", "groups"],
             "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
+            "response_modes_supported": ResponseMode::SUPPORTED,
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],

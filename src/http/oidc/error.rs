@@ -101,6 +101,8 @@ impl From<GrantError> for OAuthError {
             GrantError::InvalidScope => {
                 OAuthError::new(OAuthErrorCode::InvalidScope, "the requested scope exceeds what was granted")
             }
+            GrantError::InvalidTarget(error) => OAuthError::new(OAuthErrorCode::InvalidTarget, error.to_string()),
+            GrantError::DpopRequired => OAuthError::invalid_request("this API accepts only DPoP-bound tokens: send a DPoP proof"),
             GrantError::Unexpected(error) => OAuthError::server_error(&error),
         }
     }

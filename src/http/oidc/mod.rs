@@ -16,10 +16,12 @@ use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/.well-known/openid-configuration", web::get().to(discovery::show))
+        .route("/.well-known/oauth-authorization-server", web::get().to(discovery::show))
         .route("/.well-known/jwks.json", web::get().to(jwks::show))
         .route("/authorize", web::get().to(authorize::start_get))
         .route("/authorize", web::post().to(authorize::start_post))
         .route("/authorize/no-access", web::get().to(authorize::no_access))
+        .route("/authorize/form-post", web::get().to(authorize::form_post))
         .route("/consent", web::get().to(consent::show_consent))
         .route("/consent", web::post().to(consent::submit_consent))
         .route("/token", web::post().to(token::exchange))

@@ -40,14 +40,15 @@ async fn issue(state: &AppState, request: &HttpRequest, body: &[u8]) -> Result<H
     let set = match param("grant_type") {
         Some("authorization_code") => {
             let code = param("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-            grants::exchange_code(state, &client, code, param("redirect_uri"), param("code_verifier"), now).await?
+            let (redirect_uri, verifier) = (param("redirect_uri"), param("code_verifier"));
+            grants::exchange_code(state, &client, code, redirect_uri, verifier, param("resource"), now).await?
         }
         Some("refresh_token") => {
             let token =
                 param("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-            grants::refresh(state, &client, token, scope, now).await?
+            grants::refresh(state, &client, token, scope, param("resource"), now).await?
         }
-        Some("client_credentials") => grants::client_credentials(state, &client, scope, now).await?,
+        Some("client_credentials") => grants::client_credentials(state, &client, scope, param("resource"), now).await?,
         Some(_) => {
             return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "grant_type is not supported"));
         }

@@ -1,6 +1,7 @@
 //! The durable database: SQLite (embedded default) or PostgreSQL, through sea-orm. Every
 //! query is written once for both. sea-orm models stay in here; callers get domain types.
 
+pub mod api_resources;
 pub mod audit;
 pub mod clients;
 pub mod consents;

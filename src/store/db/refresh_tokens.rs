@@ -16,6 +16,7 @@ fn to_domain(model: families::Model) -> RefreshFamily {
     RefreshFamily {
         scope: ScopeSet::from_stored(&model.scope),
         amr: split(&model.amr),
+        resources: split(&model.resources),
         id: model.id,
         user_id: model.user_id,
         client_id: model.client_id,
@@ -39,6 +40,7 @@ pub async fn create_family(db: &Db, family: &RefreshFamily) -> anyhow::Result<()
         created_at: Set(family.created_at),
         expires_at: Set(family.expires_at),
         revoked_at: Set(None),
+        resources: Set(family.resources.join(" ")),
     };
     families::Entity::insert(model).exec_without_returning(db).await.context("cannot create refresh-token family")?;
     Ok(())

@@ -39,7 +39,8 @@ async fn authorize(request: &HttpRequest) -> Result<Actor, ApiError> {
     let source_ip = source_ip(request);
     if let Some(token) = bearer_token(request) {
         let access = tokens::verify_access_token(state, token, now()).await.map_err(|_| ApiError::unauthorized())?;
-        if !access.claims.scopes().contains(ADMIN) {
+        // A token for an API (RFC 8707) is that API's, never the admin API's.
+        if access.claims.aud != access.claims.client_id || !access.claims.scopes().contains(ADMIN) {
             return Err(ApiError::forbidden("the token does not carry the admin scope"));
         }
         return match access.user {

@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table the code reads or writes. Private to `store::db`.
 
+pub mod api_resources;
 pub mod audit_events;
 pub mod clients;
 pub mod consents;

@@ -15,6 +15,7 @@ pub struct Model {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    pub resources: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

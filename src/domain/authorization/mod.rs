@@ -5,15 +5,22 @@
 //! Order matters for safety (RFC 6749 §4.1.2.1): until `client_id` and `redirect_uri` have
 //! checked out, errors are shown to the user and never redirected.
 
+mod code;
+pub mod response;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use url::Url;
 
+pub use self::code::{CodeGrant, code_grant_id_key, code_key};
+use self::code::issue_code;
+use self::response::answer_error;
+pub use self::response::{ResponseMode, take_form_post};
 use super::clients::{Client, GrantType};
-use super::model::{OAuthErrorCode, ScopeSet, User};
+use super::model::{ApiResource, OAuthErrorCode, ScopeSet, User};
+use super::resources::{self, TargetError};
 use super::sessions::BrowserSession;
-use super::{UnixTime, assurance, clients, consents, groups, random_token, sha256_b64};
+use super::{UnixTime, assurance, clients, consents, groups, random_token};
 use crate::config::Settings;
 use crate::state::AppState;
 use crate::store::ephemeral::EphemeralStore;
@@ -36,6 +43,10 @@ pub struct AuthorizationParams {
     pub acr_values: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// Every `resource` (RFC 8707), which may repeat: read from the raw query or form by
+    /// the handler.
+    #[serde(skip)]
+    pub resources: Vec<String>,
 }
 
 /// Errors shown on a page: the client or redirect URI cannot be trusted.
@@ -55,6 +66,7 @@ pub enum UntrustedRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedirectError {
     pub redirect_uri: String,
+    pub response_mode: ResponseMode,
     pub state: Option<String>,
     pub error: OAuthErrorCode,
     pub description: String,
@@ -86,6 +98,11 @@ pub struct PendingAuthorization {
     /// `mfa.enforce_for_all`: see `assurance`).
     #[serde(default)]
     pub require_mfa: bool,
+    #[serde(default)]
+    pub response_mode: ResponseMode,
+    /// The API resources (RFC 8707) the request named, by identifier.
+    #[serde(default)]
+    pub resources: Vec<String>,
     pub created_at: UnixTime,
 }
 
@@ -93,6 +110,7 @@ impl PendingAuthorization {
     pub fn error(&self, error: OAuthErrorCode, description: &str) -> RedirectError {
         RedirectError {
             redirect_uri: self.redirect_uri.clone(),
+            response_mode: self.response_mode,
             state: self.state.clone(),
             error,
             description: description.to_string(),
@@ -102,10 +120,13 @@ impl PendingAuthorization {
 
 /// Validates a request against its client (looked up by the caller from `client_id`).
 /// PKCE is required of public clients, of clients registered with `require_pkce`, and of
-/// every client when `oidc.require_pkce_for_all_clients` is set.
+/// every client when `oidc.require_pkce_for_all_clients` is set. `apis` are the API
+/// resources `params.resources` name (looked up by the caller), or why they cannot be had.
+/// A request without `openid` is a plain OAuth 2.0 request: no ID token comes of it.
 pub fn validate(
     params: &AuthorizationParams,
     client: Option<Client>,
+    apis: Result<Vec<ApiResource>, TargetError>,
     settings: &Settings,
     now: UnixTime,
 ) -> Result<PendingAuthorization, AuthorizeError> {
@@ -126,9 +147,11 @@ pub fn validate(
     }
 
     let state = params.state.clone();
+    let response_mode = ResponseMode::parse(params.response_mode.as_deref());
     let fail = |error: OAuthErrorCode, description: &str| {
         Err(AuthorizeError::Redirect(RedirectError {
             redirect_uri: redirect_uri.clone(),
+            response_mode: response_mode.unwrap_or_default(),
             state: state.clone(),
             error,
             description: description.into(),
@@ -140,10 +163,9 @@ pub fn validate(
     if params.request_uri.is_some() {
         return fail(OAuthErrorCode::RequestUriNotSupported, "request_uri is not supported");
     }
-    match params.response_mode.as_deref() {
-        None | Some("query") => {}
-        Some(_) => return fail(OAuthErrorCode::InvalidRequest, "response_mode must be query"),
-    }
+    let Some(response_mode) = response_mode else {
+        return fail(OAuthErrorCode::InvalidRequest, "response_mode must be query or form_post");
+    };
     match params.response_type.as_deref() {
         Some("code") => {}
         None => return fail(OAuthErrorCode::InvalidRequest, "response_type is required"),
@@ -157,12 +179,17 @@ pub fn validate(
     let Ok(scope) = ScopeSet::parse(params.scope.as_deref().unwrap_or_default()) else {
         return fail(OAuthErrorCode::InvalidScope, "scope is malformed");
     };
-    if !scope.contains_openid() {
-        return fail(OAuthErrorCode::InvalidScope, "scope must contain openid");
-    }
-    if let Some(unknown) = scope.first_outside(&client.allowed_scopes) {
-        return fail(OAuthErrorCode::InvalidScope, &format!("scope {unknown} is not allowed for this client"));
-    }
+    let apis = match apis {
+        Ok(apis) => apis,
+        Err(error) => return fail(OAuthErrorCode::InvalidTarget, &error.to_string()),
+    };
+    let scope = match resources::authorized_scopes(scope, &client.allowed_scopes, &apis) {
+        Ok(scope) if scope.is_empty() => return fail(OAuthErrorCode::InvalidScope, "scope is required"),
+        Ok(scope) => scope,
+        Err(unknown) => {
+            return fail(OAuthErrorCode::InvalidScope, &format!("scope {unknown} is not allowed for this client"));
+        }
+    };
     let code_challenge = match (params.code_challenge.as_deref(), params.code_challenge_method.as_deref()) {
         (None, None) if client.public => {
             return fail(
@@ -223,6 +250,8 @@ pub fn validate(
         max_age,
         login_hint: params.login_hint.clone().filter(|h| h.len() <= 255),
         require_mfa,
+        response_mode,
+        resources: apis.into_iter().map(|api| api.identifier).collect(),
         created_at: now,
     })
 }
@@ -301,73 +330,6 @@ pub async fn finish_pending(store: &EphemeralStore, id: &str) -> anyhow::Result<
     Ok(store.take_json(&pending_key(id)).await?)
 }
 
-/// What an authorization code stands for, kept in the ephemeral store under the code's
-/// hash until it is exchanged (once) or expires.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CodeGrant {
-    /// The grant the exchange will create, fixed now so that a replay of the code can
-    /// always find and end it, even one that races the first exchange.
-    #[serde(default = "new_grant_id")]
-    pub grant_id: String,
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub user_id: String,
-    pub scope: ScopeSet,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
-    pub session_id: String,
-    pub auth_time: UnixTime,
-    pub amr: Vec<String>,
-}
-
-fn new_grant_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-pub fn code_key(code: &str) -> String {
-    format!("code:{}", sha256_b64(code.as_bytes()))
-}
-
-/// Where the grant id of a code stays after the code is used, for replay detection.
-pub fn code_grant_id_key(code: &str) -> String {
-    format!("code-grant:{}", sha256_b64(code.as_bytes()))
-}
-
-/// Issues a code for `pending` and the signed-in `session`; returns the URL to send the
-/// browser to.
-async fn issue_code(
-    state: &AppState,
-    pending: &PendingAuthorization,
-    session: &BrowserSession,
-) -> anyhow::Result<String> {
-    let code = random_token(32);
-    let grant = CodeGrant {
-        grant_id: new_grant_id(),
-        client_id: pending.client_id.clone(),
-        redirect_uri: pending.redirect_uri.clone(),
-        user_id: session.user_id.clone(),
-        scope: pending.scope.clone(),
-        nonce: pending.nonce.clone(),
-        code_challenge: pending.code_challenge.clone(),
-        session_id: session.id.clone(),
-        auth_time: session.auth_time,
-        amr: session.amr.clone(),
-    };
-    let tokens = &state.settings.tokens;
-    // The code's grant id outlives the code, for as long as an access token from it can.
-    let remember = tokens.access_token_ttl_secs.max(tokens.authorization_code_ttl_secs) + 60;
-    state.ephemeral.put(&code_grant_id_key(&code), grant.grant_id.as_bytes(), Duration::from_secs(remember)).await?;
-    let ttl = Duration::from_secs(tokens.authorization_code_ttl_secs);
-    state.ephemeral.put_json(&code_key(&code), &grant, ttl).await?;
-    let issuer = state.settings.issuer.as_str();
-    let mut params = vec![("code", code.as_str())];
-    if let Some(state) = &pending.state {
-        params.push(("state", state));
-    }
-    params.push(("iss", issuer));
-    Ok(redirect_with(&pending.redirect_uri, &params))
-}
-
 /// Where a pending request goes next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Advance {
@@ -411,7 +373,7 @@ pub async fn advance(
             return Ok(Advance::Expired);
         }
         let error = pending.error(OAuthErrorCode::InteractionRequired, "the user must choose a new password");
-        return Ok(Advance::Redirect(error_redirect(&error, &state.settings.issuer)));
+        return Ok(Advance::Redirect(answer_error(state, &error).await?));
     }
     let session = signed_in.map(|(session, _)| session);
     let step = next_step(pending, session, consented.as_ref(), now);
@@ -438,10 +400,9 @@ pub async fn advance(
     if finish_pending(&state.ephemeral, &pending.id).await?.is_none() {
         return Ok(Advance::Expired);
     }
-    let issuer = &state.settings.issuer;
     match (step, session) {
         (Ok(_), Some(session)) => Ok(Advance::Redirect(issue_code(state, pending, session).await?)),
-        (Err(error), _) => Ok(Advance::Redirect(error_redirect(&error, issuer))),
+        (Err(error), _) => Ok(Advance::Redirect(answer_error(state, &error).await?)),
         (Ok(_), None) => Ok(Advance::Expired),
     }
 }
@@ -468,7 +429,7 @@ pub async fn refuse_no_access(
         groups::record_refusal(&state.db, &client, &user.id, "authorize", None).await;
     }
     let error = pending.error(OAuthErrorCode::AccessDenied, "the user does not have access to this application");
-    Ok(Some(error_redirect(&error, &state.settings.issuer)))
+    Ok(Some(answer_error(state, &error).await?))
 }
 
 /// The user answered the consent page for `pending`. Allowing remembers the scopes (added
@@ -486,34 +447,12 @@ pub async fn answer_consent(
             return Ok(Advance::Expired);
         }
         let error = pending.error(OAuthErrorCode::AccessDenied, "the user denied the request");
-        return Ok(Advance::Redirect(error_redirect(&error, &state.settings.issuer)));
+        return Ok(Advance::Redirect(answer_error(state, &error).await?));
     }
     consents::allow(&state.db, &signed_in.1.id, &pending.client_id, &pending.scope, now).await?;
     // The user just answered: do not ask again for this request even with prompt=consent.
     let answered = PendingAuthorization { prompt_consent: false, ..pending };
     advance(state, &answered, Some(signed_in), now).await
-}
-
-/// The URL that carries an error back to the client (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
-pub fn error_redirect(error: &RedirectError, issuer: &str) -> String {
-    let mut params = vec![("error", error.error.as_str()), ("error_description", error.description.as_str())];
-    if let Some(state) = &error.state {
-        params.push(("state", state));
-    }
-    params.push(("iss", issuer));
-    redirect_with(&error.redirect_uri, &params)
-}
-
-/// Appends query parameters to a registered redirect URI, keeping its own query.
-fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
-    match Url::parse(redirect_uri) {
-        Ok(mut url) => {
-            url.query_pairs_mut().extend_pairs(params);
-            url.to_string()
-        }
-        // Registered URIs were validated as absolute URLs; this cannot happen in practice.
-        Err(_) => redirect_uri.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -560,7 +499,7 @@ mod tests {
 
     #[test]
     fn a_good_request_is_accepted() {
-        let pending = validate(&params(), Some(client(true)), &Settings::default(), 0).unwrap();
+        let pending = validate(&params(), Some(client(true)), Ok(vec![]), &Settings::default(), 0).unwrap();
         assert_eq!(pending.scope, ScopeSet::from(["openid", "profile"]));
         assert_eq!(pending.state.as_deref(), Some("xyz"));
     }
@@ -577,14 +516,14 @@ mod tests {
             p.redirect_uri = Some(uri.into());
             assert!(
                 matches!(
-                    validate(&p, Some(client(false)), &Settings::default(), 0),
+                    validate(&p, Some(client(false)), Ok(vec![]), &Settings::default(), 0),
                     Err(AuthorizeError::Untrusted(UntrustedRequest::RedirectUriMismatch))
                 ),
                 "{uri}"
             );
         }
         assert!(matches!(
-            validate(&params(), None, &Settings::default(), 0),
+            validate(&params(), None, Ok(vec![]), &Settings::default(), 0),
             Err(AuthorizeError::Untrusted(UntrustedRequest::UnknownClient))
         ));
     }
@@ -595,23 +534,23 @@ mod tests {
         p.code_challenge = None;
         p.code_challenge_method = None;
         assert_eq!(
-            redirect_error(validate(&p, Some(client(true)), &Settings::default(), 0)),
+            redirect_error(validate(&p, Some(client(true)), Ok(vec![]), &Settings::default(), 0)),
             OAuthErrorCode::InvalidRequest
         );
         assert!(
-            validate(&p, Some(client(false)), &Settings::default(), 0).is_ok(),
+            validate(&p, Some(client(false)), Ok(vec![]), &Settings::default(), 0).is_ok(),
             "optional for confidential clients"
         );
 
         let mut p = params();
         p.code_challenge_method = Some("plain".into());
         assert_eq!(
-            redirect_error(validate(&p, Some(client(false)), &Settings::default(), 0)),
+            redirect_error(validate(&p, Some(client(false)), Ok(vec![]), &Settings::default(), 0)),
             OAuthErrorCode::InvalidRequest
         );
         p.code_challenge_method = None;
         assert_eq!(
-            redirect_error(validate(&p, Some(client(false)), &Settings::default(), 0)),
+            redirect_error(validate(&p, Some(client(false)), Ok(vec![]), &Settings::default(), 0)),
             OAuthErrorCode::InvalidRequest
         );
     }
@@ -621,18 +560,21 @@ mod tests {
         let mut p = params();
         p.response_type = Some("token".into());
         assert_eq!(
-            redirect_error(validate(&p, Some(client(true)), &Settings::default(), 0)),
+            redirect_error(validate(&p, Some(client(true)), Ok(vec![]), &Settings::default(), 0)),
             OAuthErrorCode::UnsupportedResponseType
         );
         let mut p = params();
         p.scope = Some("profile".into());
+        let plain_oauth = validate(&p, Some(client(true)), Ok(vec![]), &Settings::default(), 0).unwrap();
+        assert_eq!(plain_oauth.scope, ScopeSet::from(["profile"]), "a request without openid is plain OAuth 2.0");
+        p.scope = None;
         assert_eq!(
-            redirect_error(validate(&p, Some(client(true)), &Settings::default(), 0)),
+            redirect_error(validate(&p, Some(client(true)), Ok(vec![]), &Settings::default(), 0)),
             OAuthErrorCode::InvalidScope
         );
         p.scope = Some("openid admin".into());
         assert_eq!(
-            redirect_error(validate(&p, Some(client(true)), &Settings::default(), 0)),
+            redirect_error(validate(&p, Some(client(true)), Ok(vec![]), &Settings::default(), 0)),
             OAuthErrorCode::InvalidScope
         );
     }
@@ -643,7 +585,7 @@ mod tests {
 
     #[test]
     fn next_step_follows_session_prompt_max_age_and_consent() {
-        let mut pending = validate(&params(), Some(client(true)), &Settings::default(), 100).unwrap();
+        let mut pending = validate(&params(), Some(client(true)), Ok(vec![]), &Settings::default(), 100).unwrap();
         let granted = ScopeSet::from(["openid", "profile"]);
         assert_eq!(next_step(&pending, None, None, 100), Ok(NextStep::SignIn));
         assert_eq!(next_step(&pending, Some(&session(50)), None, 100), Ok(NextStep::Consent));
