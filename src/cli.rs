@@ -30,6 +30,9 @@ pub enum Command {
     /// Manage OAuth clients (relying apps)
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage API resources: the APIs access tokens are issued for (RFC 8707)
+    #[command(subcommand)]
+    Api(ApiCommand),
     /// Manage signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -147,6 +150,34 @@ pub struct AddClient {
     /// A name shown to users on the consent page [default: the client id]
     #[arg(long)]
     pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiCommand {
+    /// Register an API: tokens for it carry its identifier as `aud` and only its scopes
+    Add(AddApi),
+    /// List APIs
+    List,
+    /// Delete an API: no new token is issued for it
+    Delete { identifier: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AddApi {
+    /// The API's identifier, an absolute URI: https, or http on a loopback host
+    pub identifier: String,
+    /// The scopes the API defines (one or more; repeat the flag or list them)
+    #[arg(long = "scope", value_name = "S", num_args = 1.., required = true)]
+    pub scopes: Vec<String>,
+    /// A name shown to users on the consent page [default: the identifier]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Access-token lifetime for this API, in seconds (at most tokens.access_token_ttl_secs)
+    #[arg(long, value_name = "SECS")]
+    pub access_token_ttl: Option<u64>,
+    /// Tokens for this API must be sender-constrained (DPoP): never a Bearer token
+    #[arg(long)]
+    pub require_dpop: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! One module per CLI verb. Each is a thin shell over the same domain functions the
 //! HTTP handlers call.
 
+mod api;
 mod client;
 mod group;
 mod keys;
@@ -24,6 +25,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::User(command) => user::run(command, settings).await,
         Command::Group(command) => group::run(command, settings).await,
         Command::Client(command) => client::run(command, settings).await,
+        Command::Api(command) => api::run(command, settings).await,
         Command::Keys(command) => keys::run(command, settings).await,
     }
 }

@@ -1,5 +1,5 @@
 //! Declarative bootstrap for GitOps: an optional TOML file (`bootstrap.file`) declares an
-//! initial admin and clients, applied at every start. Idempotent: a missing admin is
+//! initial admin, groups, APIs and clients, applied at every start. Idempotent: a missing admin is
 //! created (an existing one is left alone), a missing client is registered and an existing
 //! one is brought in line with the file, secret included. Secrets come from environment
 //! variables or files, never from the bootstrap file itself.
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::audit::Actor;
 use super::clients::{self, ClaimMapping, ClientError, ClientPolicy, ClientSettings, NewClient};
 use super::groups::{self, GroupError, Member};
+use super::resources::{self, ApiError, ApiSettings};
 use super::users::{self, NewUser, UserError};
 use crate::state::AppState;
 
@@ -23,7 +24,21 @@ struct BootstrapFile {
     #[serde(default)]
     groups: Vec<GroupEntry>,
     #[serde(default)]
+    apis: Vec<ApiEntry>,
+    #[serde(default)]
     clients: Vec<ClientEntry>,
+}
+
+/// An API resource (RFC 8707); an existing one is brought in line with the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApiEntry {
+    identifier: String,
+    name: Option<String>,
+    scopes: Vec<String>,
+    access_token_ttl_secs: Option<u64>,
+    #[serde(default)]
+    require_dpop: bool,
 }
 
 /// A group, its description, and members the file adds (members added by admins are kept).
@@ -126,6 +141,9 @@ pub async fn apply(state: &AppState, path: &Path) -> anyhow::Result<()> {
         }
     }
     apply_groups(state, &file.groups).await?;
+    for entry in file.apis {
+        apply_api(state, entry).await?;
+    }
     for entry in file.clients {
         apply_client(state, entry).await?;
     }
@@ -164,6 +182,22 @@ async fn apply_groups(state: &AppState, entries: &[GroupEntry]) -> anyhow::Resul
         }
     }
     Ok(())
+}
+
+async fn apply_api(state: &AppState, entry: ApiEntry) -> anyhow::Result<()> {
+    let identifier = entry.identifier;
+    let settings = ApiSettings {
+        name: entry.name,
+        scopes: entry.scopes,
+        access_token_ttl_secs: entry.access_token_ttl_secs,
+        require_dpop: entry.require_dpop,
+    };
+    let result = match resources::find_api(&state.db, &identifier).await {
+        Ok(_) => resources::update_api(state, &Actor::Bootstrap, &identifier, settings).await,
+        Err(ApiError::NotFound(_)) => resources::add_api(state, &Actor::Bootstrap, &identifier, settings).await,
+        Err(error) => Err(error),
+    };
+    result.map(|_| ()).map_err(|e| anyhow::anyhow!("bootstrap API {identifier}: {e}"))
 }
 
 async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()> {

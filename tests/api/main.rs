@@ -7,6 +7,7 @@
 mod access_cache;
 mod admin_api;
 mod admin_console;
+mod api_resources_admin;
 mod audit_surfaces;
 mod backchannel;
 mod bootstrap;

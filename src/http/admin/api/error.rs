@@ -168,3 +168,19 @@ impl From<anyhow::Error> for ApiError {
         ApiError::unexpected(&error)
     }
 }
+
+impl From<crate::domain::resources::ApiError> for ApiError {
+    fn from(error: crate::domain::resources::ApiError) -> Self {
+        use crate::domain::resources::ApiError as E;
+        let message = error.to_string();
+        match error {
+            E::InvalidIdentifier(..) => ApiError::invalid("identifier", message),
+            E::InvalidScope(_) | E::ReservedScope(_) | E::NoScopes => ApiError::invalid("scopes", message),
+            E::InvalidLifetime => ApiError::invalid("access_token_ttl_secs", message),
+            E::NotFound(_) => ApiError::not_found(message),
+            E::AlreadyExists(_) => ApiError::conflict(message),
+            E::Forbidden => ApiError::forbidden("only admins may do this"),
+            E::Unexpected(error) => ApiError::unexpected(&error),
+        }
+    }
+}

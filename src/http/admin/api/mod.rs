@@ -3,6 +3,7 @@
 //! so the document at `/admin/api/openapi.json` is collected from the routes themselves
 //! and cannot drift from them.
 
+mod apis;
 mod audit;
 pub(crate) mod auth;
 mod clients;
@@ -20,7 +21,7 @@ use self::error::ApiError;
 #[derive(OpenApi)]
 #[openapi(info(
     title = "Latchkey admin API",
-    description = "Users, clients, keys and the audit log. Authorize with a Bearer access token carrying the `admin` scope."
+    description = "Users, clients, APIs, keys and the audit log. Authorize with a Bearer access token carrying the `admin` scope."
 ))]
 pub struct ApiDoc;
 
@@ -69,6 +70,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
     .service(groups::set_attributes)
     .service(groups::get_policy)
     .service(groups::set_policy)
+    .service(apis::list_apis)
+    .service(apis::create_api)
+    .service(apis::get_api)
+    .service(apis::update_api)
+    .service(apis::delete_api)
     .service(keys::list_keys)
     .service(keys::rotate_keys)
     .service(keys::revoke_key)

@@ -1,6 +1,7 @@
 //! The admin console at `/admin`: server-rendered pages with CSRF-protected forms, for
 //! users with the admin role. Anonymous browsers go to the login page; others get 403.
 
+mod apis;
 mod audit;
 mod clients;
 mod groups;
@@ -49,6 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/groups/{name}/members", web::post().to(groups::add_member))
         .route("/admin/groups/{name}/users/{user_id}/remove", web::post().to(groups::remove_user))
         .route("/admin/groups/{name}/groups/{child}/remove", web::post().to(groups::remove_group))
+        .route("/admin/apis", web::get().to(apis::list))
+        .route("/admin/apis", web::post().to(apis::create))
+        .route("/admin/apis/update", web::post().to(apis::update))
+        .route("/admin/apis/delete", web::post().to(apis::delete))
         .route("/admin/keys", web::get().to(keys::list))
         .route("/admin/keys/rotate", web::post().to(keys::rotate))
         .route("/admin/keys/{kid}/revoke", web::post().to(keys::revoke))
