@@ -129,6 +129,9 @@ pub struct AddClient {
     /// Require PKCE of this confidential client too (public clients always need it)
     #[arg(long)]
     pub require_pkce: bool,
+    /// Accept only pushed authorization requests (PAR, RFC 9126) from this client
+    #[arg(long, alias = "require-par")]
+    pub require_pushed_authorization_requests: bool,
     /// Every sign-in to this client must be multi-factor (a second factor or a passkey)
     #[arg(long)]
     pub require_mfa: bool,
@@ -138,7 +141,7 @@ pub struct AddClient {
     /// Space-separated scopes the client may request
     #[arg(long, default_value = "openid profile email offline_access")]
     pub scope: String,
-    /// Comma-separated grant types: authorization_code, refresh_token, client_credentials
+    /// Comma-separated grant types: authorization_code, refresh_token, client_credentials, device_code
     #[arg(long = "grant", default_value = "authorization_code,refresh_token")]
     pub grants: Vec<String>,
     /// A registered post-logout redirect URI; repeat for several

@@ -210,6 +210,9 @@ pub struct OidcSettings {
     /// default: the OpenID Foundation's Basic OP tests run a confidential client's code
     /// flow without PKCE. Public clients always need it; a client can require it alone.
     pub require_pkce_for_all_clients: bool,
+    /// Accept only pushed authorization requests (RFC 9126) from every client; a client
+    /// can require them alone.
+    pub require_pushed_authorization_requests: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -101,6 +101,9 @@ struct ClientEntry {
     first_party: bool,
     #[serde(default)]
     require_pkce: bool,
+    /// RFC 9126: only pushed authorization requests.
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
     #[serde(default)]
     redirect_uris: Vec<String>,
     #[serde(default)]
@@ -230,6 +233,7 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
             public: entry.public,
             first_party: entry.first_party,
             require_pkce: entry.require_pkce,
+            require_par: entry.require_pushed_authorization_requests,
             redirect_uris: entry.redirect_uris,
             post_logout_redirect_uris: entry.post_logout_redirect_uris,
             backchannel_logout_uri: entry.backchannel_logout_uri,
@@ -247,6 +251,7 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
         name: entry.name.unwrap_or_else(|| id.clone()),
         first_party: entry.first_party,
         require_pkce: entry.require_pkce,
+        require_par: entry.require_pushed_authorization_requests,
         redirect_uris: entry.redirect_uris,
         post_logout_redirect_uris: entry.post_logout_redirect_uris,
         backchannel_logout_uri: entry.backchannel_logout_uri,

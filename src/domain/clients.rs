@@ -129,6 +129,8 @@ pub struct NewClient {
     pub first_party: bool,
     /// Require PKCE of this confidential client too.
     pub require_pkce: bool,
+    /// Accept only pushed authorization requests (RFC 9126).
+    pub require_par: bool,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     /// Where OpenID Back-Channel Logout 1.0 notifications go.
@@ -152,6 +154,7 @@ pub struct ClientSettings {
     pub name: String,
     pub first_party: bool,
     pub require_pkce: bool,
+    pub require_par: bool,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
@@ -189,6 +192,7 @@ pub async fn update_client(
         name: Some(settings.name).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| existing.id.clone()),
         first_party: settings.first_party,
         require_pkce: settings.require_pkce,
+        require_par: settings.require_par,
         redirect_uris: settings.redirect_uris,
         post_logout_redirect_uris: settings.post_logout_redirect_uris,
         backchannel_logout_uri: settings.backchannel_logout_uri,
@@ -388,6 +392,7 @@ pub async fn add_client(state: &AppState, actor: &Actor, new: NewClient) -> Resu
         public: new.public,
         first_party: new.first_party,
         require_pkce: new.require_pkce,
+        require_par: new.require_par,
         redirect_uris: new.redirect_uris,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         backchannel_logout_uri: new.backchannel_logout_uri,

@@ -18,6 +18,7 @@ fn client() -> Client {
         public: true,
         first_party: false,
         require_pkce: false,
+        require_par: false,
         redirect_uris: vec!["https://app.example/cb".into()],
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
@@ -51,7 +52,7 @@ proptest! {
             client_id, redirect_uri: redirect_uri.clone(), response_type, response_mode, scope, state,
             code_challenge, code_challenge_method, prompt, max_age, ..AuthorizationParams::default()
         };
-        match authorization::validate(&params, Some(client()), &crate::config::Settings::default(), 0) {
+        match authorization::validate(&params, Some(client()), Ok(vec![]), &crate::config::Settings::default(), 0) {
             Ok(pending) => prop_assert_eq!(pending.redirect_uri.as_str(), "https://app.example/cb"),
             // An error is only ever sent to the registered redirect URI.
             Err(AuthorizeError::Redirect(error)) => prop_assert_eq!(error.redirect_uri.as_str(), "https://app.example/cb"),

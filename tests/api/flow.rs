@@ -48,6 +48,7 @@ pub async fn register_client(app: &TestApp, client_id: &str, options: ClientOpti
             public: options.public,
             first_party: options.first_party,
             require_pkce: false,
+            require_par: false,
             redirect_uris: vec![REDIRECT_URI.into()],
             post_logout_redirect_uris: vec![POST_LOGOUT_URI.into()],
             backchannel_logout_uri: options.backchannel_logout_uri.clone(),

@@ -36,6 +36,7 @@ async fn client_with(app: &TestApp, id: &str, scopes: &str, policy: ClientPolicy
             public: false,
             first_party,
             require_pkce: false,
+            require_par: false,
             redirect_uris: vec![REDIRECT_URI.into()],
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,

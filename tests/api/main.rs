@@ -33,6 +33,7 @@ mod mfa;
 mod oidc_flow;
 mod oidc_refusals;
 mod outages;
+mod par;
 mod passkeys;
 mod password_policy;
 mod resources;

@@ -174,6 +174,7 @@ async fn client_credentials_for_an_api_get_the_scopes_an_admin_allowed_and_dpop_
         name: client.name.clone(),
         first_party: false,
         require_pkce: false,
+        require_par: false,
         redirect_uris: vec![],
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,

@@ -186,6 +186,7 @@ async fn admin_user_token(app: &TestApp) -> String {
         public: false,
         first_party: true,
         require_pkce: false,
+        require_par: false,
         redirect_uris: vec![REDIRECT_URI.into()],
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,

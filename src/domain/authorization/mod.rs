@@ -6,6 +6,7 @@
 //! checked out, errors are shown to the user and never redirected.
 
 mod code;
+pub mod pushed;
 pub mod response;
 
 use std::time::Duration;
@@ -47,6 +48,22 @@ pub struct AuthorizationParams {
     /// the handler.
     #[serde(skip)]
     pub resources: Vec<String>,
+    /// The request came through `/par` (RFC 9126), not the browser.
+    #[serde(skip)]
+    pub pushed: bool,
+}
+
+impl AuthorizationParams {
+    /// The parameters of a query string or form; `resource` may repeat (RFC 8707 §2), the
+    /// others may not.
+    pub fn from_form(raw: &[u8]) -> Result<AuthorizationParams, serde_urlencoded::de::Error> {
+        let mut params: AuthorizationParams = serde_urlencoded::from_bytes(raw)?;
+        params.resources = url::form_urlencoded::parse(raw)
+            .filter(|(name, _)| name == "resource")
+            .map(|(_, value)| value.into_owned())
+            .collect();
+        Ok(params)
+    }
 }
 
 /// Errors shown on a page: the client or redirect URI cannot be trusted.
@@ -157,6 +174,10 @@ pub fn validate(
             description: description.into(),
         }))
     };
+    let par_required = client.require_par || settings.oidc.require_pushed_authorization_requests;
+    if par_required && !params.pushed {
+        return fail(OAuthErrorCode::InvalidRequest, "this client must push its authorization requests to /par");
+    }
     if params.request.is_some() {
         return fail(OAuthErrorCode::RequestNotSupported, "request objects are not supported");
     }
@@ -466,6 +487,7 @@ mod tests {
             public,
             first_party: false,
             require_pkce: false,
+            require_par: false,
             redirect_uris: vec!["https://app.example/cb".into()],
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,

@@ -116,6 +116,8 @@ pub struct Client {
     pub first_party: bool,
     /// Must use PKCE even though confidential (public clients always must).
     pub require_pkce: bool,
+    /// Must push its authorization requests (PAR, RFC 9126): a direct `/authorize` is refused.
+    pub require_par: bool,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::domain::authorization::{self, Advance, AuthorizationParams, AuthorizeError, PendingAuthorization};
+use crate::domain::authorization::{self, Advance, pushed, AuthorizationParams, AuthorizeError, PendingAuthorization};
 use crate::domain::rate_limits::{self, Limit};
 use crate::domain::sessions::BrowserSession;
 use crate::domain::{clients, now, resources, users::User};
@@ -25,15 +25,24 @@ pub async fn start_post(
     start(&state, &request, &params).await
 }
 
-/// The request's parameters; `resource` may repeat (RFC 8707 §2), the others may not.
 fn parse_params(raw: &[u8]) -> Result<AuthorizationParams, PageError> {
-    let invalid = || PageError::bad_request("This sign-in request is not valid", "Its parameters cannot be read.");
-    let mut params: AuthorizationParams = serde_urlencoded::from_bytes(raw).map_err(|_| invalid())?;
-    params.resources = url::form_urlencoded::parse(raw)
-        .filter(|(name, _)| name == "resource")
-        .map(|(_, value)| value.into_owned())
-        .collect();
-    Ok(params)
+    AuthorizationParams::from_form(raw)
+        .map_err(|_| PageError::bad_request("This sign-in request is not valid", "Its parameters cannot be read."))
+}
+
+/// A pushed request (RFC 9126) stands in for the whole query but `client_id`: once, for
+/// the client that pushed it.
+async fn unpushed(state: &AppState, params: AuthorizationParams) -> Result<AuthorizationParams, PageError> {
+    let (Some(request_uri), Some(client_id)) = (params.request_uri.as_deref(), params.client_id.as_deref()) else {
+        return Ok(params);
+    };
+    match pushed::take(&state.ephemeral, request_uri, client_id).await? {
+        Some(raw) => Ok(AuthorizationParams { pushed: true, ..parse_params(raw.as_bytes())? }),
+        None => Err(PageError::bad_request(
+            "This sign-in request is not valid",
+            "It has expired or was used already. Go back to the application and start again.",
+        )),
+    }
 }
 
 async fn start(
@@ -42,6 +51,7 @@ async fn start(
     params: &AuthorizationParams,
 ) -> Result<HttpResponse, PageError> {
     rate_limits::count(state, Limit::Authorize, source_ip(request).as_deref()).await??;
+    let params = &unpushed(state, params.clone()).await?;
     let client = match params.client_id.as_deref() {
         Some(id) if !id.is_empty() => clients::find_enabled(&state.db, id).await?,
         _ => None,

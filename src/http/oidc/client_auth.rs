@@ -18,11 +18,20 @@ use crate::state::AppState;
 /// Parses an `application/x-www-form-urlencoded` body. A parameter sent twice is an
 /// `invalid_request` (RFC 6749 §3.2).
 pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::invalid_request("the body is not a valid form"))?;
+    single_valued(&parse_pairs(body)?, &[])
+}
+
+/// The pairs of a form body, in order, repeats included.
+pub fn parse_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+    serde_urlencoded::from_bytes(body).map_err(|_| OAuthError::invalid_request("the body is not a valid form"))
+}
+
+/// The parameters of `pairs` but those named in `multi` (which may repeat, as `resource`
+/// does in RFC 8707), refusing any other that is repeated.
+pub fn single_valued(pairs: &[(String, String)], multi: &[&str]) -> Result<HashMap<String, String>, OAuthError> {
     let mut params = HashMap::with_capacity(pairs.len());
-    for (key, value) in pairs {
-        if params.insert(key.clone(), value).is_some() {
+    for (key, value) in pairs.iter().filter(|(key, _)| !multi.contains(&key.as_str())) {
+        if params.insert(key.clone(), value.clone()).is_some() {
             return Err(OAuthError::invalid_request(format!("parameter {key} is repeated")));
         }
     }

@@ -26,6 +26,8 @@ impl Document {
             "jwks_uri": settings.endpoint("/.well-known/jwks.json"),
             "introspection_endpoint": settings.endpoint("/introspect"),
             "revocation_endpoint": settings.endpoint("/revoke"),
+            "pushed_authorization_request_endpoint": settings.endpoint("/par"),
+            "require_pushed_authorization_requests": settings.oidc.require_pushed_authorization_requests,
             "end_session_endpoint": settings.endpoint("/logout"),
             "scopes_supported": ["openid", "profile", "email", "offline_access", "groups"],
             "response_types_supported": ["code"],

@@ -8,6 +8,7 @@ pub mod end_session;
 pub mod error;
 pub mod introspect;
 pub mod jwks;
+pub mod par;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -24,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/authorize/form-post", web::get().to(authorize::form_post))
         .route("/consent", web::get().to(consent::show_consent))
         .route("/consent", web::post().to(consent::submit_consent))
+        .route("/par", web::post().to(par::push))
         .route("/token", web::post().to(token::exchange))
         .route("/userinfo", web::get().to(userinfo::show))
         .route("/userinfo", web::post().to(userinfo::show))

@@ -19,6 +19,7 @@ fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
         public: model.public,
         first_party: model.first_party,
         require_pkce: model.require_pkce,
+        require_par: model.require_par,
         backchannel_logout_uri: model.backchannel_logout_uri,
         enabled: model.enabled,
         created_at: model.created_at,
@@ -50,6 +51,7 @@ pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Resu
         public: Set(client.public),
         first_party: Set(client.first_party),
         require_pkce: Set(client.require_pkce),
+        require_par: Set(client.require_par),
         redirect_uris: Set(json(&client.redirect_uris)?),
         post_logout_redirect_uris: Set(json(&client.post_logout_redirect_uris)?),
         backchannel_logout_uri: Set(client.backchannel_logout_uri.clone()),
@@ -98,6 +100,7 @@ pub async fn update(db: &Db, client: &Client, at: UnixTime) -> anyhow::Result<bo
     active.name = Set(client.name.clone());
     active.first_party = Set(client.first_party);
     active.require_pkce = Set(client.require_pkce);
+    active.require_par = Set(client.require_par);
     active.redirect_uris = Set(json(&client.redirect_uris)?);
     active.post_logout_redirect_uris = Set(json(&client.post_logout_redirect_uris)?);
     active.backchannel_logout_uri = Set(client.backchannel_logout_uri.clone());

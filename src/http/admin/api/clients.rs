@@ -18,6 +18,8 @@ pub struct ClientView {
     first_party: bool,
     /// PKCE is required even though the client is confidential.
     require_pkce: bool,
+    /// Only pushed authorization requests (RFC 9126) are accepted.
+    require_pushed_authorization_requests: bool,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
@@ -39,6 +41,7 @@ fn view(client: Client, secret: Option<SecretString>) -> ClientView {
         public: client.public,
         first_party: client.first_party,
         require_pkce: client.require_pkce,
+        require_pushed_authorization_requests: client.require_par,
         redirect_uris: client.redirect_uris,
         post_logout_redirect_uris: client.post_logout_redirect_uris,
         backchannel_logout_uri: client.backchannel_logout_uri,
@@ -68,6 +71,8 @@ pub struct NewClientBody {
     #[serde(default)]
     require_pkce: bool,
     #[serde(default)]
+    require_pushed_authorization_requests: bool,
+    #[serde(default)]
     redirect_uris: Vec<String>,
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
@@ -92,6 +97,7 @@ pub async fn create_client(
         public: body.public,
         first_party: body.first_party,
         require_pkce: body.require_pkce,
+        require_par: body.require_pushed_authorization_requests,
         redirect_uris: body.redirect_uris,
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         backchannel_logout_uri: body.backchannel_logout_uri.filter(|u| !u.is_empty()),
@@ -119,6 +125,8 @@ pub struct ClientBody {
     first_party: bool,
     #[serde(default)]
     require_pkce: bool,
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
@@ -140,6 +148,7 @@ pub async fn update_client(
         name: body.name,
         first_party: body.first_party,
         require_pkce: body.require_pkce,
+        require_par: body.require_pushed_authorization_requests,
         redirect_uris: body.redirect_uris,
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         backchannel_logout_uri: body.backchannel_logout_uri.filter(|u| !u.is_empty()),

@@ -154,6 +154,7 @@ struct ClientForm {
     client_type: String,
     first_party: Option<String>,
     require_pkce: Option<String>,
+    require_pushed_authorization_requests: Option<String>,
     enabled: Option<String>,
     #[serde(default)]
     redirect_uris: String,
@@ -187,6 +188,7 @@ pub async fn create(
         public: form.client_type == "public",
         first_party: form.first_party.is_some(),
         require_pkce: form.require_pkce.is_some(),
+        require_par: form.require_pushed_authorization_requests.is_some(),
         redirect_uris: lines(&form.redirect_uris),
         post_logout_redirect_uris: lines(&form.post_logout_redirect_uris),
         backchannel_logout_uri: Some(form.backchannel_logout_uri.trim().to_string()).filter(|u| !u.is_empty()),
@@ -224,6 +226,7 @@ pub async fn update(
         name: form.name,
         first_party: form.first_party.is_some(),
         require_pkce: form.require_pkce.is_some(),
+        require_par: form.require_pushed_authorization_requests.is_some(),
         redirect_uris: lines(&form.redirect_uris),
         post_logout_redirect_uris: lines(&form.post_logout_redirect_uris),
         backchannel_logout_uri: Some(form.backchannel_logout_uri.trim().to_string()).filter(|u| !u.is_empty()),

@@ -11,6 +11,7 @@ pub struct Model {
     pub public: bool,
     pub first_party: bool,
     pub require_pkce: bool,
+    pub require_par: bool,
     /// JSON array of strings.
     pub redirect_uris: String,
     /// JSON array of strings.
