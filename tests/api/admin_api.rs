@@ -422,6 +422,11 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         "POST /admin/api/users/{id}/email/verification",
         "POST /admin/api/users/{id}/email/verified",
         "POST /admin/api/users/invitations",
+        "GET /admin/api/apis",
+        "POST /admin/api/apis",
+        "GET /admin/api/apis/{identifier}",
+        "PUT /admin/api/apis/{identifier}",
+        "DELETE /admin/api/apis/{identifier}",
     ];
     expected.sort();
     assert_eq!(listed, expected);
