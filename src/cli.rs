@@ -153,6 +153,10 @@ pub struct AddClient {
     /// A name shown to users on the consent page [default: the client id]
     #[arg(long)]
     pub name: Option<String>,
+    /// Authenticate with private_key_jwt (RFC 7523) against the JWK Set at this https URL,
+    /// instead of a secret
+    #[arg(long, value_name = "URL", conflicts_with = "secret_stdin")]
+    pub jwks_uri: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -201,6 +201,39 @@ pub struct ClientSettings {
     /// Accept `http://` redirect URIs to hosts other than loopback ones (RFC 8252 allows
     /// only loopback). For development setups that cannot use https.
     pub allow_insecure_redirects: bool,
+    /// Dynamic client registration (RFC 7591) at `/register`.
+    pub registration: RegistrationMode,
+    /// Client ID Metadata Documents: an https `client_id` is fetched as the registration.
+    pub metadata_documents: MetadataDocumentSettings,
+}
+
+/// Who may register a client at `/register`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// Anyone (rate-limited).
+    Open,
+    /// Holders of an initial access token an admin issued.
+    #[default]
+    Token,
+    /// Nobody: `/register` is refused.
+    Off,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MetadataDocumentSettings {
+    pub enabled: bool,
+    /// Fetch documents from private, loopback and link-local addresses too. Tests only.
+    pub allow_private_addresses: bool,
+    /// A PEM file of extra roots trusted for the fetch. Tests only.
+    pub extra_root_certificates: String,
+}
+
+impl Default for MetadataDocumentSettings {
+    fn default() -> Self {
+        MetadataDocumentSettings { enabled: true, allow_private_addresses: false, extra_root_certificates: String::new() }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

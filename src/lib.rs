@@ -12,6 +12,8 @@ pub mod domain;
 /// The HTTP edge: routes, thin handlers, pages, and the mapping of domain errors to OAuth
 /// JSON errors, HTML error pages and admin API errors.
 pub mod http;
+/// SSRF-safe fetching of documents clients name by URL (metadata documents, JWK Sets).
+pub mod fetch;
 /// Outgoing mail over SMTP.
 pub mod mail;
 /// Builds the running application (storage, keyring, server).

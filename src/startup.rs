@@ -34,6 +34,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     let webauthn = crate::domain::passkeys::relying_party(&settings)?.map(Arc::new);
     let csrf_key = keyring.derive_mac_key("latchkey csrf v1");
     let mailer = crate::mail::Mailer::from_settings(&settings.smtp)?;
+    let fetcher = Arc::new(crate::fetch::Fetcher::new(&settings.clients.metadata_documents)?);
     let keyring = Arc::new(keyring);
     let access_cache = Arc::default();
     Ok(AppState {
@@ -47,6 +48,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         csrf_key,
         access_cache,
         mailer,
+        fetcher,
     })
 }
 

@@ -26,4 +26,6 @@ pub struct AppState {
     pub access_cache: Arc<AccessCache>,
     /// Outgoing mail; `None` without `smtp.url`.
     pub mailer: Option<crate::mail::Mailer>,
+    /// Documents clients name by URL: metadata documents, `jwks_uri`.
+    pub fetcher: Arc<crate::fetch::Fetcher>,
 }

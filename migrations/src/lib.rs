@@ -25,6 +25,7 @@ mod m20261130_000015_add_client_require_mfa;
 mod m20261201_000016_create_email_links;
 mod m20261201_000017_create_api_resources;
 mod m20261201_000018_add_client_require_par;
+mod m20261201_000019_client_keys_and_registration;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_create_email_links::Migration),
             Box::new(m20261201_000017_create_api_resources::Migration),
             Box::new(m20261201_000018_add_client_require_par::Migration),
+            Box::new(m20261201_000019_client_keys_and_registration::Migration),
         ]
     }
 }

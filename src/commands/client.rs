@@ -26,6 +26,7 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                 post_logout_redirect_uris,
                 backchannel_logout_uri,
                 name,
+                jwks_uri,
             } = add;
             let secret = if secret_stdin { Some(read_secret_from_stdin("client secret")?) } else { None };
             let added = clients::add_client(
@@ -44,6 +45,7 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                     scopes: scope,
                     grants,
                     secret,
+                    keys: jwks_uri.map(clients::ClientKeys::JwksUri),
                 },
             )
             .await?;

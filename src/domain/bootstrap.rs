@@ -113,8 +113,10 @@ struct ClientEntry {
     scope: String,
     #[serde(default = "clients::default_grants")]
     grants: Vec<String>,
-    /// Required for confidential clients.
+    /// Required for confidential clients, unless they authenticate with keys.
     secret: Option<SecretSource>,
+    /// `private_key_jwt` (RFC 7523): where the client publishes its keys.
+    jwks_uri: Option<String>,
     /// With any of the next four, the file sets the client's whole policy; without, the
     /// policy is left as admins set it.
     allowed_groups: Option<Vec<String>>,
@@ -217,6 +219,7 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
     });
     let secret = match (&entry.secret, entry.public) {
         (Some(source), false) => Some(source.read(&format!("client {id} secret"))?),
+        (None, false) if entry.jwks_uri.is_some() => None,
         (None, false) => anyhow::bail!("bootstrap client {id}: a confidential client needs secret.env or secret.file"),
         (Some(_), true) => anyhow::bail!("bootstrap client {id}: a public client has no secret"),
         (None, true) => None,
@@ -240,6 +243,7 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
             scopes: entry.scope,
             grants: entry.grants,
             secret,
+            keys: entry.jwks_uri.clone().map(clients::ClientKeys::JwksUri),
         };
         clients::add_client(state, &Actor::Bootstrap, new)
             .await

@@ -7,7 +7,7 @@ use url::Url;
 use super::audit::{self, Actor, AdminAction};
 use super::grants::{self, FamiliesOf};
 use super::model::scopes::{ScopeError, ScopeSet};
-pub use super::model::{ClaimMapping, Client, ClientPolicy, GrantType};
+pub use super::model::{ClaimMapping, Client, ClientKeys, ClientPolicy, GrantType};
 use super::{access_cache, claims, constant_time_eq, groups, now, random_token, sha256_b64};
 use crate::config::Settings;
 use crate::state::AppState;
@@ -97,6 +97,9 @@ pub enum ClientError {
     PublicClientWithSecret,
     #[error("client secret must be at least 32 characters; leave it out to have one generated")]
     WeakSecret,
+    /// The client's `jwks` or `jwks_uri` cannot be used.
+    #[error("{0}")]
+    InvalidKeys(String),
     #[error("no client {0:?}")]
     NotFound(String),
     #[error("only an admin may do this")]
@@ -137,8 +140,12 @@ pub struct NewClient {
     pub backchannel_logout_uri: Option<String>,
     pub scopes: String,
     pub grants: Vec<String>,
-    /// For a confidential client: the secret to use, or `None` to generate one.
+    /// For a confidential client: the secret to use, or `None` to generate one (unless it
+    /// has `keys`).
     pub secret: Option<SecretString>,
+    /// For a confidential client: authenticates with a JWT signed by one of these keys
+    /// (`private_key_jwt`) instead of a secret.
+    pub keys: Option<ClientKeys>,
 }
 
 /// A registered client and, when Latchkey generated it, the secret, shown once.
@@ -372,7 +379,10 @@ pub async fn add_client(state: &AppState, actor: &Actor, new: NewClient) -> Resu
         &new.grants,
         new.secret.is_some(),
     )?;
-    let (secret_hash, generated_secret) = if new.public {
+    if let Some(keys) = &new.keys {
+        check_keys(keys, new.public, new.secret.is_some(), &state.settings)?;
+    }
+    let (secret_hash, generated_secret) = if new.public || new.keys.is_some() {
         (None, None)
     } else {
         match new.secret {
@@ -401,6 +411,8 @@ pub async fn add_client(state: &AppState, actor: &Actor, new: NewClient) -> Resu
         enabled: true,
         created_at: now(),
         policy: ClientPolicy::default(),
+        keys: new.keys,
+        dynamic: false,
     };
     db::clients::insert(&state.db, &client, secret_hash.as_deref()).await.map_err(|error| match error {
         WriteError::Duplicate => ClientError::AlreadyExists(client.id.clone()),
@@ -408,6 +420,27 @@ pub async fn add_client(state: &AppState, actor: &Actor, new: NewClient) -> Resu
     })?;
     audit::record_admin(&state.db, actor, AdminAction::CreateClient, None, Some(&client.id), client.created_at).await;
     Ok(AddedClient { client, generated_secret })
+}
+
+/// Checks a client's keys: only a confidential client without a secret has them; a JWK Set
+/// holds at least one public signing key; a `jwks_uri` is https (or loopback http when
+/// insecure redirects are allowed, for development).
+fn check_keys(keys: &ClientKeys, public: bool, has_secret: bool, settings: &Settings) -> Result<(), ClientError> {
+    let invalid = |why: &str| Err(ClientError::InvalidKeys(why.to_string()));
+    if public || has_secret {
+        return invalid("keys are for confidential clients that authenticate without a secret");
+    }
+    match keys {
+        ClientKeys::Jwks(jwks) => match super::client_assertion::parse_jwks(jwks) {
+            Ok(set) if !set.keys.is_empty() => Ok(()),
+            _ => invalid("jwks must be a JWK Set with at least one public key"),
+        },
+        ClientKeys::JwksUri(uri) => match Url::parse(uri) {
+            Ok(url) if url.scheme() == "https" => Ok(()),
+            Ok(url) if url.scheme() == "http" && settings.clients.allow_insecure_redirects => Ok(()),
+            _ => invalid("jwks_uri must be an https URL"),
+        },
+    }
 }
 
 pub async fn list_clients(db: &Db) -> Result<Vec<Client>, ClientError> {
@@ -437,6 +470,30 @@ pub async fn authenticate(state: &AppState, client_id: &str, secret: Option<&str
         (true, None, _) => Ok(client),
         (false, Some(secret), Some(hash)) if secret_matches(secret, &hash) => Ok(client),
         _ => Err(ClientAuthError::Failed),
+    }
+}
+
+/// Authenticates a client by a signed JWT (`private_key_jwt`, see [`client_assertion`]);
+/// the same single answer as a wrong secret when it fails.
+pub async fn authenticate_with_assertion(
+    state: &AppState,
+    client_id: &str,
+    assertion: &str,
+    audiences: &[String],
+) -> Result<Client, ClientAuthError> {
+    let Some((client, _)) = find_with_secret(state, client_id).await? else {
+        return Err(ClientAuthError::Failed);
+    };
+    if !client.enabled {
+        return Err(ClientAuthError::Failed);
+    }
+    match super::client_assertion::verify(state, &client, assertion, audiences, now()).await {
+        Ok(()) => Ok(client),
+        Err(super::client_assertion::AssertionError::Unexpected(error)) => Err(ClientAuthError::Unexpected(error)),
+        Err(error) => {
+            tracing::info!(%error, client_id, "client assertion refused");
+            Err(ClientAuthError::Failed)
+        }
     }
 }
 

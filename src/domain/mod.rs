@@ -12,6 +12,7 @@ pub mod authorization;
 pub mod backchannel;
 pub mod bootstrap;
 pub mod claims;
+pub mod client_assertion;
 pub mod clients;
 pub mod consents;
 pub mod credentials;

@@ -27,6 +27,8 @@ fn client() -> Client {
         enabled: true,
         created_at: 0,
         policy: Default::default(),
+        keys: None,
+        dynamic: false,
     }
 }
 

@@ -25,6 +25,7 @@ async fn ops_client(app: &TestApp) -> Rp {
             scopes: "admin profile".into(),
             grants: vec!["client_credentials".into()],
             secret: None,
+            keys: None,
         },
     )
     .await

@@ -55,6 +55,7 @@ pub async fn register_client(app: &TestApp, client_id: &str, options: ClientOpti
             scopes: "openid profile email offline_access".into(),
             grants: vec![options.grants.into()],
             secret: None,
+            keys: None,
         },
     )
     .await

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
 use latchkey::domain::audit::{self, Actor, AuditFilter};
 use latchkey::domain::clients::{self, ClaimMapping, ClientPolicy, NewClient};
 use latchkey::domain::groups::{self, Member};
@@ -43,6 +42,7 @@ async fn client_with(app: &TestApp, id: &str, scopes: &str, policy: ClientPolicy
             scopes: scopes.into(),
             grants: vec!["authorization_code,refresh_token".into()],
             secret: None,
+            keys: None,
         },
     )
     .await

@@ -193,6 +193,7 @@ async fn admin_user_token(app: &TestApp) -> String {
         scopes: "openid admin".into(),
         grants: vec!["authorization_code".into()],
         secret: None,
+        keys: None,
     };
     let added = clients::add_client(&app.state, &Actor::Cli, new).await.unwrap();
     use secrecy::ExposeSecret;

@@ -496,6 +496,8 @@ mod tests {
             enabled: true,
             created_at: 0,
             policy: Default::default(),
+            keys: None,
+            dynamic: false,
         }
     }
 

@@ -126,6 +126,19 @@ pub struct Client {
     pub enabled: bool,
     pub created_at: UnixTime,
     pub policy: ClientPolicy,
+    /// Keys for `private_key_jwt` (RFC 7523); a client with keys authenticates with them.
+    pub keys: Option<ClientKeys>,
+    /// Registered itself (RFC 7591), not by an admin: never first-party.
+    pub dynamic: bool,
+}
+
+/// The public keys a client signs its authentication assertions with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientKeys {
+    /// A JWK Set, as JSON.
+    Jwks(String),
+    /// Where the client publishes its JWK Set (fetched, and cached briefly).
+    JwksUri(String),
 }
 
 /// An API that access tokens can be issued for (RFC 8707 resource indicators): tokens for

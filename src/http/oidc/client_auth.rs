@@ -1,6 +1,6 @@
-//! Client authentication at the token, introspection and revocation endpoints (RFC 6749
-//! §2.3.1): `client_secret_basic`, `client_secret_post`, or `none` for public clients.
-//! Exactly one method per request.
+//! Client authentication at the token, introspection, revocation and PAR endpoints (RFC
+//! 6749 §2.3.1): `client_secret_basic`, `client_secret_post`, `private_key_jwt` (RFC 7523),
+//! or `none` for public clients. Exactly one method per request.
 
 use std::collections::HashMap;
 
@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::error::{OAuthError, OAuthErrorCode};
+use crate::domain::client_assertion;
 use crate::domain::clients::{self, Client, ClientAuthError};
 use crate::domain::rate_limits::{self, Limit};
 use crate::http::source_ip;
@@ -46,6 +47,12 @@ pub async fn authenticate(
 ) -> Result<Client, OAuthError> {
     let basic = basic_credentials(request)?;
     let form_id = params.get("client_id").map(String::as_str);
+    if let Some(assertion_type) = params.get("client_assertion_type") {
+        if basic.is_some() || params.contains_key("client_secret") {
+            return Err(OAuthError::invalid_request("use one client authentication method, not two"));
+        }
+        return authenticate_by_assertion(state, request, params, assertion_type).await;
+    }
     let form_secret = params.get("client_secret").map(String::as_str);
     let (client_id, secret) = match (basic, form_secret) {
         (Some(_), Some(_)) => {
@@ -67,6 +74,46 @@ pub async fn authenticate(
         return Err(OAuthError::new(OAuthErrorCode::SlowDown, "too many failed client authentications"));
     }
     match clients::authenticate(state, &client_id, secret.as_deref()).await {
+        Err(ClientAuthError::Failed) => {
+            let counted = rate_limits::count(state, Limit::FailedClientAuth, source_ip.as_deref()).await;
+            counted.map_err(|error| OAuthError::server_error(&error))?.ok();
+            Err(OAuthError::invalid_client())
+        }
+        result => Ok(result?),
+    }
+}
+
+/// `private_key_jwt`: the client named by the assertion's `sub` (and `client_id`, when
+/// sent, must agree), its signature checked against the client's keys. The assertion's
+/// `aud` may name the issuer, the token endpoint, or the endpoint called.
+async fn authenticate_by_assertion(
+    state: &AppState,
+    request: &HttpRequest,
+    params: &HashMap<String, String>,
+    assertion_type: &str,
+) -> Result<Client, OAuthError> {
+    if assertion_type != client_assertion::ASSERTION_TYPE {
+        return Err(OAuthError::invalid_request("unsupported client_assertion_type"));
+    }
+    let assertion = params
+        .get("client_assertion")
+        .filter(|a| !a.is_empty() && a.len() <= 8192)
+        .ok_or_else(|| OAuthError::invalid_request("client_assertion is required"))?;
+    let Some(client_id) = client_assertion::claimed_client(assertion) else {
+        return Err(OAuthError::invalid_client());
+    };
+    if params.get("client_id").is_some_and(|id| *id != client_id) {
+        return Err(OAuthError::invalid_client());
+    }
+    let source_ip = source_ip(request);
+    let limited = rate_limits::check(state, Limit::FailedClientAuth, source_ip.as_deref()).await;
+    if limited.map_err(|error| OAuthError::server_error(&error))?.is_err() {
+        return Err(OAuthError::new(OAuthErrorCode::SlowDown, "too many failed client authentications"));
+    }
+    let settings = &state.settings;
+    let audiences =
+        [settings.issuer.clone(), settings.endpoint("/token"), settings.endpoint(request.path())];
+    match clients::authenticate_with_assertion(state, &client_id, assertion, &audiences).await {
         Err(ClientAuthError::Failed) => {
             let counted = rate_limits::count(state, Limit::FailedClientAuth, source_ip.as_deref()).await;
             counted.map_err(|error| OAuthError::server_error(&error))?.ok();

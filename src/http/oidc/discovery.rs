@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::config::Settings;
 use crate::domain::authorization::ResponseMode;
+use crate::domain::client_assertion;
 
 pub struct Document {
     body: Vec<u8>,
@@ -17,6 +18,8 @@ pub struct Document {
 
 impl Document {
     pub fn new(settings: &Settings) -> Document {
+        let assertion_algorithms: Vec<String> =
+            client_assertion::ALGORITHMS.iter().map(|alg| format!("{alg:?}")).collect();
         let document = json!({
             // Byte for byte the configured issuer (Discovery §4.3).
             "issuer": settings.issuer,
@@ -35,9 +38,10 @@ impl Document {
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+            "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid",

@@ -5,7 +5,7 @@ use sea_orm::{EntityTrait, QueryOrder, Set};
 
 use super::entities::clients;
 use super::{Db, WriteError, insert_error};
-use crate::domain::model::{Client, ClientPolicy, GrantType, ScopeSet, UnixTime};
+use crate::domain::model::{Client, ClientKeys, ClientPolicy, GrantType, ScopeSet, UnixTime};
 
 fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
     let list = |json: &str| serde_json::from_str::<Vec<String>>(json).context("malformed URI list in clients table");
@@ -20,6 +20,12 @@ fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
         first_party: model.first_party,
         require_pkce: model.require_pkce,
         require_par: model.require_par,
+        keys: match (model.jwks, model.jwks_uri) {
+            (Some(jwks), _) => Some(ClientKeys::Jwks(jwks)),
+            (None, Some(uri)) => Some(ClientKeys::JwksUri(uri)),
+            (None, None) => None,
+        },
+        dynamic: model.dynamic,
         backchannel_logout_uri: model.backchannel_logout_uri,
         enabled: model.enabled,
         created_at: model.created_at,
@@ -42,6 +48,20 @@ fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
     })
 }
 
+fn jwks(client: &Client) -> Option<String> {
+    match &client.keys {
+        Some(ClientKeys::Jwks(jwks)) => Some(jwks.clone()),
+        _ => None,
+    }
+}
+
+fn jwks_uri(client: &Client) -> Option<String> {
+    match &client.keys {
+        Some(ClientKeys::JwksUri(uri)) => Some(uri.clone()),
+        _ => None,
+    }
+}
+
 pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Result<(), WriteError> {
     let json = |list: &Vec<String>| serde_json::to_string(list).context("cannot encode URI list");
     let model = clients::ActiveModel {
@@ -52,6 +72,10 @@ pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Resu
         first_party: Set(client.first_party),
         require_pkce: Set(client.require_pkce),
         require_par: Set(client.require_par),
+        jwks: Set(jwks(client)),
+        jwks_uri: Set(jwks_uri(client)),
+        dynamic: Set(client.dynamic),
+        registration_token_hash: Set(None),
         redirect_uris: Set(json(&client.redirect_uris)?),
         post_logout_redirect_uris: Set(json(&client.post_logout_redirect_uris)?),
         backchannel_logout_uri: Set(client.backchannel_logout_uri.clone()),
@@ -101,6 +125,8 @@ pub async fn update(db: &Db, client: &Client, at: UnixTime) -> anyhow::Result<bo
     active.first_party = Set(client.first_party);
     active.require_pkce = Set(client.require_pkce);
     active.require_par = Set(client.require_par);
+    active.jwks = Set(jwks(client));
+    active.jwks_uri = Set(jwks_uri(client));
     active.redirect_uris = Set(json(&client.redirect_uris)?);
     active.post_logout_redirect_uris = Set(json(&client.post_logout_redirect_uris)?);
     active.backchannel_logout_uri = Set(client.backchannel_logout_uri.clone());

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::auth::AdminCaller;
 use super::error::ApiError;
-use crate::domain::clients::{self, Client, ClientSettings, NewClient};
+use crate::domain::clients::{self, Client, ClientKeys, ClientSettings, NewClient};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -81,6 +81,11 @@ pub struct NewClientBody {
     scope: String,
     #[serde(default = "clients::default_grants")]
     grants: Vec<String>,
+    /// `private_key_jwt` (RFC 7523): the client's public keys, a JWK Set…
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
+    /// …or where it publishes them. A client with keys gets no secret.
+    jwks_uri: Option<String>,
 }
 
 #[utoipa::path(tag = "clients", request_body = NewClientBody, responses((status = 201, body = ClientView), (status = 400, body = ApiError), (status = 409, body = ApiError)))]
@@ -104,6 +109,11 @@ pub async fn create_client(
         scopes: body.scope,
         grants: body.grants,
         secret: None,
+        keys: match (body.jwks, body.jwks_uri) {
+            (Some(jwks), _) => Some(ClientKeys::Jwks(jwks.to_string())),
+            (None, Some(uri)) => Some(ClientKeys::JwksUri(uri)),
+            (None, None) => None,
+        },
     };
     let added = clients::add_client(&state, &actor, new).await?;
     Ok(HttpResponse::Created().json(view(added.client, added.generated_secret)))

@@ -116,6 +116,7 @@ impl From<ClientError> for ApiError {
             ClientError::UnknownGrant(_) => ApiError::invalid("grants", message),
             ClientError::PublicClientWithSecret => ApiError::invalid("public", message),
             ClientError::WeakSecret => ApiError::invalid("secret", message),
+            ClientError::InvalidKeys(_) => ApiError::invalid("jwks", message),
             ClientError::AlreadyExists(_) => ApiError::conflict(message),
             ClientError::InvalidPolicy(field, _) => ApiError::invalid(field, message),
             ClientError::NotFound(_) => ApiError::not_found(message),

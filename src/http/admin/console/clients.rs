@@ -195,6 +195,7 @@ pub async fn create(
         scopes: form.scope,
         grants: form_grants(&body),
         secret: None,
+        keys: None,
     };
     match clients::add_client(&state, &admin.actor, new).await {
         Ok(added) => {

@@ -12,6 +12,10 @@ pub struct Model {
     pub first_party: bool,
     pub require_pkce: bool,
     pub require_par: bool,
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub dynamic: bool,
+    pub registration_token_hash: Option<String>,
     /// JSON array of strings.
     pub redirect_uris: String,
     /// JSON array of strings.
