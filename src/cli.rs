@@ -112,6 +112,18 @@ pub enum ClientCommand {
     Add(AddClient),
     /// List clients
     List,
+    /// Issue an initial access token for dynamic client registration (RFC 7591), printed once
+    RegistrationToken {
+        /// How many clients may register with it
+        #[arg(long, default_value_t = 1)]
+        uses: u64,
+        /// How long it is good for, in seconds
+        #[arg(long, value_name = "SECS", default_value_t = 86400)]
+        ttl: u64,
+        /// What it is for (shown in the audit log)
+        #[arg(long, default_value = "")]
+        description: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -182,6 +182,8 @@ pub struct RateLimitSettings {
     pub passkey_start_per_minute: u64,
     pub failed_client_auth_per_minute: u64,
     pub account_per_minute: u64,
+    /// Dynamic client registrations (`POST /register`).
+    pub client_registration_per_minute: u64,
 }
 
 impl Default for RateLimitSettings {
@@ -191,6 +193,7 @@ impl Default for RateLimitSettings {
             passkey_start_per_minute: 60,
             failed_client_auth_per_minute: 30,
             account_per_minute: 60,
+            client_registration_per_minute: 10,
         }
     }
 }

@@ -26,6 +26,7 @@ mod m20261201_000016_create_email_links;
 mod m20261201_000017_create_api_resources;
 mod m20261201_000018_add_client_require_par;
 mod m20261201_000019_client_keys_and_registration;
+mod m20261201_000020_create_initial_access_tokens;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000017_create_api_resources::Migration),
             Box::new(m20261201_000018_add_client_require_par::Migration),
             Box::new(m20261201_000019_client_keys_and_registration::Migration),
+            Box::new(m20261201_000020_create_initial_access_tokens::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use crate::cli::{AddClient, ClientCommand};
 use crate::config::Settings;
 use crate::domain::audit::Actor;
 use crate::domain::clients::{self, NewClient};
+use crate::domain::{format_time, registration};
 
 pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<()> {
     let state = open_state(settings).await?;
@@ -58,6 +59,13 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
             if let Some(secret) = added.generated_secret {
                 println!("client secret (shown once, store it now): {}", secret.expose_secret());
             }
+        }
+        ClientCommand::RegistrationToken { uses, ttl, description } => {
+            let ttl = std::time::Duration::from_secs(ttl);
+            let (token, expires_at) =
+                registration::issue_initial_access_token(&state, &Actor::Cli, &description, uses, ttl).await?;
+            println!("initial access token (shown once; good for {uses} registration(s) until {}):", format_time(expires_at));
+            println!("{}", token.expose_secret());
         }
         ClientCommand::List => {
             println!("{:<32}  {:<12}  {:<11}  {:<8}  REDIRECT URIS", "CLIENT ID", "TYPE", "FIRST-PARTY", "STATUS");

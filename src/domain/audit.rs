@@ -90,6 +90,11 @@ pub enum AuditKind {
     RegistrationStarted,
     /// A self-registered account's address was verified: the account works.
     Registered,
+    /// A client registered itself (RFC 7591), or read, changed or deleted its registration
+    /// (RFC 7592).
+    ClientRegistered,
+    ClientRegistrationUpdated,
+    ClientRegistrationDeleted,
     Admin(AdminAction),
 }
 
@@ -127,6 +132,7 @@ pub enum AdminAction {
     CreateApi,
     UpdateApi,
     DeleteApi,
+    IssueInitialAccessToken,
 }
 
 impl AdminAction {
@@ -163,6 +169,7 @@ impl AdminAction {
             AdminAction::CreateApi => "create_api",
             AdminAction::UpdateApi => "update_api",
             AdminAction::DeleteApi => "delete_api",
+            AdminAction::IssueInitialAccessToken => "issue_initial_access_token",
         }
     }
 }
@@ -193,6 +200,9 @@ impl AuditKind {
             AuditKind::InvitationAccepted => "invitation_accepted",
             AuditKind::RegistrationStarted => "registration_started",
             AuditKind::Registered => "registered",
+            AuditKind::ClientRegistered => "client_registered",
+            AuditKind::ClientRegistrationUpdated => "client_registration_updated",
+            AuditKind::ClientRegistrationDeleted => "client_registration_deleted",
             AuditKind::Admin(_) => "admin_action",
         }
     }

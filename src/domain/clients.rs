@@ -184,6 +184,27 @@ pub async fn update_client(
 ) -> Result<Client, ClientError> {
     require_admin(actor)?;
     let existing = find_client(&state.db, id).await?;
+    let keys = existing.keys.clone();
+    let (client, changed) = apply_settings(state, existing, settings, keys).await?;
+    if changed {
+        audit::record_admin(&state.db, actor, AdminAction::UpdateClient, None, Some(id), now()).await;
+    }
+    Ok(client)
+}
+
+/// Validates and stores new settings (and keys) for `existing`; whether anything changed.
+/// Disabling a client ends its grants.
+pub(super) async fn apply_settings(
+    state: &AppState,
+    existing: Client,
+    settings: ClientSettings,
+    keys: Option<ClientKeys>,
+) -> Result<(Client, bool), ClientError> {
+    let id = existing.id.clone();
+    let id = id.as_str();
+    if let Some(keys) = keys.as_ref().filter(|keys| Some(*keys) != existing.keys.as_ref()) {
+        check_keys(keys, existing.public, false, &state.settings)?;
+    }
     let (allowed_scopes, allowed_grants) = registration_checks(
         &state.settings,
         &existing.id,
@@ -206,10 +227,11 @@ pub async fn update_client(
         allowed_scopes,
         allowed_grants,
         enabled: settings.enabled,
+        keys,
         ..existing.clone()
     };
     if client == existing {
-        return Ok(client);
+        return Ok((client, false));
     }
     db::clients::update(&state.db, &client, now()).await?;
     access_cache::client_changed(state, id).await.map_err(anyhow::Error::from)?;
@@ -217,8 +239,7 @@ pub async fn update_client(
         // A disabled client's tokens stop working now, not when they expire.
         grants::end_all(state, FamiliesOf::Client(id), now()).await.map_err(anyhow::Error::from)?;
     }
-    audit::record_admin(&state.db, actor, AdminAction::UpdateClient, None, Some(id), now()).await;
-    Ok(client)
+    Ok((client, true))
 }
 
 /// Sets who may use client `id` (`allowed_groups`), which groups it learns of
@@ -301,13 +322,19 @@ pub async fn set_secret(state: &AppState, actor: &Actor, id: &str, secret: &Secr
 /// with it, so a later client registered under the same id inherits nothing.
 pub async fn delete_client(state: &AppState, actor: &Actor, id: &str) -> Result<(), ClientError> {
     require_admin(actor)?;
+    remove_client(state, id).await?;
+    audit::record_admin(&state.db, actor, AdminAction::DeleteClient, None, Some(id), now()).await;
+    Ok(())
+}
+
+/// Deletes a client after ending its grants (see [`delete_client`]).
+pub(super) async fn remove_client(state: &AppState, id: &str) -> Result<(), ClientError> {
     find_client(&state.db, id).await?;
     grants::end_all(state, FamiliesOf::Client(id), now()).await.map_err(anyhow::Error::from)?;
     if !db::clients::delete_with_dependents(&state.db, id).await? {
         return Err(ClientError::NotFound(id.to_string()));
     }
     access_cache::client_changed(state, id).await.map_err(anyhow::Error::from)?;
-    audit::record_admin(&state.db, actor, AdminAction::DeleteClient, None, Some(id), now()).await;
     Ok(())
 }
 
@@ -368,6 +395,14 @@ fn registration_checks(
 /// Validates and stores a client. Only a hash of the secret is kept.
 pub async fn add_client(state: &AppState, actor: &Actor, new: NewClient) -> Result<AddedClient, ClientError> {
     require_admin(actor)?;
+    let added = insert_new(state, new, false).await?;
+    let client = &added.client;
+    audit::record_admin(&state.db, actor, AdminAction::CreateClient, None, Some(&client.id), client.created_at).await;
+    Ok(added)
+}
+
+/// Validates and stores a new client, registered by an admin or (`dynamic`) by itself.
+pub(super) async fn insert_new(state: &AppState, new: NewClient, dynamic: bool) -> Result<AddedClient, ClientError> {
     let (scopes, grants) = registration_checks(
         &state.settings,
         &new.id,
@@ -412,13 +447,12 @@ pub async fn add_client(state: &AppState, actor: &Actor, new: NewClient) -> Resu
         created_at: now(),
         policy: ClientPolicy::default(),
         keys: new.keys,
-        dynamic: false,
+        dynamic,
     };
     db::clients::insert(&state.db, &client, secret_hash.as_deref()).await.map_err(|error| match error {
         WriteError::Duplicate => ClientError::AlreadyExists(client.id.clone()),
         WriteError::Unexpected(error) => ClientError::Unexpected(error),
     })?;
-    audit::record_admin(&state.db, actor, AdminAction::CreateClient, None, Some(&client.id), client.created_at).await;
     Ok(AddedClient { client, generated_secret })
 }
 

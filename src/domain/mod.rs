@@ -27,6 +27,7 @@ pub mod passkeys;
 pub mod password_policy;
 pub mod passwords;
 pub mod rate_limits;
+pub mod registration;
 pub mod resources;
 pub mod sessions;
 pub mod tokens;

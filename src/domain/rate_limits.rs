@@ -20,6 +20,8 @@ pub enum Limit {
     FailedClientAuth,
     /// Form posts and calls on the account pages.
     Account,
+    /// Dynamic client registrations.
+    ClientRegistration,
 }
 
 impl Limit {
@@ -29,6 +31,7 @@ impl Limit {
             Limit::PasskeyStart => "passkey-start",
             Limit::FailedClientAuth => "client-auth-failures",
             Limit::Account => "account",
+            Limit::ClientRegistration => "client-registration",
         }
     }
 
@@ -38,6 +41,7 @@ impl Limit {
             Limit::PasskeyStart => settings.passkey_start_per_minute,
             Limit::FailedClientAuth => settings.failed_client_auth_per_minute,
             Limit::Account => settings.account_per_minute,
+            Limit::ClientRegistration => settings.client_registration_per_minute,
         }
     }
 }

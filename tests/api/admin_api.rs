@@ -428,6 +428,7 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         "GET /admin/api/apis/{identifier}",
         "PUT /admin/api/apis/{identifier}",
         "DELETE /admin/api/apis/{identifier}",
+        "POST /admin/api/clients/registration-tokens",
     ];
     expected.sort();
     assert_eq!(listed, expected);

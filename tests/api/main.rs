@@ -17,6 +17,7 @@ mod cli;
 mod config;
 mod consent;
 mod discovery;
+mod dynamic_registration;
 mod email;
 mod ephemeral;
 mod flow;

@@ -8,7 +8,7 @@ use actix_web::HttpResponse;
 use actix_web::web;
 use serde_json::json;
 
-use crate::config::Settings;
+use crate::config::{RegistrationMode, Settings};
 use crate::domain::authorization::ResponseMode;
 use crate::domain::client_assertion;
 
@@ -20,7 +20,7 @@ impl Document {
     pub fn new(settings: &Settings) -> Document {
         let assertion_algorithms: Vec<String> =
             client_assertion::ALGORITHMS.iter().map(|alg| format!("{alg:?}")).collect();
-        let document = json!({
+        let mut document = json!({
             // Byte for byte the configured issuer (Discovery §4.3).
             "issuer": settings.issuer,
             "authorization_endpoint": settings.endpoint("/authorize"),
@@ -56,6 +56,9 @@ impl Document {
             "backchannel_logout_supported": true,
             "backchannel_logout_session_supported": true,
         });
+        if settings.clients.registration != RegistrationMode::Off {
+            document["registration_endpoint"] = json!(settings.endpoint("/register"));
+        }
         Document { body: document.to_string().into_bytes() }
     }
 }

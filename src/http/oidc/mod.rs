@@ -9,6 +9,7 @@ pub mod error;
 pub mod introspect;
 pub mod jwks;
 pub mod par;
+pub mod registration;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -26,6 +27,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/consent", web::get().to(consent::show_consent))
         .route("/consent", web::post().to(consent::submit_consent))
         .route("/par", web::post().to(par::push))
+        .route("/register", web::post().guard(actix_web::guard::fn_guard(registration::is_json)).to(registration::register))
+        .route("/register/{client_id}", web::get().to(registration::read))
+        .route("/register/{client_id}", web::put().to(registration::update))
+        .route("/register/{client_id}", web::delete().to(registration::delete))
         .route("/token", web::post().to(token::exchange))
         .route("/userinfo", web::get().to(userinfo::show))
         .route("/userinfo", web::post().to(userinfo::show))

@@ -156,6 +156,27 @@ pub async fn set_policy(db: &Db, id: &str, policy: &ClientPolicy, at: UnixTime) 
     Ok(updated.rows_affected == 1)
 }
 
+pub async fn set_registration_token_hash(db: &Db, id: &str, token_hash: &str) -> anyhow::Result<bool> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let result = clients::Entity::update_many()
+        .col_expr(clients::Column::RegistrationTokenHash, sea_orm::sea_query::Expr::value(token_hash))
+        .filter(clients::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .context("cannot store the registration access token")?;
+    Ok(result.rows_affected == 1)
+}
+
+/// A self-registered client and the hash of its registration access token.
+pub async fn find_registered(db: &Db, id: &str) -> anyhow::Result<Option<(Client, String)>> {
+    let Some(model) = clients::Entity::find_by_id(id.to_string()).one(db).await.context("cannot look up client")?
+    else {
+        return Ok(None);
+    };
+    let Some(hash) = model.registration_token_hash.clone() else { return Ok(None) };
+    Ok(Some((to_domain(model)?, hash)))
+}
+
 pub async fn set_secret_hash(db: &Db, id: &str, secret_hash: &str) -> anyhow::Result<bool> {
     use sea_orm::{ColumnTrait, QueryFilter};
     let result = clients::Entity::update_many()

@@ -8,6 +8,7 @@ pub mod consents;
 pub mod email_links;
 mod entities;
 pub mod groups;
+pub mod initial_access_tokens;
 pub mod mfa;
 pub mod passkeys;
 pub mod refresh_tokens;

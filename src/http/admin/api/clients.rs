@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::auth::AdminCaller;
 use super::error::ApiError;
 use crate::domain::clients::{self, Client, ClientKeys, ClientSettings, NewClient};
+use crate::domain::registration;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -26,6 +27,8 @@ pub struct ClientView {
     scope: String,
     grants: Vec<String>,
     enabled: bool,
+    /// Registered itself (RFC 7591), not by an admin.
+    self_registered: bool,
     created_at: i64,
     /// Only in the answer that created or rotated it: store it now.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,6 +49,7 @@ fn view(client: Client, secret: Option<SecretString>) -> ClientView {
         post_logout_redirect_uris: client.post_logout_redirect_uris,
         backchannel_logout_uri: client.backchannel_logout_uri,
         enabled: client.enabled,
+        self_registered: client.dynamic,
         created_at: client.created_at,
         client_secret: secret.map(|s| s.expose_secret().to_string()),
     }
@@ -179,6 +183,38 @@ pub async fn delete_client(
 ) -> Result<HttpResponse, ApiError> {
     clients::delete_client(&state, &actor, &id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct InitialAccessTokenBody {
+    #[serde(default)]
+    description: String,
+    /// How many clients may register with it (default 1).
+    uses: Option<u64>,
+    /// How long it is good for, in seconds (default a day).
+    ttl_secs: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InitialAccessTokenView {
+    /// Shown once: hand it to the client developer, who sends it as a Bearer token to `/register`.
+    initial_access_token: String,
+    expires_at: i64,
+}
+
+#[utoipa::path(tag = "clients", request_body = InitialAccessTokenBody, responses((status = 201, body = InitialAccessTokenView), (status = 400, body = ApiError)))]
+#[post("/clients/registration-tokens")]
+pub async fn issue_registration_token(
+    AdminCaller(actor): AdminCaller,
+    state: web::Data<AppState>,
+    body: web::Json<InitialAccessTokenBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ttl = std::time::Duration::from_secs(body.ttl_secs.unwrap_or(86_400));
+    let (token, expires_at) =
+        registration::issue_initial_access_token(&state, &actor, &body.description, body.uses.unwrap_or(1), ttl)
+            .await?;
+    let view = InitialAccessTokenView { initial_access_token: token.expose_secret().to_string(), expires_at };
+    Ok(HttpResponse::Created().json(view))
 }
 
 #[utoipa::path(tag = "clients", responses((status = 200, body = ClientView), (status = 400, body = ApiError), (status = 404, body = ApiError)))]

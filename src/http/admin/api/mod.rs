@@ -57,6 +57,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     .service(clients::update_client)
     .service(clients::delete_client)
     .service(clients::rotate_secret)
+    .service(clients::issue_registration_token)
     .service(groups::list_groups)
     .service(groups::create_group)
     .service(groups::get_group)

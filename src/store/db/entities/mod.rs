@@ -8,6 +8,7 @@ pub mod email_links;
 pub mod group_groups;
 pub mod group_users;
 pub mod groups;
+pub mod initial_access_tokens;
 pub mod passkeys;
 pub mod recovery_codes;
 pub mod refresh_token_families;
