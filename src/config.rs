@@ -34,6 +34,7 @@ pub struct Settings {
     pub registration: RegistrationSettings,
     pub clients: ClientSettings,
     pub oidc: OidcSettings,
+    pub device: DeviceSettings,
     pub rate_limits: RateLimitSettings,
     pub bootstrap: BootstrapSettings,
     pub passwords: PasswordSettings,
@@ -184,6 +185,8 @@ pub struct RateLimitSettings {
     pub account_per_minute: u64,
     /// Dynamic client registrations (`POST /register`).
     pub client_registration_per_minute: u64,
+    /// User codes looked up at `/device`.
+    pub device_user_code_per_minute: u64,
 }
 
 impl Default for RateLimitSettings {
@@ -194,6 +197,7 @@ impl Default for RateLimitSettings {
             failed_client_auth_per_minute: 30,
             account_per_minute: 60,
             client_registration_per_minute: 10,
+            device_user_code_per_minute: 20,
         }
     }
 }
@@ -236,6 +240,22 @@ pub struct MetadataDocumentSettings {
 impl Default for MetadataDocumentSettings {
     fn default() -> Self {
         MetadataDocumentSettings { enabled: true, allow_private_addresses: false, extra_root_certificates: String::new() }
+    }
+}
+
+/// The device authorization grant (RFC 8628).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DeviceSettings {
+    /// How long a device code and its user code stay valid.
+    pub code_ttl_secs: u64,
+    /// The least time between two polls of the token endpoint.
+    pub poll_interval_secs: u64,
+}
+
+impl Default for DeviceSettings {
+    fn default() -> Self {
+        DeviceSettings { code_ttl_secs: 600, poll_interval_secs: 5 }
     }
 }
 
@@ -484,6 +504,7 @@ impl Default for Settings {
             registration: RegistrationSettings::default(),
             clients: ClientSettings::default(),
             oidc: OidcSettings::default(),
+            device: DeviceSettings::default(),
             rate_limits: RateLimitSettings::default(),
             bootstrap: BootstrapSettings::default(),
             passwords: PasswordSettings::default(),
@@ -619,6 +640,12 @@ impl Settings {
             && Url::parse(secrecy::ExposeSecret::expose_secret(url)).is_err()
         {
             return Err(ConfigError::new("redis.url", "not a redis:// URL"));
+        }
+        if !(10..=3600).contains(&self.device.code_ttl_secs) {
+            return Err(ConfigError::new("device.code_ttl_secs", "must be between 10 and 3600 seconds"));
+        }
+        if !(1..=60).contains(&self.device.poll_interval_secs) {
+            return Err(ConfigError::new("device.poll_interval_secs", "must be between 1 and 60 seconds"));
         }
         if self.memory_store.max_entries == 0 {
             return Err(ConfigError::new("memory_store.max_entries", "must be at least 1"));

@@ -89,7 +89,7 @@ pub enum ClientError {
     InvalidRedirectUri(String, &'static str),
     #[error("{0:?} is not a valid scope")]
     InvalidScope(String),
-    #[error("unknown grant type {0:?} (expected authorization_code, refresh_token or client_credentials)")]
+    #[error("unknown grant type {0:?} (expected authorization_code, refresh_token, client_credentials or device_code)")]
     UnknownGrant(String),
     #[error("the authorization_code grant needs at least one --redirect-uri")]
     MissingRedirectUri,

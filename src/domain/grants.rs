@@ -67,7 +67,6 @@ pub async fn exchange_code(
     if !client.allowed_grants.contains(&GrantType::AuthorizationCode) {
         return Err(GrantError::UnauthorizedClient);
     }
-    let settings = &state.settings;
     let Some(grant) = state.ephemeral.take_json::<CodeGrant>(&code_key(code)).await.map_err(unexpected)? else {
         if let Some(grant_id) = state.ephemeral.get(&code_grant_id_key(code)).await.map_err(unexpected)? {
             let grant_id = String::from_utf8_lossy(&grant_id).into_owned();
@@ -92,6 +91,44 @@ pub async fn exchange_code(
         }
         (None, None) => {}
     }
+    let authorized = Authorized {
+        grant_id,
+        user_id: grant.user_id,
+        scope: grant.scope,
+        nonce: grant.nonce,
+        session_id: grant.session_id,
+        auth_time: grant.auth_time,
+        amr: grant.amr,
+        resources: grant.resources,
+    };
+    start_grant(state, client, authorized, resource, now).await
+}
+
+/// What a signed-in user authorized a client to have: from an authorization code, or a
+/// device confirmation (RFC 8628).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Authorized {
+    pub grant_id: String,
+    pub user_id: String,
+    pub scope: ScopeSet,
+    pub nonce: Option<String>,
+    pub session_id: String,
+    pub auth_time: UnixTime,
+    pub amr: Vec<String>,
+    pub resources: Vec<String>,
+}
+
+/// Turns what a user authorized into a grant: the refresh-token family (with a refresh
+/// token when `offline_access` allows), the access token and, with `openid`, the ID token.
+pub(super) async fn start_grant(
+    state: &AppState,
+    client: &Client,
+    grant: Authorized,
+    resource: Option<&str>,
+    now: UnixTime,
+) -> Result<TokenSet, GrantError> {
+    let settings = &state.settings;
+    let grant_id = grant.grant_id.clone();
     let Some(user) = users::find_enabled(&state.db, &grant.user_id).await? else {
         return Err(GrantError::InvalidGrant("the user no longer exists or is disabled"));
     };

@@ -16,6 +16,7 @@ pub mod client_assertion;
 pub mod clients;
 pub mod consents;
 pub mod credentials;
+pub mod device;
 pub mod email;
 pub mod grants;
 pub mod groups;

@@ -22,6 +22,8 @@ pub enum Limit {
     Account,
     /// Dynamic client registrations.
     ClientRegistration,
+    /// User codes looked up at `/device`.
+    DeviceUserCode,
 }
 
 impl Limit {
@@ -32,6 +34,7 @@ impl Limit {
             Limit::FailedClientAuth => "client-auth-failures",
             Limit::Account => "account",
             Limit::ClientRegistration => "client-registration",
+            Limit::DeviceUserCode => "device-user-code",
         }
     }
 
@@ -42,6 +45,7 @@ impl Limit {
             Limit::FailedClientAuth => settings.failed_client_auth_per_minute,
             Limit::Account => settings.account_per_minute,
             Limit::ClientRegistration => settings.client_registration_per_minute,
+            Limit::DeviceUserCode => settings.device_user_code_per_minute,
         }
     }
 }

@@ -153,6 +153,7 @@ impl TestApp {
         let form = [
             ("csrf_token", hidden_field(&html, "csrf_token")),
             ("request", hidden_field(&html, "request")),
+            ("next", hidden_field(&html, "next")),
             ("username", username.to_string()),
             ("password", password.to_string()),
         ];

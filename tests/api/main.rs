@@ -16,6 +16,7 @@ mod browser;
 mod cli;
 mod config;
 mod consent;
+mod device;
 mod discovery;
 mod dynamic_registration;
 mod email;

@@ -150,6 +150,9 @@ async fn discovery_lists_every_endpoint_and_capability() {
         ("introspection_endpoint", "/introspect"),
         ("revocation_endpoint", "/revoke"),
         ("end_session_endpoint", "/logout"),
+        ("pushed_authorization_request_endpoint", "/par"),
+        ("device_authorization_endpoint", "/device_authorization"),
+        ("registration_endpoint", "/register"),
     ] {
         assert_eq!(document[key], format!("{}{path}", app.address), "{key}");
     }
@@ -157,11 +160,16 @@ async fn discovery_lists_every_endpoint_and_capability() {
     assert_eq!(document["authorization_response_iss_parameter_supported"], true);
     assert_eq!(
         document["grant_types_supported"],
-        serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
+        serde_json::json!([
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
     );
     assert_eq!(
         document["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+        serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
     );
     for claim in ["sub", "amr", "auth_time", "nonce", "email", "preferred_username"] {
         assert!(document["claims_supported"].as_array().unwrap().iter().any(|c| c == claim), "{claim}");

@@ -80,22 +80,29 @@ pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8628, the device authorization grant.
+    DeviceCode,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] =
-        [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials];
+    pub const ALL: [GrantType; 4] =
+        [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials, GrantType::DeviceCode];
 
     pub fn as_str(self) -> &'static str {
         match self {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
-    /// The grant type with this RFC name, if there is one.
+    /// The grant type with this RFC name, if there is one; `device_code` is short for the
+    /// device grant's URN.
     pub fn from_name(raw: &str) -> Option<GrantType> {
+        if raw == "device_code" {
+            return Some(GrantType::DeviceCode);
+        }
         GrantType::ALL.into_iter().find(|g| g.as_str() == raw)
     }
 }

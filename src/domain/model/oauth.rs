@@ -31,6 +31,12 @@ pub enum OAuthErrorCode {
     SlowDown,
     /// 503: a store the request needs is unreachable; retry later (RFC 6749 §4.1.2.1).
     TemporarilyUnavailable,
+    /// RFC 8628 §3.5: the user has not answered yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5 `slow_down`, a 400 like every token error: the device polls too often.
+    PollTooFast,
+    /// RFC 8628 §3.5: the device code expired.
+    ExpiredToken,
 }
 
 impl OAuthErrorCode {
@@ -56,6 +62,9 @@ impl OAuthErrorCode {
             OAuthErrorCode::ServerError => "server_error",
             OAuthErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             OAuthErrorCode::SlowDown => "slow_down",
+            OAuthErrorCode::AuthorizationPending => "authorization_pending",
+            OAuthErrorCode::PollTooFast => "slow_down",
+            OAuthErrorCode::ExpiredToken => "expired_token",
         }
     }
 

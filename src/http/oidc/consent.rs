@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::domain::authorization::{self, PendingAuthorization};
 use crate::domain::clients::{self, ClaimMapping};
 use crate::domain::resources::{self, ApiResource};
+use crate::domain::model::ScopeSet;
 use crate::domain::now;
 use crate::http::csrf::{self, FormToken};
 use crate::http::oidc::authorize::{location, pending_request};
@@ -61,6 +62,19 @@ fn describe(scope: &str, mappings: &[ClaimMapping], apis: &[ApiResource]) -> Str
     }
 }
 
+/// What `scope` lets `client_id` do, in plain words, one line per scope.
+pub async fn describe_all(
+    state: &AppState,
+    scope: &ScopeSet,
+    resources: &[String],
+    client_id: &str,
+) -> anyhow::Result<Vec<String>> {
+    let client = clients::find_enabled(&state.db, client_id).await?;
+    let mappings = client.map(|client| client.policy.claim_mappings).unwrap_or_default();
+    let apis = resources::resolve(&state.db, resources).await?.unwrap_or_default();
+    Ok(scope.iter().map(|scope| describe(scope, &mappings, &apis)).collect())
+}
+
 /// The pending request a consent page belongs to.
 async fn load(state: &AppState, id: &str) -> Result<PendingAuthorization, PageError> {
     pending_request(state, Some(id)).await?.ok_or(PageError::SignInExpired)
@@ -76,13 +90,10 @@ pub async fn show_consent(
         return Ok(see_other(&format!("/login?request={}", pending.id)));
     };
     let form = FormToken::new(&request, &state.settings);
-    let client = clients::find_enabled(&state.db, &pending.client_id).await?;
-    let mappings = client.map(|client| client.policy.claim_mappings).unwrap_or_default();
-    let apis = resources::resolve(&state.db, &pending.resources).await?.unwrap_or_default();
     let page = ConsentPage {
         client_name: &pending.client_name,
         username: &user.username,
-        permissions: pending.scope.iter().map(|scope| describe(scope, &mappings, &apis)).collect(),
+        permissions: describe_all(&state, &pending.scope, &pending.resources, &pending.client_id).await?,
         csrf_token: &form.token,
         request_id: &pending.id,
     };

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::config::{RegistrationMode, Settings};
 use crate::domain::authorization::ResponseMode;
-use crate::domain::client_assertion;
+use crate::domain::{client_assertion, device};
 
 pub struct Document {
     body: Vec<u8>,
@@ -30,12 +30,13 @@ impl Document {
             "introspection_endpoint": settings.endpoint("/introspect"),
             "revocation_endpoint": settings.endpoint("/revoke"),
             "pushed_authorization_request_endpoint": settings.endpoint("/par"),
+            "device_authorization_endpoint": settings.endpoint("/device_authorization"),
             "require_pushed_authorization_requests": settings.oidc.require_pushed_authorization_requests,
             "end_session_endpoint": settings.endpoint("/logout"),
             "scopes_supported": ["openid", "profile", "email", "offline_access", "groups"],
             "response_types_supported": ["code"],
             "response_modes_supported": ResponseMode::SUPPORTED,
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", device::GRANT_TYPE],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],

@@ -85,6 +85,19 @@ impl From<ClientAuthError> for OAuthError {
     }
 }
 
+impl From<crate::domain::device::PollError> for OAuthError {
+    fn from(error: crate::domain::device::PollError) -> Self {
+        use crate::domain::device::PollError;
+        match error {
+            PollError::Pending => OAuthError::new(OAuthErrorCode::AuthorizationPending, "the user has not answered yet"),
+            PollError::SlowDown => OAuthError::new(OAuthErrorCode::PollTooFast, "poll at most every interval seconds"),
+            PollError::Denied => OAuthError::new(OAuthErrorCode::AccessDenied, "the user denied the request"),
+            PollError::Expired => OAuthError::new(OAuthErrorCode::ExpiredToken, "the device code expired"),
+            PollError::Grant(error) => error.into(),
+        }
+    }
+}
+
 impl From<GrantError> for OAuthError {
     fn from(error: GrantError) -> Self {
         match error {

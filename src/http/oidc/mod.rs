@@ -3,6 +3,7 @@
 pub mod authorize;
 pub(crate) mod client_auth;
 pub mod consent;
+pub mod device;
 pub mod discovery;
 pub mod end_session;
 pub mod error;
@@ -27,6 +28,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/consent", web::get().to(consent::show_consent))
         .route("/consent", web::post().to(consent::submit_consent))
         .route("/par", web::post().to(par::push))
+        .route("/device_authorization", web::post().to(device::start))
+        .route("/device", web::get().to(device::show))
+        .route("/device", web::post().to(device::submit))
         .route("/register", web::post().guard(actix_web::guard::fn_guard(registration::is_json)).to(registration::register))
         .route("/register/{client_id}", web::get().to(registration::read))
         .route("/register/{client_id}", web::put().to(registration::update))

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::client_auth::{authenticate, parse_form};
 use super::error::{OAuthError, OAuthErrorCode};
 use crate::domain::model::ScopeSet;
-use crate::domain::{grants, now};
+use crate::domain::{device, grants, now};
 use crate::http::source_ip;
 use crate::state::AppState;
 
@@ -49,6 +49,10 @@ async fn issue(state: &AppState, request: &HttpRequest, body: &[u8]) -> Result<H
             grants::refresh(state, &client, token, scope, param("resource"), now).await?
         }
         Some("client_credentials") => grants::client_credentials(state, &client, scope, param("resource"), now).await?,
+        Some(device::GRANT_TYPE) => {
+            let code = param("device_code").ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
+            device::poll(state, &client, code, param("resource"), now).await?
+        }
         Some(_) => {
             return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "grant_type is not supported"));
         }
