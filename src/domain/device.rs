@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::clients::{Client, GrantType};
-use super::grants::{self, Authorized, GrantError, TokenSet};
+use super::grants::{self, Authorized, GrantError, TokenRequest, TokenSet};
 use super::model::ScopeSet;
 use super::resources::{self, TargetError};
 use super::sessions::BrowserSession;
@@ -235,7 +235,7 @@ pub async fn poll(
     state: &AppState,
     client: &Client,
     device_code: &str,
-    resource: Option<&str>,
+    request: TokenRequest<'_>,
     now: UnixTime,
 ) -> Result<TokenSet, PollError> {
     if !client.allowed_grants.contains(&GrantType::DeviceCode) {
@@ -270,7 +270,7 @@ pub async fn poll(
             let Some(DeviceAuthorization { status: Status::Approved(authorized), .. }) = taken else {
                 return Err(GrantError::InvalidGrant("device code already used").into());
             };
-            Ok(grants::start_grant(state, client, authorized, resource, now).await?)
+            Ok(grants::start_grant(state, client, authorized, request, now).await?)
         }
     }
 }

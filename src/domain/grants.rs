@@ -61,7 +61,7 @@ pub async fn exchange_code(
     code: &str,
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
-    resource: Option<&str>,
+    request: TokenRequest<'_>,
     now: UnixTime,
 ) -> Result<TokenSet, GrantError> {
     if !client.allowed_grants.contains(&GrantType::AuthorizationCode) {
@@ -101,7 +101,15 @@ pub async fn exchange_code(
         amr: grant.amr,
         resources: grant.resources,
     };
-    start_grant(state, client, authorized, resource, now).await
+    start_grant(state, client, authorized, request, now).await
+}
+
+/// What a token request asks for beyond its grant: the API the token is for (RFC 8707),
+/// and the key it is bound to (the thumbprint of a verified DPoP proof, RFC 9449).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenRequest<'a> {
+    pub resource: Option<&'a str>,
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// What a signed-in user authorized a client to have: from an authorization code, or a
@@ -124,7 +132,7 @@ pub(super) async fn start_grant(
     state: &AppState,
     client: &Client,
     grant: Authorized,
-    resource: Option<&str>,
+    request: TokenRequest<'_>,
     now: UnixTime,
 ) -> Result<TokenSet, GrantError> {
     let settings = &state.settings;
@@ -132,7 +140,7 @@ pub(super) async fn start_grant(
     let Some(user) = users::find_enabled(&state.db, &grant.user_id).await? else {
         return Err(GrantError::InvalidGrant("the user no longer exists or is disabled"));
     };
-    let audience = audience(state, &grant.resources, resource).await?;
+    let audience = audience(state, &grant.resources, request).await?;
 
     let wants_refresh = grant.scope.contains(OFFLINE_ACCESS)
         || (client.first_party && settings.tokens.first_party_refresh_without_offline_access);
@@ -156,6 +164,8 @@ pub(super) async fn start_grant(
         expires_at: now + lifetime as i64,
         revoked_at: None,
         resources: grant.resources.clone(),
+        // A public client has no other proof that a refresh token is its own (RFC 9449 §5).
+        dpop_jkt: request.dpop_jkt.filter(|_| client.public).map(str::to_string),
     };
     db::refresh_tokens::create_family(&state.db, &family).await?;
     let refresh_token = if wants_refresh { Some(new_refresh_token(state, &family.id, now).await?) } else { None };
@@ -171,6 +181,7 @@ pub(super) async fn start_grant(
         session_id: Some(grant.session_id),
         claims,
         audience,
+        dpop_jkt: request.dpop_jkt.map(str::to_string),
     };
     let tokens = tokens::mint(settings, &state.keyring, &grant, now).map_err(unexpected)?;
     Ok(TokenSet { tokens, refresh_token })
@@ -182,10 +193,10 @@ pub(super) async fn start_grant(
 async fn audience(
     state: &AppState,
     granted: &[String],
-    requested: Option<&str>,
+    request: TokenRequest<'_>,
 ) -> Result<Option<ApiResource>, GrantError> {
-    let api = resources::select(&state.db, granted, requested).await?.map_err(GrantError::InvalidTarget)?;
-    if api.as_ref().is_some_and(|api| api.require_dpop) {
+    let api = resources::select(&state.db, granted, request.resource).await?.map_err(GrantError::InvalidTarget)?;
+    if api.as_ref().is_some_and(|api| api.require_dpop) && request.dpop_jkt.is_none() {
         return Err(GrantError::DpopRequired);
     }
     Ok(api)
@@ -212,7 +223,7 @@ pub async fn refresh(
     client: &Client,
     refresh_token: &str,
     requested_scope: Option<ScopeSet>,
-    resource: Option<&str>,
+    request: TokenRequest<'_>,
     now: UnixTime,
 ) -> Result<TokenSet, GrantError> {
     if !client.allowed_grants.contains(&GrantType::RefreshToken) {
@@ -232,6 +243,9 @@ pub async fn refresh(
     if found.used_at.is_some() {
         return Err(refresh_token_reused(state, client, &family, now).await);
     }
+    if family.dpop_jkt.as_deref().is_some_and(|bound| request.dpop_jkt != Some(bound)) {
+        return Err(GrantError::InvalidGrant("the refresh token is bound to another DPoP key"));
+    }
     let Some(user) = users::find_enabled(&state.db, &family.user_id).await? else {
         return Err(GrantError::InvalidGrant("the user no longer exists or is disabled"));
     };
@@ -241,7 +255,7 @@ pub async fn refresh(
         end_grant(state, &family.id, now).await?;
         return Err(GrantError::InvalidGrant("the user may no longer use this client"));
     }
-    let audience = audience(state, &family.resources, resource).await?;
+    let audience = audience(state, &family.resources, request).await?;
     // What the client may still have: the grant's scopes, less any the client has since
     // lost (an admin removing `admin` from a client stops it minting admin tokens) and any
     // the API the token is for no longer defines.
@@ -273,6 +287,7 @@ pub async fn refresh(
         session_id: family.session_id.clone(),
         claims,
         audience,
+        dpop_jkt: request.dpop_jkt.map(str::to_string),
     };
     let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
     Ok(TokenSet { tokens, refresh_token: Some(next) })
@@ -298,14 +313,14 @@ pub async fn client_credentials(
     state: &AppState,
     client: &Client,
     requested: Option<ScopeSet>,
-    resource: Option<&str>,
+    request: TokenRequest<'_>,
     now: UnixTime,
 ) -> Result<TokenSet, GrantError> {
     if client.public || !client.allowed_grants.contains(&GrantType::ClientCredentials) {
         return Err(GrantError::UnauthorizedClient);
     }
-    let audience = match resource {
-        Some(resource) => audience(state, &[resource.to_string()], Some(resource)).await?,
+    let audience = match request.resource {
+        Some(resource) => audience(state, &[resource.to_string()], request).await?,
         None => None,
     };
     // User-facing scopes make no sense without a user; for an API, only the API's scopes
@@ -330,6 +345,7 @@ pub async fn client_credentials(
         session_id: None,
         claims: Default::default(),
         audience,
+        dpop_jkt: request.dpop_jkt.map(str::to_string),
     };
     let tokens = tokens::mint(&state.settings, &state.keyring, &grant, now).map_err(unexpected)?;
     Ok(TokenSet { tokens, refresh_token: None })

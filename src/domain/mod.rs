@@ -17,6 +17,7 @@ pub mod clients;
 pub mod consents;
 pub mod credentials;
 pub mod device;
+pub mod dpop;
 pub mod email;
 pub mod grants;
 pub mod groups;

@@ -37,6 +37,8 @@ pub struct Grant {
     pub claims: Map<String, Value>,
     /// The API (RFC 8707) the access token is for; `None`: the client itself.
     pub audience: Option<ApiResource>,
+    /// The thumbprint of the client's DPoP key (RFC 9449): the access token is bound to it.
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,9 +69,18 @@ pub struct AccessClaims {
     /// API checks it when `mfa.required_for_admins` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// The key the token is bound to (RFC 9449 §6): only its holder may use the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
     /// `groups` and mapped attributes, as in the ID token.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// `cnf` (RFC 7800) with a DPoP key's thumbprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 impl AccessClaims {
@@ -120,6 +131,7 @@ pub fn mint(settings: &Settings, keyring: &Keyring, grant: &Grant, now: UnixTime
         auth_time: grant.auth_time,
         sid: grant.session_id.clone(),
         acr: (grant.user.is_some() && !grant.amr.is_empty()).then(|| assurance::achieved_acr(&grant.amr).to_string()),
+        cnf: grant.dpop_jkt.clone().map(|jkt| Confirmation { jkt }),
         extra: grant.claims.clone(),
     };
     let access_token = key.sign_jwt("at+jwt", &access)?;

@@ -18,6 +18,23 @@ pub fn bearer_token(request: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
 }
 
+/// An access token presented with the `DPoP` scheme (RFC 9449 §7.1), and the `DPoP`
+/// header's proof when there is exactly one.
+pub fn dpop_token(request: &HttpRequest) -> Option<(&str, Option<&str>)> {
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("dpop") || token.is_empty() {
+        return None;
+    }
+    let proofs: Vec<_> = request.headers().get_all("DPoP").collect();
+    let proof = match proofs.as_slice() {
+        [proof] => proof.to_str().ok(),
+        _ => None,
+    };
+    Some((token, proof))
+}
+
 /// The browser's CSRF cookie when the request carries the matching `X-CSRF-Token` header.
 pub fn checked_browser(request: &HttpRequest) -> Option<String> {
     let header = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());

@@ -179,6 +179,9 @@ pub struct RefreshFamily {
     pub revoked_at: Option<UnixTime>,
     /// The API resources (RFC 8707) the grant was authorized for: identifiers.
     pub resources: Vec<String>,
+    /// A public client's refresh tokens are bound to its DPoP key (RFC 9449 §5): the key's
+    /// thumbprint.
+    pub dpop_jkt: Option<String>,
 }
 
 impl RefreshFamily {

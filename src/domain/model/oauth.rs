@@ -37,6 +37,8 @@ pub enum OAuthErrorCode {
     PollTooFast,
     /// RFC 8628 §3.5: the device code expired.
     ExpiredToken,
+    /// RFC 9449 §5, §7.1: the DPoP proof is missing or invalid (400; 401 at a resource).
+    InvalidDpopProof,
 }
 
 impl OAuthErrorCode {
@@ -65,6 +67,7 @@ impl OAuthErrorCode {
             OAuthErrorCode::AuthorizationPending => "authorization_pending",
             OAuthErrorCode::PollTooFast => "slow_down",
             OAuthErrorCode::ExpiredToken => "expired_token",
+            OAuthErrorCode::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::config::{RegistrationMode, Settings};
 use crate::domain::authorization::ResponseMode;
-use crate::domain::{client_assertion, device};
+use crate::domain::{client_assertion, device, dpop};
 
 pub struct Document {
     body: Vec<u8>,
@@ -18,6 +18,7 @@ pub struct Document {
 
 impl Document {
     pub fn new(settings: &Settings) -> Document {
+        let dpop_algorithms: Vec<String> = dpop::ALGORITHMS.iter().map(|alg| format!("{alg:?}")).collect();
         let assertion_algorithms: Vec<String> =
             client_assertion::ALGORITHMS.iter().map(|alg| format!("{alg:?}")).collect();
         let mut document = json!({
@@ -44,6 +45,7 @@ impl Document {
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "code_challenge_methods_supported": ["S256"],
+            "dpop_signing_alg_values_supported": dpop_algorithms,
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid",
                 "name", "preferred_username", "updated_at", "email", "email_verified", "groups", "acr"

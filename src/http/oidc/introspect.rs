@@ -35,7 +35,7 @@ pub async fn introspect(
         let claims = access.claims;
         answer = json!({
             "active": true,
-            "token_type": "Bearer",
+            "token_type": if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
             "scope": claims.scope,
             "client_id": claims.client_id,
             "sub": claims.sub,
@@ -45,6 +45,9 @@ pub async fn introspect(
             "iat": claims.iat,
             "jti": claims.jti,
         });
+        if let Some(cnf) = claims.cnf {
+            answer["cnf"] = json!({ "jkt": cnf.jkt });
+        }
     } else if let Some(family) = grants::find_live_refresh_token(&state, token, now).await?
         && family.client_id == client.id
     {

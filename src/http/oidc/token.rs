@@ -6,9 +6,15 @@ use serde_json::json;
 use super::client_auth::{authenticate, parse_form};
 use super::error::{OAuthError, OAuthErrorCode};
 use crate::domain::model::ScopeSet;
+use crate::domain::dpop::{self, DpopError};
+use crate::domain::grants::TokenRequest;
 use crate::domain::{device, grants, now};
 use crate::http::source_ip;
 use crate::state::AppState;
+
+fn invalid_proof(description: &str) -> OAuthError {
+    OAuthError::new(OAuthErrorCode::InvalidDpopProof, description)
+}
 
 pub async fn exchange(
     state: web::Data<AppState>,
@@ -37,21 +43,36 @@ async fn issue(state: &AppState, request: &HttpRequest, body: &[u8]) -> Result<H
         None => None,
     };
     let now = now();
+    // A DPoP proof (RFC 9449) binds the tokens to the client's key.
+    let jkt = match request.headers().get_all("DPoP").collect::<Vec<_>>().as_slice() {
+        [] => None,
+        [proof] => {
+            let proof = proof.to_str().map_err(|_| invalid_proof("the DPoP header is not text"))?;
+            let url = state.settings.endpoint("/token");
+            let verified = dpop::verify_proof(state, proof, "POST", &url, None, now).await;
+            Some(verified.map_err(|error| match error {
+                DpopError::Unexpected(error) => OAuthError::server_error(&error),
+                error => invalid_proof(&error.to_string()),
+            })?)
+        }
+        _ => return Err(invalid_proof("send one DPoP proof")),
+    };
+    let token_request = TokenRequest { resource: param("resource"), dpop_jkt: jkt.as_deref() };
     let set = match param("grant_type") {
         Some("authorization_code") => {
             let code = param("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
             let (redirect_uri, verifier) = (param("redirect_uri"), param("code_verifier"));
-            grants::exchange_code(state, &client, code, redirect_uri, verifier, param("resource"), now).await?
+            grants::exchange_code(state, &client, code, redirect_uri, verifier, token_request, now).await?
         }
         Some("refresh_token") => {
             let token =
                 param("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-            grants::refresh(state, &client, token, scope, param("resource"), now).await?
+            grants::refresh(state, &client, token, scope, token_request, now).await?
         }
-        Some("client_credentials") => grants::client_credentials(state, &client, scope, param("resource"), now).await?,
+        Some("client_credentials") => grants::client_credentials(state, &client, scope, token_request, now).await?,
         Some(device::GRANT_TYPE) => {
             let code = param("device_code").ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
-            device::poll(state, &client, code, param("resource"), now).await?
+            device::poll(state, &client, code, token_request, now).await?
         }
         Some(_) => {
             return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "grant_type is not supported"));
@@ -60,7 +81,7 @@ async fn issue(state: &AppState, request: &HttpRequest, body: &[u8]) -> Result<H
     };
     let mut body = json!({
         "access_token": set.tokens.access_token,
-        "token_type": "Bearer",
+        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": set.tokens.expires_in,
         "scope": set.tokens.scope,
     });

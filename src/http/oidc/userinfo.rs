@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 use super::error::OAuthErrorCode;
 use crate::domain::now;
 use crate::domain::tokens::{self, TokenError};
-use crate::http::extract::bearer_token;
+use crate::domain::dpop::{self, DpopError, Presentation};
+use crate::http::extract::{bearer_token, dpop_token};
 use crate::state::AppState;
 
 /// A refusal as RFC 6750 §3 asks: the status of `error`, `WWW-Authenticate` naming it.
@@ -26,16 +27,29 @@ fn challenge(error: Option<(OAuthErrorCode, &str)>) -> HttpResponse {
         .json(json!({ "error": code.as_str(), "error_description": description }))
 }
 
+/// A refusal of a DPoP presentation: 401 with a `DPoP` challenge (RFC 9449 §7.1).
+fn dpop_challenge(code: OAuthErrorCode, description: &str) -> HttpResponse {
+    let algorithms: Vec<String> = dpop::ALGORITHMS.iter().map(|alg| format!("{alg:?}")).collect();
+    let header = format!(r#"DPoP error="{code}", error_description="{description}", algs="{}""#, algorithms.join(" "));
+    HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, header))
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({ "error": code.as_str(), "error_description": description }))
+}
+
 fn server_error(error: &anyhow::Error) -> HttpResponse {
     use actix_web::ResponseError;
     super::error::OAuthError::server_error(error).error_response()
 }
 
 pub async fn show(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    let Some(token) = bearer_token(&request) else {
-        return challenge(None);
+    let (token, presentation) = match (bearer_token(&request), dpop_token(&request)) {
+        (Some(token), _) => (token, Presentation::Bearer),
+        (None, Some((token, proof))) => (token, Presentation::Dpop { token, proof }),
+        (None, None) => return challenge(None),
     };
-    let access = match tokens::verify_access_token(&state, token, now()).await {
+    let now = now();
+    let access = match tokens::verify_access_token(&state, token, now).await {
         Ok(access) => access,
         Err(TokenError::Unexpected(error)) => return server_error(&error),
         Err(error) => {
@@ -44,6 +58,20 @@ pub async fn show(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
             return challenge(Some((OAuthErrorCode::InvalidToken, description)));
         }
     };
+    let url = state.settings.endpoint("/userinfo");
+    let method = request.method().as_str();
+    match dpop::check_presentation(&state, &access.claims, presentation, method, &url, now).await {
+        Ok(()) => {}
+        Err(DpopError::Unexpected(error)) => return server_error(&error),
+        Err(error) => {
+            tracing::info!(%error, "userinfo refused a token's presentation");
+            let code = match error {
+                DpopError::ProofRequired | DpopError::NotBound => OAuthErrorCode::InvalidToken,
+                _ => OAuthErrorCode::InvalidDpopProof,
+            };
+            return dpop_challenge(code, &error.to_string());
+        }
+    }
     let scopes = access.claims.scopes();
     if !scopes.contains_openid() {
         return challenge(Some((OAuthErrorCode::InsufficientScope, "the openid scope is required")));

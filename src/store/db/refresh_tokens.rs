@@ -17,6 +17,7 @@ fn to_domain(model: families::Model) -> RefreshFamily {
         scope: ScopeSet::from_stored(&model.scope),
         amr: split(&model.amr),
         resources: split(&model.resources),
+        dpop_jkt: model.dpop_jkt,
         id: model.id,
         user_id: model.user_id,
         client_id: model.client_id,
@@ -41,6 +42,7 @@ pub async fn create_family(db: &Db, family: &RefreshFamily) -> anyhow::Result<()
         expires_at: Set(family.expires_at),
         revoked_at: Set(None),
         resources: Set(family.resources.join(" ")),
+        dpop_jkt: Set(family.dpop_jkt.clone()),
     };
     families::Entity::insert(model).exec_without_returning(db).await.context("cannot create refresh-token family")?;
     Ok(())

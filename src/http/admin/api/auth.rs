@@ -40,6 +40,10 @@ async fn authorize(request: &HttpRequest) -> Result<Actor, ApiError> {
     if let Some(token) = bearer_token(request) {
         let access = tokens::verify_access_token(state, token, now()).await.map_err(|_| ApiError::unauthorized())?;
         // A token for an API (RFC 8707) is that API's, never the admin API's.
+        // A DPoP-bound token is never good as a Bearer token (RFC 9449 §7.1).
+        if access.claims.cnf.is_some() {
+            return Err(ApiError::unauthorized());
+        }
         if access.claims.aud != access.claims.client_id || !access.claims.scopes().contains(ADMIN) {
             return Err(ApiError::forbidden("the token does not carry the admin scope"));
         }

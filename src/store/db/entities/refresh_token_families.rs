@@ -16,6 +16,7 @@ pub struct Model {
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
     pub resources: String,
+    pub dpop_jkt: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
