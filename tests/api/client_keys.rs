@@ -53,3 +53,20 @@ impl ClientKey {
         self.sign(header, &claims)
     }
 }
+
+impl ClientKey {
+    /// A DPoP proof (RFC 9449) for `method` `url`, and for `access_token` at a resource.
+    pub fn dpop_proof(&self, method: &str, url: &str, access_token: Option<&str>) -> String {
+        let mut claims = json!({
+            "jti": latchkey::domain::random_token(16), "htm": method, "htu": url, "iat": latchkey::domain::now(),
+        });
+        if let Some(token) = access_token {
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+            claims["ath"] = json!(URL_SAFE_NO_PAD.encode(digest.as_ref()));
+        }
+        let mut header = Header::new(Algorithm::ES256);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(serde_json::from_value(self.public_jwk()).unwrap());
+        self.sign(header, &claims)
+    }
+}

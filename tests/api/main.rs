@@ -18,6 +18,7 @@ mod config;
 mod consent;
 mod device;
 mod discovery;
+mod dpop;
 mod dynamic_registration;
 mod email;
 mod ephemeral;

@@ -195,6 +195,7 @@ async fn an_expired_access_token_is_refused() {
         session_id: None,
         claims: Default::default(),
         audience: None,
+        dpop_jkt: None,
     };
     let now = latchkey::domain::now();
     let fresh = tokens::mint(&app.state.settings, &app.state.keyring, &grant, now).unwrap();
