@@ -8,7 +8,7 @@ use super::audit::{self, Actor, AdminAction};
 use super::grants::{self, FamiliesOf};
 use super::model::scopes::{ScopeError, ScopeSet};
 pub use super::model::{ClaimMapping, Client, ClientKeys, ClientPolicy, GrantType};
-use super::{access_cache, claims, constant_time_eq, groups, now, random_token, sha256_b64};
+use super::{access_cache, claims, constant_time_eq, groups, metadata_documents, now, random_token, sha256_b64};
 use crate::config::Settings;
 use crate::state::AppState;
 use crate::store::db::{self, Db, WriteError};
@@ -534,6 +534,9 @@ pub async fn authenticate_with_assertion(
 /// A client and its secret hash: from this instance's cache while the client is unchanged
 /// (see [`access_cache`]), else from the database.
 async fn find_with_secret(state: &AppState, id: &str) -> anyhow::Result<Option<(Client, Option<String>)>> {
+    if metadata_documents::is_document_id(id) {
+        return Ok(find_usable(state, id).await?.map(|client| (client, None)));
+    }
     let stamp = access_cache::client_stamp(state, id).await;
     if let Some(stamp) = &stamp
         && let Some(cached) = state.access_cache.clients.get(id, stamp)
@@ -551,6 +554,22 @@ async fn find_with_secret(state: &AppState, id: &str) -> anyhow::Result<Option<(
 /// client makes.
 pub async fn find_enabled(db: &Db, client_id: &str) -> anyhow::Result<Option<Client>> {
     Ok(db::clients::find(db, client_id).await?.map(|(client, _)| client).filter(|client| client.enabled))
+}
+
+/// A client by id, if it exists and is enabled: registered here, or (an https URL) the
+/// client its metadata document describes. A document that cannot be had or does not
+/// check out is no client; why goes to the log.
+pub async fn find_usable(state: &AppState, client_id: &str) -> anyhow::Result<Option<Client>> {
+    if !metadata_documents::is_document_id(client_id) {
+        return find_enabled(&state.db, client_id).await;
+    }
+    match metadata_documents::resolve(state, client_id).await {
+        Ok(client) => Ok(Some(client)),
+        Err(error) => {
+            tracing::info!(%error, client_id, "client metadata document refused");
+            Ok(None)
+        }
+    }
 }
 
 /// Checks a presented client secret against the stored hash, in constant time.

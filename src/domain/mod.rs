@@ -23,6 +23,7 @@ pub mod grants;
 pub mod groups;
 pub mod keys;
 pub mod login;
+pub mod metadata_documents;
 pub mod mfa;
 pub mod model;
 pub mod passkeys;

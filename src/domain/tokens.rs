@@ -226,7 +226,7 @@ pub async fn verify_access_token(state: &AppState, token: &str, now: UnixTime) -
     if is_grant_revoked(&state.db, &claims.gid).await? {
         return Err(TokenError::Revoked);
     }
-    if clients::find_enabled(&state.db, &claims.client_id).await?.is_none() {
+    if clients::find_usable(state, &claims.client_id).await?.is_none() {
         return Err(TokenError::Invalid("the client no longer exists or is disabled"));
     }
     let user = match claims.is_client_acting_for_itself() {

@@ -431,7 +431,7 @@ pub async fn advance(
 /// Whether the client's access policy admits `user` (at every authorization; refresh checks
 /// again in `grants`).
 pub async fn may_use_client(state: &AppState, pending: &PendingAuthorization, user: &User) -> anyhow::Result<bool> {
-    let Some(client) = clients::find_enabled(&state.db, &pending.client_id).await? else { return Ok(false) };
+    let Some(client) = clients::find_usable(state, &pending.client_id).await? else { return Ok(false) };
     groups::may_use(&state.db, &client, &user.id).await
 }
 
@@ -446,7 +446,7 @@ pub async fn refuse_no_access(
     if finish_pending(&state.ephemeral, &pending.id).await?.is_none() {
         return Ok(None);
     }
-    if let Some(client) = clients::find_enabled(&state.db, &pending.client_id).await? {
+    if let Some(client) = clients::find_usable(state, &pending.client_id).await? {
         groups::record_refusal(&state.db, &client, &user.id, "authorize", None).await;
     }
     let error = pending.error(OAuthErrorCode::AccessDenied, "the user does not have access to this application");

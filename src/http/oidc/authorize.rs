@@ -53,7 +53,7 @@ async fn start(
     rate_limits::count(state, Limit::Authorize, source_ip(request).as_deref()).await??;
     let params = &unpushed(state, params.clone()).await?;
     let client = match params.client_id.as_deref() {
-        Some(id) if !id.is_empty() => clients::find_enabled(&state.db, id).await?,
+        Some(id) if !id.is_empty() => clients::find_usable(state, id).await?,
         _ => None,
     };
     let apis = resources::resolve(&state.db, &params.resources).await?;

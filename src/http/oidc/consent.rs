@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::domain::authorization::{self, PendingAuthorization};
 use crate::domain::clients::{self, ClaimMapping};
 use crate::domain::resources::{self, ApiResource};
+use crate::domain::metadata_documents;
 use crate::domain::model::ScopeSet;
 use crate::domain::now;
 use crate::http::csrf::{self, FormToken};
@@ -25,6 +26,8 @@ struct ConsentPage<'a> {
     permissions: Vec<String>,
     csrf_token: &'a str,
     request_id: &'a str,
+    /// For a client that described itself (a metadata document): the host it comes from.
+    unregistered_host: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -69,7 +72,7 @@ pub async fn describe_all(
     resources: &[String],
     client_id: &str,
 ) -> anyhow::Result<Vec<String>> {
-    let client = clients::find_enabled(&state.db, client_id).await?;
+    let client = clients::find_usable(state, client_id).await?;
     let mappings = client.map(|client| client.policy.claim_mappings).unwrap_or_default();
     let apis = resources::resolve(&state.db, resources).await?.unwrap_or_default();
     Ok(scope.iter().map(|scope| describe(scope, &mappings, &apis)).collect())
@@ -96,6 +99,9 @@ pub async fn show_consent(
         permissions: describe_all(&state, &pending.scope, &pending.resources, &pending.client_id).await?,
         csrf_token: &form.token,
         request_id: &pending.id,
+        unregistered_host: metadata_documents::is_document_id(&pending.client_id)
+            .then(|| metadata_documents::host_of(&pending.client_id))
+            .flatten(),
     };
     Ok(form.render(StatusCode::OK, &page))
 }

@@ -46,6 +46,7 @@ impl Document {
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "code_challenge_methods_supported": ["S256"],
             "dpop_signing_alg_values_supported": dpop_algorithms,
+            "client_id_metadata_document_supported": settings.clients.metadata_documents.enabled,
             "claims_supported": [
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid",
                 "name", "preferred_username", "updated_at", "email", "email_verified", "groups", "acr"

@@ -93,7 +93,7 @@ async fn logout(
             let Some(client_id) = &client_id else {
                 return Err(bad("post_logout_redirect_uri needs client_id or id_token_hint."));
             };
-            let client = clients::find_enabled(&state.db, client_id).await?;
+            let client = clients::find_usable(state, client_id).await?;
             if !client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|registered| registered == uri)) {
                 return Err(bad("The post_logout_redirect_uri is not registered for this application."));
             }
