@@ -239,7 +239,11 @@ pub struct MetadataDocumentSettings {
 
 impl Default for MetadataDocumentSettings {
     fn default() -> Self {
-        MetadataDocumentSettings { enabled: true, allow_private_addresses: false, extra_root_certificates: String::new() }
+        MetadataDocumentSettings {
+            enabled: true,
+            allow_private_addresses: false,
+            extra_root_certificates: String::new(),
+        }
     }
 }
 

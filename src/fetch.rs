@@ -115,11 +115,8 @@ impl Fetcher {
                 attempt.follow()
             }
         });
-        let mut builder = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .https_only(true)
-            .redirect(same_host)
-            .user_agent("Latchkey");
+        let mut builder =
+            reqwest::Client::builder().timeout(TIMEOUT).https_only(true).redirect(same_host).user_agent("Latchkey");
         if !settings.allow_private_addresses {
             builder = builder.dns_resolver(Arc::new(PublicOnly));
         }
@@ -137,9 +134,13 @@ impl Fetcher {
         })
     }
 
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The JSON document at `url`, from the cache while its lifetime lasts.
     pub async fn json(&self, url: &str) -> Result<serde_json::Value, FetchError> {
-        if let Some(cached) = self.cache.lock().expect("cache lock").get(url).filter(|c| c.until > Instant::now()) {
+        if let Some(cached) = self.cache().get(url).filter(|c| c.until > Instant::now()) {
             return Ok(cached.body.clone());
         }
         let parsed = Url::parse(url).map_err(|_| FetchError::NotHttps)?;
@@ -156,7 +157,11 @@ impl Fetcher {
             return Err(FetchError::PrivateAddress);
         }
         let mut response = self.client.get(parsed).send().await.map_err(|error| {
-            if is_resolver_refusal(&error) { FetchError::PrivateAddress } else { FetchError::Unreachable(error.to_string()) }
+            if is_resolver_refusal(&error) {
+                FetchError::PrivateAddress
+            } else {
+                FetchError::Unreachable(error.to_string())
+            }
         })?;
         if !response.status().is_success() {
             return Err(FetchError::Status(response.status().as_u16()));
@@ -173,7 +178,7 @@ impl Fetcher {
             }
         }
         let document: serde_json::Value = serde_json::from_slice(&body).map_err(|_| FetchError::NotJson)?;
-        let mut cache = self.cache.lock().expect("cache lock");
+        let mut cache = self.cache();
         if cache.len() >= MAX_CACHED {
             let now = Instant::now();
             cache.retain(|_, cached| cached.until > now);
@@ -187,7 +192,7 @@ impl Fetcher {
 
     /// Forgets a cached document (its keys rotated, say).
     pub fn forget(&self, url: &str) {
-        self.cache.lock().expect("cache lock").remove(url);
+        self.cache().remove(url);
     }
 }
 
@@ -208,7 +213,10 @@ fn cache_lifetime(header: Option<&reqwest::header::HeaderValue>) -> Duration {
     let max_age = header
         .and_then(|value| value.to_str().ok())
         .and_then(|value| {
-            value.split(',').map(str::trim).find_map(|directive| directive.strip_prefix("max-age=")?.parse::<u64>().ok())
+            value
+                .split(',')
+                .map(str::trim)
+                .find_map(|directive| directive.strip_prefix("max-age=")?.parse::<u64>().ok())
         })
         .map(Duration::from_secs)
         .unwrap_or(Duration::from_secs(300));
@@ -221,7 +229,19 @@ mod tests {
 
     #[test]
     fn only_public_addresses_are_public() {
-        for private in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.0.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1"] {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.0.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
         for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {

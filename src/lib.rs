@@ -9,11 +9,11 @@ pub mod config;
 /// The identity-provider rules: users, clients, sign-in, sessions, authorization, grants,
 /// tokens, keys, passkeys, consent and the audit log; `domain::model` holds the plain records.
 pub mod domain;
+/// SSRF-safe fetching of documents clients name by URL (metadata documents, JWK Sets).
+pub mod fetch;
 /// The HTTP edge: routes, thin handlers, pages, and the mapping of domain errors to OAuth
 /// JSON errors, HTML error pages and admin API errors.
 pub mod http;
-/// SSRF-safe fetching of documents clients name by URL (metadata documents, JWK Sets).
-pub mod fetch;
 /// Outgoing mail over SMTP.
 pub mod mail;
 /// Builds the running application (storage, keyring, server).

@@ -59,7 +59,10 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .alter_table(
-                Table::alter().table(RefreshTokenFamilies::Table).drop_column(RefreshTokenFamilies::Resources).to_owned(),
+                Table::alter()
+                    .table(RefreshTokenFamilies::Table)
+                    .drop_column(RefreshTokenFamilies::Resources)
+                    .to_owned(),
             )
             .await?;
         manager.drop_table(Table::drop().table(ApiResources::Table).to_owned()).await

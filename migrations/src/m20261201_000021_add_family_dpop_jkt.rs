@@ -21,7 +21,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .alter_table(Table::alter().table(RefreshTokenFamilies::Table).drop_column(RefreshTokenFamilies::DpopJkt).to_owned())
+            .alter_table(
+                Table::alter().table(RefreshTokenFamilies::Table).drop_column(RefreshTokenFamilies::DpopJkt).to_owned(),
+            )
             .await
     }
 }

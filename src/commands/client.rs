@@ -64,7 +64,10 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
             let ttl = std::time::Duration::from_secs(ttl);
             let (token, expires_at) =
                 registration::issue_initial_access_token(&state, &Actor::Cli, &description, uses, ttl).await?;
-            println!("initial access token (shown once; good for {uses} registration(s) until {}):", format_time(expires_at));
+            println!(
+                "initial access token (shown once; good for {uses} registration(s) until {}):",
+                format_time(expires_at)
+            );
             println!("{}", token.expose_secret());
         }
         ClientCommand::List => {

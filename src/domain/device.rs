@@ -77,7 +77,7 @@ fn new_user_code() -> String {
     let mut letters = String::with_capacity(8);
     let mut random = [0u8; 32];
     while letters.len() < 8 {
-        aws_lc_rs::rand::fill(&mut random).expect("the system random source works");
+        rand::fill(&mut random[..]);
         // 240 is a multiple of 20: no letter is likelier than another.
         for byte in random.iter().filter(|b| **b < 240).take(8 - letters.len()) {
             letters.push(USER_CODE_ALPHABET[*byte as usize % USER_CODE_ALPHABET.len()] as char);

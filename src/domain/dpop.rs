@@ -112,7 +112,8 @@ pub async fn verify_proof(
     validation.set_required_spec_claims::<&str>(&[]);
     validation.validate_exp = false;
     validation.validate_aud = false;
-    let claims = jsonwebtoken::decode::<ProofClaims>(proof, &key, &validation).map_err(|_| DpopError::Signature)?.claims;
+    let claims =
+        jsonwebtoken::decode::<ProofClaims>(proof, &key, &validation).map_err(|_| DpopError::Signature)?.claims;
     if !claims.htm.eq_ignore_ascii_case(method) || !same_target(&claims.htu, url) {
         return Err(DpopError::WrongTarget);
     }
@@ -120,8 +121,8 @@ pub async fn verify_proof(
         return Err(DpopError::Stale);
     }
     if let Some(token) = access_token {
-        let expected = URL_SAFE_NO_PAD
-            .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()).as_ref());
+        let expected =
+            URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()).as_ref());
         if claims.ath.as_deref() != Some(expected.as_str()) {
             return Err(DpopError::WrongToken);
         }

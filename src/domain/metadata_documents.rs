@@ -91,7 +91,11 @@ fn check(client_id: &str, document: Document) -> Result<Client, DocumentError> {
     let keys = match (document.token_endpoint_auth_method.as_deref().unwrap_or("none"), document.jwks_uri) {
         ("none", _) => None,
         ("private_key_jwt", Some(uri)) if uri.starts_with("https://") => Some(ClientKeys::JwksUri(uri)),
-        (method, _) => return invalid(format!("token_endpoint_auth_method {method:?} (only none, or private_key_jwt with an https jwks_uri)")),
+        (method, _) => {
+            return invalid(format!(
+                "token_endpoint_auth_method {method:?} (only none, or private_key_jwt with an https jwks_uri)"
+            ));
+        }
     };
     let mut grants = Vec::new();
     for name in document.grant_types.unwrap_or_else(|| vec!["authorization_code".into()]) {
@@ -147,7 +151,8 @@ mod tests {
     #[test]
     fn documents_are_checked() {
         let id = "https://app.example/client.json";
-        let good = serde_json::json!({"client_id": id, "client_name": "App", "redirect_uris": ["http://127.0.0.1:3000/cb"]});
+        let good =
+            serde_json::json!({"client_id": id, "client_name": "App", "redirect_uris": ["http://127.0.0.1:3000/cb"]});
         let client = check(id, document(good)).unwrap();
         assert!(client.public && !client.first_party && client.require_pkce);
         for bad in [

@@ -103,7 +103,11 @@ fn check(metadata: &ClientMetadata) -> Result<Checked, RegistrationError> {
             (None, Some(uri)) => AuthMethod::PrivateKeyJwt(ClientKeys::JwksUri(uri.clone())),
             _ => return invalid("private_key_jwt needs exactly one of jwks and jwks_uri"),
         },
-        _ => return invalid("token_endpoint_auth_method must be none, client_secret_basic, client_secret_post or private_key_jwt"),
+        _ => {
+            return invalid(
+                "token_endpoint_auth_method must be none, client_secret_basic, client_secret_post or private_key_jwt",
+            );
+        }
     };
     let grants = metadata.grant_types.clone().unwrap_or_else(|| vec!["authorization_code".into()]);
     for grant in &grants {
@@ -179,8 +183,7 @@ pub async fn register(
     };
     let AddedClient { client, generated_secret } = clients::insert_new(state, new, true).await?;
     let registration_token = random_token(32);
-    db::clients::set_registration_token_hash(&state.db, &client.id, &sha256_b64(registration_token.as_bytes()))
-        .await?;
+    db::clients::set_registration_token_hash(&state.db, &client.id, &sha256_b64(registration_token.as_bytes())).await?;
     let event = AuditEvent::new(AuditKind::ClientRegistered, client.created_at).client(&client.id);
     audit::record(&state.db, event.details(json!({ "client_name": client.name }))).await;
     let mut answer = describe(state, &client, method);
@@ -316,7 +319,10 @@ pub async fn issue_initial_access_token(
         return Err(ClientError::Forbidden);
     }
     if uses == 0 || ttl.is_zero() {
-        return Err(ClientError::InvalidPolicy("uses", "an initial access token allows at least one registration".into()));
+        return Err(ClientError::InvalidPolicy(
+            "uses",
+            "an initial access token allows at least one registration".into(),
+        ));
     }
     let token = random_token(32);
     let (at, expires_at) = (now(), now() + ttl.as_secs() as i64);

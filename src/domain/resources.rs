@@ -202,7 +202,11 @@ pub async fn resolve(db: &Db, requested: &[String]) -> anyhow::Result<Result<Vec
 
 /// The API a token request is for, among those the grant was authorized for: the one it
 /// names, or the only one.
-pub async fn select(db: &Db, granted: &[String], requested: Option<&str>) -> anyhow::Result<Result<Option<ApiResource>, TargetError>> {
+pub async fn select(
+    db: &Db,
+    granted: &[String],
+    requested: Option<&str>,
+) -> anyhow::Result<Result<Option<ApiResource>, TargetError>> {
     let identifier = match (requested, granted) {
         (Some(requested), _) if granted.iter().any(|g| g == requested) => requested,
         (Some(requested), _) if Url::parse(requested).is_err() => return Ok(Err(TargetError::Malformed)),
@@ -242,7 +246,8 @@ mod tests {
 
     #[test]
     fn identifiers_are_https_or_loopback_http_without_fragment() {
-        for good in ["https://api.example/", "https://api.example/mcp", "http://localhost:3000/mcp", "http://127.0.0.1/x"]
+        for good in
+            ["https://api.example/", "https://api.example/mcp", "http://localhost:3000/mcp", "http://127.0.0.1/x"]
         {
             assert_eq!(parse_identifier(good).unwrap(), good);
         }
@@ -263,8 +268,8 @@ mod tests {
 
     #[test]
     fn request_scopes_are_the_clients_or_the_apis() {
-        let api = checked("https://a/", ApiSettings { scopes: vec!["read write".into()], ..Default::default() }, 0)
-            .unwrap();
+        let api =
+            checked("https://a/", ApiSettings { scopes: vec!["read write".into()], ..Default::default() }, 0).unwrap();
         let client = ScopeSet::from(["openid", "profile"]);
         let apis = [api];
         assert_eq!(

@@ -94,7 +94,8 @@ async fn a_denied_or_expired_device_code_says_so() {
         })
         .await;
     add_user(&app, "alice").await;
-    let options = ClientOptions { public: true, grants: "urn:ietf:params:oauth:grant-type:device_code", ..Default::default() };
+    let options =
+        ClientOptions { public: true, grants: "urn:ietf:params:oauth:grant-type:device_code", ..Default::default() };
     let rp = register_client(&app, "tv", options).await;
 
     let denied = start(&app, &rp, "openid").await;

@@ -97,7 +97,8 @@ async fn an_api_that_requires_dpop_gets_bound_tokens_only() {
     };
     let actor = latchkey::domain::audit::Actor::Cli;
     latchkey::domain::resources::add_api(&app.state, &actor, "https://api.example/", settings).await.unwrap();
-    let service = register_client(&app, "service", ClientOptions { grants: "client_credentials", ..Default::default() }).await;
+    let service =
+        register_client(&app, "service", ClientOptions { grants: "client_credentials", ..Default::default() }).await;
     let mut client = latchkey::domain::clients::find_client(&app.state.db, "service").await.unwrap();
     client.allowed_scopes = ["read"].into();
     let edit = latchkey::domain::clients::ClientSettings {

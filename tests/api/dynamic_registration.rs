@@ -100,10 +100,16 @@ async fn registration_validates_metadata_and_can_be_open_or_off() {
     let app = env.spawn_app_with(|s| s.clients.registration = latchkey::config::RegistrationMode::Open).await;
     let (status, body) = register(&app, None, json!({ "redirect_uris": ["https://a.example/cb#frag"] })).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_redirect_uri")), "{body}");
-    let (status, body) = register(&app, None, json!({ "redirect_uris": ["https://a.example/cb"], "grant_types": ["password"] })).await;
+    let (status, body) =
+        register(&app, None, json!({ "redirect_uris": ["https://a.example/cb"], "grant_types": ["password"] })).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client_metadata")));
-    let (status, body) = register(&app, None, json!({ "redirect_uris": ["https://a.example/cb"], "scope": "openid admin" })).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client_metadata")), "no admin scope for strangers");
+    let (status, body) =
+        register(&app, None, json!({ "redirect_uris": ["https://a.example/cb"], "scope": "openid admin" })).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_client_metadata")),
+        "no admin scope for strangers"
+    );
     let (status, body) = register(&app, None, json!("not an object")).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client_metadata")));
     let (status, body) = register(&app, None, json!({ "redirect_uris": ["https://a.example/cb"] })).await;

@@ -101,7 +101,8 @@ async fn mismatched_private_and_oversized_documents_are_refused() {
     let strict = app_trusting(&env, &server, false).await;
     let loopback_id = format!("{}/ok.json", server.base);
     server.serve("/ok.json", &document(&loopback_id));
-    for client_id in [loopback_id, "https://127.0.0.1/client.json".to_string(), "https://[::1]/client.json".to_string()] {
+    for client_id in [loopback_id, "https://127.0.0.1/client.json".to_string(), "https://[::1]/client.json".to_string()]
+    {
         let rp = Rp { client_id, secret: None };
         assert_eq!(strict.authorize(&rp, &pkce, &[]).await.status(), 400);
     }

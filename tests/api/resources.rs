@@ -5,7 +5,9 @@ use latchkey::domain::audit::Actor;
 use latchkey::domain::resources::{self, ApiSettings};
 use serde_json::Value;
 
-use crate::flow::{ClientOptions, REDIRECT_URI, Rp, add_user, hidden_field, jwt_claims, location, pkce, query_param, register_client};
+use crate::flow::{
+    ClientOptions, REDIRECT_URI, Rp, add_user, hidden_field, jwt_claims, location, pkce, query_param, register_client,
+};
 use crate::helpers::{TestApp, TestEnv};
 
 const MCP: &str = "https://mcp.example/mcp";
@@ -39,11 +41,8 @@ async fn json(response: reqwest::Response) -> (u16, Value) {
 async fn a_token_for_an_api_has_the_api_as_audience_and_only_its_scopes() {
     let (_env, app, rp) = setup().await;
     let pkce = pkce();
-    let extra = [
-        ("scope", "openid profile offline_access tools:read invoices:read"),
-        ("resource", MCP),
-        ("resource", BILLING),
-    ];
+    let extra =
+        [("scope", "openid profile offline_access tools:read invoices:read"), ("resource", MCP), ("resource", BILLING)];
     let code = app.obtain_code(&rp, "alice", &pkce, &extra).await;
     // Two resources were authorized: the token request names one.
     let exchange = |resource: &'static str| {
@@ -105,7 +104,8 @@ async fn a_token_for_an_api_has_the_api_as_audience_and_only_its_scopes() {
     let access = jwt_claims(body["access_token"].as_str().unwrap());
     assert_eq!((access["aud"].as_str(), access["scope"].as_str()), (Some(BILLING), Some("invoices:read")));
     let refresh = body["refresh_token"].as_str().unwrap().to_string();
-    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("resource", "https://other.example/")];
+    let form =
+        [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str()), ("resource", "https://other.example/")];
     let (status, body) = json(app.token(&rp, &form).await).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")));
     // Two resources and none named: which one is ambiguous.
@@ -167,7 +167,8 @@ async fn client_credentials_for_an_api_get_the_scopes_an_admin_allowed_and_dpop_
     let app = env.spawn_app().await;
     add_api(&app, MCP, "tools:read tools:call", false).await;
     add_api(&app, BILLING, "invoices:read", true).await;
-    let service = register_client(&app, "service", ClientOptions { grants: "client_credentials", ..Default::default() }).await;
+    let service =
+        register_client(&app, "service", ClientOptions { grants: "client_credentials", ..Default::default() }).await;
     let mut client = latchkey::domain::clients::find_client(&app.state.db, "service").await.unwrap();
     client.allowed_scopes = ["profile", "tools:read", "invoices:read"].into();
     let settings = latchkey::domain::clients::ClientSettings {
@@ -184,7 +185,8 @@ async fn client_credentials_for_an_api_get_the_scopes_an_admin_allowed_and_dpop_
     };
     latchkey::domain::clients::update_client(&app.state, &Actor::Cli, "service", settings).await.unwrap();
 
-    let (status, body) = json(app.token(&service, &[("grant_type", "client_credentials"), ("resource", MCP)]).await).await;
+    let (status, body) =
+        json(app.token(&service, &[("grant_type", "client_credentials"), ("resource", MCP)]).await).await;
     assert_eq!(status, 200, "{body}");
     let access = jwt_claims(body["access_token"].as_str().unwrap());
     assert_eq!((access["aud"].as_str(), access["scope"].as_str()), (Some(MCP), Some("tools:read")));
@@ -194,7 +196,8 @@ async fn client_credentials_for_an_api_get_the_scopes_an_admin_allowed_and_dpop_
     let form = [("grant_type", "client_credentials"), ("resource", "https://unknown.example/")];
     let (_, body) = json(app.token(&service, &form).await).await;
     assert_eq!(body["error"], "invalid_target");
-    let (status, body) = json(app.token(&service, &[("grant_type", "client_credentials"), ("resource", BILLING)]).await).await;
+    let (status, body) =
+        json(app.token(&service, &[("grant_type", "client_credentials"), ("resource", BILLING)]).await).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "never a Bearer token: {body}");
 }
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::code::{CodeGrant, code_grant_id_key, code_key};
 use self::code::issue_code;
+pub use self::code::{CodeGrant, code_grant_id_key, code_key};
 use self::response::answer_error;
 pub use self::response::{ResponseMode, take_form_post};
 use super::clients::{Client, GrantType};

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::domain::authorization::{self, Advance, pushed, AuthorizationParams, AuthorizeError, PendingAuthorization};
+use crate::domain::authorization::{self, Advance, AuthorizationParams, AuthorizeError, PendingAuthorization, pushed};
 use crate::domain::rate_limits::{self, Limit};
 use crate::domain::sessions::BrowserSession;
 use crate::domain::{clients, now, resources, users::User};

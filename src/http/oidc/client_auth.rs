@@ -111,8 +111,7 @@ async fn authenticate_by_assertion(
         return Err(OAuthError::new(OAuthErrorCode::SlowDown, "too many failed client authentications"));
     }
     let settings = &state.settings;
-    let audiences =
-        [settings.issuer.clone(), settings.endpoint("/token"), settings.endpoint(request.path())];
+    let audiences = [settings.issuer.clone(), settings.endpoint("/token"), settings.endpoint(request.path())];
     match clients::authenticate_with_assertion(state, &client_id, assertion, &audiences).await {
         Err(ClientAuthError::Failed) => {
             let counted = rate_limits::count(state, Limit::FailedClientAuth, source_ip.as_deref()).await;

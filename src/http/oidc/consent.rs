@@ -8,10 +8,10 @@ use serde::Deserialize;
 
 use crate::domain::authorization::{self, PendingAuthorization};
 use crate::domain::clients::{self, ClaimMapping};
-use crate::domain::resources::{self, ApiResource};
 use crate::domain::metadata_documents;
 use crate::domain::model::ScopeSet;
 use crate::domain::now;
+use crate::domain::resources::{self, ApiResource};
 use crate::http::csrf::{self, FormToken};
 use crate::http::oidc::authorize::{location, pending_request};
 use crate::http::pages::{PageError, see_other};

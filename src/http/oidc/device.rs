@@ -11,8 +11,8 @@ use super::client_auth::{authenticate, parse_pairs, single_valued};
 use super::error::{OAuthError, OAuthErrorCode};
 use crate::domain::device::{self, DeviceError, MayAnswer};
 use crate::domain::model::ScopeSet;
-use crate::domain::rate_limits::{self, Limit};
 use crate::domain::now;
+use crate::domain::rate_limits::{self, Limit};
 use crate::http::csrf::{self, FormToken};
 use crate::http::login::step_up;
 use crate::http::pages::{PageError, see_other};
@@ -20,12 +20,18 @@ use crate::http::{session, source_ip};
 use crate::state::AppState;
 
 /// `POST /device_authorization` (RFC 8628 §3.1-3.2).
-pub async fn start(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
+pub async fn start(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
     let pairs = parse_pairs(&body)?;
     let params = single_valued(&pairs, &["resource"])?;
     let client = authenticate(&state, &request, &params).await?;
     let scope = match params.get("scope").filter(|s| !s.is_empty()) {
-        Some(raw) => Some(ScopeSet::parse(raw).map_err(|_| OAuthError::new(OAuthErrorCode::InvalidScope, "scope is malformed"))?),
+        Some(raw) => Some(
+            ScopeSet::parse(raw).map_err(|_| OAuthError::new(OAuthErrorCode::InvalidScope, "scope is malformed"))?,
+        ),
         None => None,
     };
     let resources: Vec<String> =
@@ -76,7 +82,9 @@ pub struct DeviceForm {
 
 fn sign_in_first(user_code: Option<&str>) -> HttpResponse {
     let back: String = match user_code {
-        Some(code) => format!("/device?user_code={}", url::form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>()),
+        Some(code) => {
+            format!("/device?user_code={}", url::form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>())
+        }
         None => "/device".into(),
     };
     see_other(&format!("/login?next={}", url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()))
@@ -121,7 +129,9 @@ pub async fn show(
         }
     }
     page.client_name = Some(&authorization.client_name);
-    page.permissions = super::consent::describe_all(&state, &authorization.scope, &authorization.resources, &authorization.client_id).await?;
+    page.permissions =
+        super::consent::describe_all(&state, &authorization.scope, &authorization.resources, &authorization.client_id)
+            .await?;
     Ok(form.render(StatusCode::OK, &page))
 }
 

@@ -89,7 +89,9 @@ impl From<crate::domain::device::PollError> for OAuthError {
     fn from(error: crate::domain::device::PollError) -> Self {
         use crate::domain::device::PollError;
         match error {
-            PollError::Pending => OAuthError::new(OAuthErrorCode::AuthorizationPending, "the user has not answered yet"),
+            PollError::Pending => {
+                OAuthError::new(OAuthErrorCode::AuthorizationPending, "the user has not answered yet")
+            }
             PollError::SlowDown => OAuthError::new(OAuthErrorCode::PollTooFast, "poll at most every interval seconds"),
             PollError::Denied => OAuthError::new(OAuthErrorCode::AccessDenied, "the user denied the request"),
             PollError::Expired => OAuthError::new(OAuthErrorCode::ExpiredToken, "the device code expired"),
@@ -115,7 +117,9 @@ impl From<GrantError> for OAuthError {
                 OAuthError::new(OAuthErrorCode::InvalidScope, "the requested scope exceeds what was granted")
             }
             GrantError::InvalidTarget(error) => OAuthError::new(OAuthErrorCode::InvalidTarget, error.to_string()),
-            GrantError::DpopRequired => OAuthError::invalid_request("this API accepts only DPoP-bound tokens: send a DPoP proof"),
+            GrantError::DpopRequired => {
+                OAuthError::invalid_request("this API accepts only DPoP-bound tokens: send a DPoP proof")
+            }
             GrantError::Unexpected(error) => OAuthError::server_error(&error),
         }
     }

@@ -31,7 +31,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/device_authorization", web::post().to(device::start))
         .route("/device", web::get().to(device::show))
         .route("/device", web::post().to(device::submit))
-        .route("/register", web::post().guard(actix_web::guard::fn_guard(registration::is_json)).to(registration::register))
+        .route(
+            "/register",
+            web::post().guard(actix_web::guard::fn_guard(registration::is_json)).to(registration::register),
+        )
         .route("/register/{client_id}", web::get().to(registration::read))
         .route("/register/{client_id}", web::put().to(registration::update))
         .route("/register/{client_id}", web::delete().to(registration::delete))

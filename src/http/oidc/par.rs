@@ -16,7 +16,11 @@ use crate::state::AppState;
 /// Client credentials go no further than this endpoint.
 const CLIENT_CREDENTIALS: [&str; 3] = ["client_secret", "client_assertion", "client_assertion_type"];
 
-pub async fn push(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
+pub async fn push(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
     let limited = rate_limits::count(&state, Limit::Authorize, source_ip(&request).as_deref()).await;
     if limited.map_err(|error| OAuthError::server_error(&error))?.is_err() {
         return Err(OAuthError::new(OAuthErrorCode::SlowDown, "too many authorization requests"));

@@ -35,8 +35,12 @@ fn refusal(refused: RegistrationError) -> HttpResponse {
     match refused {
         RegistrationError::Off => error(StatusCode::FORBIDDEN, "access_denied", &description),
         RegistrationError::InvalidToken => error(StatusCode::UNAUTHORIZED, "invalid_token", &description),
-        RegistrationError::InvalidRedirectUri(_) => error(StatusCode::BAD_REQUEST, "invalid_redirect_uri", &description),
-        RegistrationError::InvalidMetadata(_) => error(StatusCode::BAD_REQUEST, "invalid_client_metadata", &description),
+        RegistrationError::InvalidRedirectUri(_) => {
+            error(StatusCode::BAD_REQUEST, "invalid_redirect_uri", &description)
+        }
+        RegistrationError::InvalidMetadata(_) => {
+            error(StatusCode::BAD_REQUEST, "invalid_client_metadata", &description)
+        }
         RegistrationError::Unexpected(cause) => {
             use actix_web::ResponseError;
             super::error::OAuthError::server_error(&cause).error_response()
@@ -48,9 +52,11 @@ fn answer(status: StatusCode, body: Value) -> HttpResponse {
     HttpResponse::build(status).insert_header(("Cache-Control", "no-store")).json(body)
 }
 
-fn metadata(body: &[u8]) -> Result<ClientMetadata, HttpResponse> {
-    serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, "invalid_client_metadata", &format!("the body is not valid client metadata: {e}")))
+fn metadata(body: &[u8]) -> Result<ClientMetadata, Box<HttpResponse>> {
+    serde_json::from_slice(body).map_err(|e| {
+        let description = format!("the body is not valid client metadata: {e}");
+        Box::new(error(StatusCode::BAD_REQUEST, "invalid_client_metadata", &description))
+    })
 }
 
 pub async fn register(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
@@ -65,7 +71,7 @@ pub async fn register(state: web::Data<AppState>, request: HttpRequest, body: we
     }
     let metadata = match metadata(&body) {
         Ok(metadata) => metadata,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match registration::register(&state, metadata, bearer_token(&request)).await {
         Ok(registered) => answer(StatusCode::CREATED, registered),
@@ -88,7 +94,7 @@ pub async fn update(
 ) -> HttpResponse {
     let metadata = match metadata(&body) {
         Ok(metadata) => metadata,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     match registration::update(&state, &client_id, bearer_token(&request), metadata).await {
         Ok(registered) => answer(StatusCode::OK, registered),

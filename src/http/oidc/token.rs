@@ -5,9 +5,9 @@ use serde_json::json;
 
 use super::client_auth::{authenticate, parse_form};
 use super::error::{OAuthError, OAuthErrorCode};
-use crate::domain::model::ScopeSet;
 use crate::domain::dpop::{self, DpopError};
 use crate::domain::grants::TokenRequest;
+use crate::domain::model::ScopeSet;
 use crate::domain::{device, grants, now};
 use crate::http::source_ip;
 use crate::state::AppState;

@@ -5,9 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::error::OAuthErrorCode;
+use crate::domain::dpop::{self, DpopError, Presentation};
 use crate::domain::now;
 use crate::domain::tokens::{self, TokenError};
-use crate::domain::dpop::{self, DpopError, Presentation};
 use crate::http::extract::{bearer_token, dpop_token};
 use crate::state::AppState;
 
