@@ -118,8 +118,9 @@ async fn registration_validates_metadata_and_can_be_open_or_off() {
     assert_eq!(body["token_endpoint_auth_method"], "client_secret_basic");
     let document: Value = app.get("/.well-known/oauth-authorization-server").await.json().await.unwrap();
     assert_eq!(document["registration_endpoint"], format!("{}/register", app.address));
-    // Rate-limited per address.
-    let limited = env
+    // Rate-limited per address (a fresh environment: with Redis, counts are shared).
+    let fresh = TestEnv::new().await;
+    let limited = fresh
         .spawn_app_with(|s| {
             s.clients.registration = latchkey::config::RegistrationMode::Open;
             s.rate_limits.client_registration_per_minute = 1;
