@@ -97,23 +97,8 @@ async fn an_api_that_requires_dpop_gets_bound_tokens_only() {
     };
     let actor = latchkey::domain::audit::Actor::Cli;
     latchkey::domain::resources::add_api(&app.state, &actor, "https://api.example/", settings).await.unwrap();
-    let service =
-        register_client(&app, "service", ClientOptions { grants: "client_credentials", ..Default::default() }).await;
-    let mut client = latchkey::domain::clients::find_client(&app.state.db, "service").await.unwrap();
-    client.allowed_scopes = ["read"].into();
-    let edit = latchkey::domain::clients::ClientSettings {
-        name: client.name,
-        first_party: false,
-        require_pkce: false,
-        require_par: false,
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        backchannel_logout_uri: None,
-        scopes: "read".into(),
-        grants: vec!["client_credentials".into()],
-        enabled: true,
-    };
-    latchkey::domain::clients::update_client(&app.state, &actor, "service", edit).await.unwrap();
+    let options = ClientOptions { grants: "client_credentials", scopes: "read", ..Default::default() };
+    let service = register_client(&app, "service", options).await;
     let form = [("grant_type", "client_credentials"), ("resource", "https://api.example/")];
     let bearer: Value = app.token(&service, &form).await.json().await.unwrap();
     assert_eq!(bearer["error"], "invalid_request", "{bearer}");

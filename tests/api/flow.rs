@@ -24,7 +24,10 @@ pub struct ClientOptions {
     pub public: bool,
     pub first_party: bool,
     pub grants: &'static str,
+    pub scopes: &'static str,
     pub backchannel_logout_uri: Option<String>,
+    /// Authenticates with `private_key_jwt` instead of a secret.
+    pub keys: Option<latchkey::domain::clients::ClientKeys>,
 }
 
 impl Default for ClientOptions {
@@ -33,7 +36,9 @@ impl Default for ClientOptions {
             public: false,
             first_party: false,
             grants: "authorization_code,refresh_token",
+            scopes: "openid profile email offline_access",
             backchannel_logout_uri: None,
+            keys: None,
         }
     }
 }
@@ -52,10 +57,10 @@ pub async fn register_client(app: &TestApp, client_id: &str, options: ClientOpti
             redirect_uris: vec![REDIRECT_URI.into()],
             post_logout_redirect_uris: vec![POST_LOGOUT_URI.into()],
             backchannel_logout_uri: options.backchannel_logout_uri.clone(),
-            scopes: "openid profile email offline_access".into(),
+            scopes: options.scopes.into(),
             grants: vec![options.grants.into()],
             secret: None,
-            keys: None,
+            keys: options.keys,
         },
     )
     .await

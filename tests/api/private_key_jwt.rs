@@ -1,10 +1,10 @@
 //! `private_key_jwt` client authentication (RFC 7523).
 
-use latchkey::domain::audit::Actor;
-use latchkey::domain::clients::{self, ClientKeys, NewClient};
+use latchkey::domain::clients::ClientKeys;
 use serde_json::{Value, json};
 
 use crate::client_keys::ClientKey;
+use crate::flow::{ClientOptions, register_client};
 use crate::helpers::{TestApp, TestEnv};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -24,23 +24,10 @@ async fn a_signed_assertion_authenticates_once_and_only_with_the_clients_key_and
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
     let key = ClientKey::generate("k1");
-    let new = NewClient {
-        id: "signer".into(),
-        name: None,
-        public: false,
-        first_party: false,
-        require_pkce: false,
-        require_par: false,
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        backchannel_logout_uri: None,
-        scopes: "profile".into(),
-        grants: vec!["client_credentials".into()],
-        secret: None,
-        keys: Some(ClientKeys::Jwks(key.jwks().to_string())),
-    };
-    let added = clients::add_client(&app.state, &Actor::Cli, new).await.unwrap();
-    assert!(added.generated_secret.is_none(), "a client with keys has no secret");
+    let keys = Some(ClientKeys::Jwks(key.jwks().to_string()));
+    let options = ClientOptions { grants: "client_credentials", scopes: "profile", keys, ..Default::default() };
+    let signer = register_client(&app, "signer", options).await;
+    assert!(signer.secret.is_none(), "a client with keys has no secret");
 
     let token_endpoint = app.url("/token");
     let assertion = key.assertion("signer", &token_endpoint);

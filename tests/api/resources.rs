@@ -167,23 +167,9 @@ async fn client_credentials_for_an_api_get_the_scopes_an_admin_allowed_and_dpop_
     let app = env.spawn_app().await;
     add_api(&app, MCP, "tools:read tools:call", false).await;
     add_api(&app, BILLING, "invoices:read", true).await;
-    let service =
-        register_client(&app, "service", ClientOptions { grants: "client_credentials", ..Default::default() }).await;
-    let mut client = latchkey::domain::clients::find_client(&app.state.db, "service").await.unwrap();
-    client.allowed_scopes = ["profile", "tools:read", "invoices:read"].into();
-    let settings = latchkey::domain::clients::ClientSettings {
-        name: client.name.clone(),
-        first_party: false,
-        require_pkce: false,
-        require_par: false,
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        backchannel_logout_uri: None,
-        scopes: client.allowed_scopes.to_string(),
-        grants: vec!["client_credentials".into()],
-        enabled: true,
-    };
-    latchkey::domain::clients::update_client(&app.state, &Actor::Cli, "service", settings).await.unwrap();
+    let scopes = "profile tools:read invoices:read";
+    let options = ClientOptions { grants: "client_credentials", scopes, ..Default::default() };
+    let service = register_client(&app, "service", options).await;
 
     let (status, body) =
         json(app.token(&service, &[("grant_type", "client_credentials"), ("resource", MCP)]).await).await;

@@ -67,15 +67,7 @@ pub async fn create(
     request: HttpRequest,
     form: web::Form<ApiForm>,
 ) -> Result<HttpResponse, PageError> {
-    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
-    let result = match form.settings() {
-        Ok(settings) => resources::add_api(&state, &admin.actor, form.identifier.trim(), settings).await,
-        Err(error) => Err(error),
-    };
-    match result {
-        Ok(_) => Ok(see_other("/admin/apis")),
-        Err(error) => refused(&state, &admin, error).await,
-    }
+    save(&state, &request, &form, true).await
 }
 
 pub async fn update(
@@ -83,14 +75,21 @@ pub async fn update(
     request: HttpRequest,
     form: web::Form<ApiForm>,
 ) -> Result<HttpResponse, PageError> {
-    let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
+    save(&state, &request, &form, false).await
+}
+
+/// Registers (`new`) or edits an API from the form; a mistake is shown on the list.
+async fn save(state: &AppState, request: &HttpRequest, form: &ApiForm, new: bool) -> Result<HttpResponse, PageError> {
+    let admin = admin_form(state, request, form.csrf_token.as_deref()).await?;
+    let identifier = form.identifier.trim();
     let result = match form.settings() {
-        Ok(settings) => resources::update_api(&state, &admin.actor, &form.identifier, settings).await,
+        Ok(settings) if new => resources::add_api(state, &admin.actor, identifier, settings).await,
+        Ok(settings) => resources::update_api(state, &admin.actor, identifier, settings).await,
         Err(error) => Err(error),
     };
     match result {
         Ok(_) => Ok(see_other("/admin/apis")),
-        Err(error) => refused(&state, &admin, error).await,
+        Err(error) => refused(state, &admin, error).await,
     }
 }
 
