@@ -49,8 +49,10 @@ pub struct IssuedTokens {
     pub scope: String,
 }
 
-/// The claims of an access token this server issued.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The claims of an access token this server issued. Read by a hand-written
+/// `Deserialize` (below): serde's `flatten` would buffer every claim before reading any,
+/// on the path every userinfo and introspection call takes.
+#[derive(Debug, Clone, Serialize)]
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
@@ -67,14 +69,74 @@ pub struct AccessClaims {
     pub sid: Option<String>,
     /// How strongly the user signed in (absent for a client acting for itself): the admin
     /// API checks it when `mfa.required_for_admins` is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
     /// The key the token is bound to (RFC 9449 §6): only its holder may use the token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
     /// `groups` and mapped attributes, as in the ID token.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for AccessClaims {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(AccessClaimsVisitor)
+    }
+}
+
+struct AccessClaimsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for AccessClaimsVisitor {
+    type Value = AccessClaims;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("the claims of an access token")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<AccessClaims, A::Error> {
+        use serde::de::Error;
+        let (mut iss, mut sub, mut aud, mut client_id, mut scope, mut jti, mut gid) =
+            (None, None, None, None, None, None, None);
+        let (mut iat, mut exp, mut auth_time, mut sid, mut acr, mut cnf) = (None, None, None, None, None, None);
+        let mut extra = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "iss" => iss = Some(map.next_value()?),
+                "sub" => sub = Some(map.next_value()?),
+                "aud" => aud = Some(map.next_value()?),
+                "client_id" => client_id = Some(map.next_value()?),
+                "scope" => scope = Some(map.next_value()?),
+                "jti" => jti = Some(map.next_value()?),
+                "gid" => gid = Some(map.next_value()?),
+                "iat" => iat = Some(map.next_value()?),
+                "exp" => exp = Some(map.next_value()?),
+                "auth_time" => auth_time = map.next_value()?,
+                "sid" => sid = map.next_value()?,
+                "acr" => acr = map.next_value()?,
+                "cnf" => cnf = map.next_value()?,
+                _ => {
+                    extra.insert(key, map.next_value()?);
+                }
+            }
+        }
+        Ok(AccessClaims {
+            iss: iss.ok_or_else(|| A::Error::missing_field("iss"))?,
+            sub: sub.ok_or_else(|| A::Error::missing_field("sub"))?,
+            aud: aud.ok_or_else(|| A::Error::missing_field("aud"))?,
+            client_id: client_id.ok_or_else(|| A::Error::missing_field("client_id"))?,
+            scope: scope.ok_or_else(|| A::Error::missing_field("scope"))?,
+            jti: jti.ok_or_else(|| A::Error::missing_field("jti"))?,
+            iat: iat.ok_or_else(|| A::Error::missing_field("iat"))?,
+            exp: exp.ok_or_else(|| A::Error::missing_field("exp"))?,
+            gid: gid.ok_or_else(|| A::Error::missing_field("gid"))?,
+            auth_time,
+            sid,
+            acr,
+            cnf,
+            extra,
+        })
+    }
 }
 
 /// `cnf` (RFC 7800) with a DPoP key's thumbprint.
@@ -311,4 +373,25 @@ pub fn verify_id_token_hint(settings: &Settings, keyring: &Keyring, token: &str)
     validation.validate_exp = false;
     validation.validate_aud = false;
     jsonwebtoken::decode::<IdTokenHint>(token, key.decoding_key(), &validation).ok().map(|data| data.claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_claims_read_back_what_was_written_extra_claims_included() {
+        let written = json!({
+            "iss": "https://id.example", "sub": "u1", "aud": "app", "client_id": "app", "scope": "openid",
+            "jti": "j", "iat": 1, "exp": 2, "gid": "g", "acr": "urn:latchkey:acr:pwd",
+            "cnf": {"jkt": "abc"}, "groups": ["staff"], "dept": "R&D",
+        });
+        let claims: AccessClaims = serde_json::from_value(written.clone()).unwrap();
+        assert_eq!((claims.auth_time, claims.cnf.as_ref().map(|c| c.jkt.as_str())), (None, Some("abc")));
+        assert_eq!(claims.extra.len(), 2);
+        assert_eq!(serde_json::to_value(&claims).unwrap(), written);
+        let mut missing = written;
+        missing.as_object_mut().unwrap().remove("gid");
+        assert!(serde_json::from_value::<AccessClaims>(missing).is_err());
+    }
 }
