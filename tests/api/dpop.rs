@@ -55,6 +55,10 @@ async fn a_dpop_bound_token_works_only_with_a_proof_by_its_key() {
     assert!(refused.headers()["www-authenticate"].to_str().unwrap().starts_with("DPoP"));
     let wrong_method = userinfo("DPoP", Some(key.dpop_proof("POST", &userinfo_url, Some(access)))).await;
     assert_eq!(wrong_method.status(), 401);
+    let other_token = userinfo("DPoP", Some(key.dpop_proof("GET", &userinfo_url, Some("another token")))).await;
+    assert_eq!(other_token.status(), 401, "ath names another token");
+    let wrong_url = userinfo("DPoP", Some(key.dpop_proof("GET", &token_url, Some(access)))).await;
+    assert_eq!(wrong_url.status(), 401, "htu names another endpoint");
 
     // The public client's refresh token is bound to the key too.
     let refresh = tokens["refresh_token"].as_str().unwrap();

@@ -26,7 +26,7 @@ impl HttpsServer {
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
         let leaf_key = KeyPair::generate().unwrap();
-        let leaf_params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let leaf_params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
         let leaf = leaf_params.signed_by(&leaf_key, &ca).unwrap();
         let ca_file = dir.join("test-ca.pem");
         std::fs::write(&ca_file, ca.pem()).unwrap();
@@ -62,6 +62,10 @@ impl HttpsServer {
                     let path = text.split(' ').nth(1).unwrap_or("/").to_string();
                     let body = served.lock().unwrap().get(&path).cloned();
                     let response = match body {
+                        Some(location) if location.starts_with("redirect:") => format!(
+                            "HTTP/1.1 302 Found\r\nLocation: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                            &location["redirect:".len()..]
+                        ),
                         Some(body) => format!(
                             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: max-age=600\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                             body.len()
@@ -74,6 +78,11 @@ impl HttpsServer {
             }
         });
         HttpsServer { base: format!("https://localhost:{port}"), ca_file, documents }
+    }
+
+    /// Answers `path` with a redirect to `location`; returns its URL.
+    pub fn redirect(&self, path: &str, location: &str) -> String {
+        self.serve(path, &format!("redirect:{location}"))
     }
 
     /// Serves `body` at `path`; returns its URL.

@@ -94,6 +94,17 @@ async fn mismatched_private_and_oversized_documents_are_refused() {
     assert_eq!(refused(big_id).await.0, 400, "over 5 KiB");
 
     assert_eq!(refused(format!("{}/missing.json", server.base)).await.0, 400, "404 at the URL");
+
+    // Redirects are followed on the same host only.
+    let moved_id = format!("{}/moved.json", server.base);
+    server.serve("/moved-here.json", &document(&moved_id));
+    server.redirect("/moved.json", &format!("{}/moved-here.json", server.base));
+    assert_eq!(refused(moved_id).await.0, 303, "a same-host redirect is followed");
+    let away_id = format!("{}/away.json", server.base);
+    let other_host = server.base.replace("localhost", "127.0.0.1");
+    server.serve("/away-there.json", &document(&away_id));
+    server.redirect("/away.json", &format!("{other_host}/away-there.json"));
+    assert_eq!(refused(away_id).await.0, 400, "never to another host");
     assert_eq!(refused("https://127.0.0.1:1/client.json".into()).await.0, 400, "unreachable");
 
     // Without the test-only setting, a document on a loopback address is never fetched,
