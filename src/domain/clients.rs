@@ -69,15 +69,18 @@ impl RedirectUri {
     /// (a native app), or http to a loopback host (RFC 8252 §7.3, §8.3).
     pub fn is_secure(&self) -> bool {
         let Ok(url) = Url::parse(&self.0) else { return false };
-        match url.scheme() {
-            "http" => match url.host() {
-                Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            },
-            _ => true,
-        }
+        url.scheme() != "http" || is_loopback(&url)
+    }
+}
+
+/// Whether a URL's host is this machine: `localhost` or a loopback address, where plain
+/// http stays off the network (RFC 8252 §7.3).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 

@@ -72,15 +72,12 @@ pub fn parse_identifier(raw: &str) -> Result<String, ApiError> {
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return invalid("must not contain spaces");
     }
-    let loopback = match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return invalid("needs a host"),
-    };
+    if url.host().is_none() {
+        return invalid("needs a host");
+    }
     match url.scheme() {
         "https" => Ok(raw.to_string()),
-        "http" if loopback => Ok(raw.to_string()),
+        "http" if super::clients::is_loopback(&url) => Ok(raw.to_string()),
         "http" => invalid("http is for loopback hosts only (localhost, 127.0.0.1, [::1]); use https"),
         _ => invalid("must be https"),
     }
