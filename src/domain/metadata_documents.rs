@@ -17,10 +17,9 @@ use url::Url;
 
 use super::clients::{Client, ClientKeys, ClientPolicy, GrantType, RedirectUri};
 use super::model::ScopeSet;
+use super::registration::REGISTRABLE_SCOPES;
 use crate::fetch::FetchError;
 use crate::state::AppState;
-
-const ALLOWED_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 /// Whether a client id names a metadata document: admin-registered ids cannot contain `/`.
 pub fn is_document_id(client_id: &str) -> bool {
@@ -113,9 +112,9 @@ fn check(client_id: &str, document: Document) -> Result<Client, DocumentError> {
             return invalid(format!("{uri:?}: http is for loopback hosts only"));
         }
     }
-    let scope = document.scope.unwrap_or_else(|| ALLOWED_SCOPES.join(" "));
+    let scope = document.scope.unwrap_or_else(|| REGISTRABLE_SCOPES.join(" "));
     let scopes = ScopeSet::parse(&scope).map_err(|e| DocumentError::Invalid(e.to_string()))?;
-    if let Some(other) = scopes.iter().find(|s| !ALLOWED_SCOPES.contains(s)) {
+    if let Some(other) = scopes.iter().find(|s| !REGISTRABLE_SCOPES.contains(s)) {
         return invalid(format!("scope {other:?} cannot be had this way"));
     }
     let host = host_of(client_id).unwrap_or_default();

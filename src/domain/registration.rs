@@ -20,8 +20,9 @@ use crate::config::RegistrationMode;
 use crate::state::AppState;
 use crate::store::db;
 
-/// What a self-registered client may ask for: identity, never groups or the admin API.
-const REGISTRABLE_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+/// What a client nobody registered (self-registered, or a metadata document) may ask for:
+/// identity, never groups or the admin API.
+pub const REGISTRABLE_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 /// Client metadata (RFC 7591 §2) as sent and as answered. Members this server does not
 /// know are ignored.
