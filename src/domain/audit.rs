@@ -95,6 +95,14 @@ pub enum AuditKind {
     ClientRegistered,
     ClientRegistrationUpdated,
     ClientRegistrationDeleted,
+    /// A user signed out one of their own sessions from `/account` (or all the others).
+    SessionEnded,
+    /// A user removed a connected app's access: its consent and grants.
+    AppAccessRemoved,
+    /// A user changed their own name.
+    ProfileUpdated,
+    /// The first admin was created through the one-time `/setup` link.
+    SetupCompleted,
     Admin(AdminAction),
 }
 
@@ -203,9 +211,47 @@ impl AuditKind {
             AuditKind::ClientRegistered => "client_registered",
             AuditKind::ClientRegistrationUpdated => "client_registration_updated",
             AuditKind::ClientRegistrationDeleted => "client_registration_deleted",
+            AuditKind::SessionEnded => "session_ended",
+            AuditKind::AppAccessRemoved => "app_access_removed",
+            AuditKind::ProfileUpdated => "profile_updated",
+            AuditKind::SetupCompleted => "setup_completed",
             AuditKind::Admin(_) => "admin_action",
         }
     }
+
+    /// Every stored `event_type`, for the audit page's filter.
+    pub const EVENT_TYPES: &'static [&'static str] = &[
+        "sign_in",
+        "sign_in_failed",
+        "account_locked",
+        "token_refused",
+        "refresh_token_reuse",
+        "access_denied",
+        "passkey_registered",
+        "passkey_deleted",
+        "passkey_counter_regression",
+        "password_changed",
+        "password_reset_requested",
+        "password_reset",
+        "mfa_enrolled",
+        "mfa_removed",
+        "recovery_code_used",
+        "recovery_codes_regenerated",
+        "mail_sent",
+        "mail_failed",
+        "email_verified",
+        "invitation_accepted",
+        "registration_started",
+        "registered",
+        "client_registered",
+        "client_registration_updated",
+        "client_registration_deleted",
+        "session_ended",
+        "app_access_removed",
+        "profile_updated",
+        "setup_completed",
+        "admin_action",
+    ];
 }
 
 impl AuditEvent {

@@ -62,7 +62,8 @@ pub async fn reset_password(state: &AppState, actor: &Actor, id: &str, reset: Pa
 #[derive(Debug)]
 pub enum Proof<'a> {
     CurrentPassword(&'a SecretString),
-    /// Only for a temporary password, right after signing in with it.
+    /// Only for a temporary password, right after signing in with it, or to set a first
+    /// password on an account that has only passkeys, after a recent sign-in.
     RecentSignIn,
 }
 
@@ -84,7 +85,8 @@ pub async fn change_own_password(
                 return Err(UserError::WrongPassword);
             }
         }
-        Proof::RecentSignIn if user.must_change_password && is_recent(state, session, now) => {}
+        Proof::RecentSignIn
+            if (user.must_change_password || !has_password(state, &user.id).await?) && is_recent(state, session, now) => {}
         Proof::RecentSignIn => return Err(UserError::WrongPassword),
     }
     if new.expose_secret().is_empty() {
@@ -95,13 +97,18 @@ pub async fn change_own_password(
     db::users::set_password_hash(&state.db, &user.id, &hash, false, now).await?;
     revoke_access(state, &user.id, Some(&session.id), now).await?;
     let ttl = state.settings.sessions.ttl_secs;
-    let renewed = sessions::start(&state.ephemeral, Some(&session.id), &user.id, session.amr.clone(), ttl, now)
+    let renewed = sessions::start(&state.ephemeral, Some(&session.id), &user.id, session.amr.clone(), session.device.clone(), ttl, now)
         .await
         .map_err(anyhow::Error::from)?;
     let actor = Actor::User { user_id: user.id.clone(), source_ip };
     audit::record(&state.db, AuditEvent::new(AuditKind::PasswordChanged, now).subject(&user.id).by(&actor)).await;
     super::email::notify(state, &user, super::email::Notice::PasswordChanged).await;
     Ok(renewed)
+}
+
+/// Whether the user has a password at all (an invited or passkey-only account may not).
+pub async fn has_password(state: &AppState, user_id: &str) -> anyhow::Result<bool> {
+    Ok(db::users::password_hash(&state.db, user_id).await?.is_some())
 }
 
 /// Whether `session` signed in recently enough for a sensitive account action

@@ -18,6 +18,8 @@ use crate::store::db;
 #[derive(Debug, Clone, Default)]
 pub struct Attempt {
     pub source_ip: Option<String>,
+    /// The browser's `User-Agent`, kept with the session it starts.
+    pub user_agent: Option<String>,
     /// The client of the pending authorization request, if any.
     pub client_id: Option<String>,
 }
@@ -42,7 +44,8 @@ pub async fn start_session(
     audit::record(&state.db, event).await;
     state.ephemeral.delete(&failures_key(&user.id)).await?;
     let amr = amr.iter().map(|a| a.to_string()).collect();
-    Ok(sessions::start(&state.ephemeral, previous, &user.id, amr, state.settings.sessions.ttl_secs, now).await?)
+    let device = sessions::Device::new(attempt.user_agent.as_deref(), attempt.source_ip.clone());
+    Ok(sessions::start(&state.ephemeral, previous, &user.id, amr, device, state.settings.sessions.ttl_secs, now).await?)
 }
 
 /// Records a failed sign-in (`method` is `pwd` or `passkey`).

@@ -6,6 +6,7 @@
 //! are thin callers of the same functions.
 
 pub mod access_cache;
+pub mod account;
 pub mod assurance;
 pub mod audit;
 pub mod authorization;

@@ -20,18 +20,37 @@ pub struct BrowserSession {
     /// How (RFC 8176): `["pwd"]` for a password.
     pub amr: Vec<String>,
     pub expires_at: UnixTime,
+    /// The browser and address that signed in, for the user's list of their sessions.
+    #[serde(default)]
+    pub device: Device,
+}
+
+/// Where a session was started: the browser's `User-Agent` (cut to 256 characters) and the
+/// source address. Shown to the user; never used to decide anything.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Device {
+    pub user_agent: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+impl Device {
+    pub fn new(user_agent: Option<&str>, source_ip: Option<String>) -> Device {
+        let user_agent = user_agent.map(|agent| agent.chars().take(256).collect());
+        Device { user_agent, source_ip }
+    }
 }
 
 fn key(id: &str) -> String {
     format!("session:{id}")
 }
 
-/// Starts a session for `user_id`, replacing `previous` (if any) with a fresh id.
+/// Starts a session for `user_id` from `device`, replacing `previous` (if any) with a fresh id.
 pub async fn start(
     store: &EphemeralStore,
     previous: Option<&str>,
     user_id: &str,
     amr: Vec<String>,
+    device: Device,
     ttl_secs: u64,
     now: UnixTime,
 ) -> Result<BrowserSession, EphemeralError> {
@@ -44,6 +63,7 @@ pub async fn start(
         auth_time: now,
         amr,
         expires_at: now + ttl_secs as i64,
+        device,
     };
     store.put_json(&key(&session.id), &session, Duration::from_secs(ttl_secs)).await?;
     // The user's index of session ids, so an admin can list and end them, pruned of ended

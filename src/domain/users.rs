@@ -93,7 +93,7 @@ fn require_admin(actor: &Actor) -> Result<(), UserError> {
     if actor.is_admin() { Ok(()) } else { Err(UserError::Forbidden) }
 }
 
-fn parse_display_name(name: Option<String>) -> Result<Option<String>, UserError> {
+pub(super) fn parse_display_name(name: Option<String>) -> Result<Option<String>, UserError> {
     let name = name.map(|name| name.trim().to_string()).filter(|name| !name.is_empty());
     if name.as_ref().is_some_and(|name| name.chars().count() > 255) {
         return Err(UserError::InvalidDisplayName);

@@ -8,13 +8,14 @@ use serde::Deserialize;
 
 use super::passkeys::recently_signed_in_form;
 use crate::domain::assurance;
-use crate::domain::login::{self, Attempt, SecondFactor};
+use crate::http::login::attempt;
+use crate::domain::login::{self, SecondFactor};
 use crate::domain::mfa::{self, MfaError};
 use crate::domain::now;
 use crate::http::csrf::FormToken;
 use crate::http::login::step_up;
 use crate::http::pages::{PageError, render, see_other};
-use crate::http::{session, source_ip};
+use crate::http::session;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -120,7 +121,7 @@ pub async fn confirm(
         return Ok(render(StatusCode::OK, &RecoveryCodesPage { codes, continue_to: None }));
     }
     // The code just confirmed is the second step of this sign-in: a new session says so.
-    let attempt = Attempt { source_ip: source_ip(&request), client_id: None };
+    let attempt = attempt(&request, None);
     let previous = session::presented_id(&request);
     let amr = SecondFactor::Totp.amr();
     let renewed = login::start_session(&state, &user, amr, previous.as_deref(), &attempt, now()).await?;

@@ -12,14 +12,13 @@ use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::passkey::JsonError;
 use crate::domain::email::{self, EmailError};
-use crate::domain::login::Attempt;
+use crate::http::login::attempt;
 use crate::domain::now;
 use crate::domain::passkeys::{self, PASSKEY_AMR};
 use crate::domain::users::{User, UserError};
 use crate::http::csrf::{self, FormToken};
 use crate::http::extract::checked_browser;
 use crate::http::pages::{PageError, render, see_other};
-use crate::http::source_ip;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -81,7 +80,7 @@ async fn signed_in(
     user: &User,
     amr: &[&str],
 ) -> Result<HttpResponse, PageError> {
-    let attempt = Attempt { source_ip: source_ip(request), client_id: None };
+    let attempt = attempt(request, None);
     let (location, cookie) = super::complete_sign_in(state, request, user, amr, None, None, &attempt).await?;
     let mut response = see_other(&location);
     let _ = response.add_cookie(&cookie);
@@ -163,7 +162,7 @@ pub async fn finish_passkey(
     let name = if body.name.trim().is_empty() { "Passkey" } else { body.name.as_str() };
     passkeys::finish_registration(&state, &user, &binding, &body.ceremony, &body.credential, name, now()).await?;
     let user = email::accept_invite_with_passkey(&state, &body.token).await.map_err(json_link_error)?;
-    let attempt = Attempt { source_ip: source_ip(&request), client_id: None };
+    let attempt = attempt(&request, None);
     let (location, cookie) = super::complete_sign_in(&state, &request, &user, &PASSKEY_AMR, None, None, &attempt)
         .await
         .map_err(|_| JsonError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Please try again."))?;

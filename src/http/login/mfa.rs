@@ -9,11 +9,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::authorization;
-use crate::domain::login::{self, Attempt, LoginError, SecondFactor, SecondFactorChallenge};
+use crate::http::login::attempt;
+use crate::domain::login::{self, LoginError, SecondFactor, SecondFactorChallenge};
 use crate::http::csrf::{self, FormToken};
 use crate::http::extract::{cookie_name, cookie_value};
 use crate::http::pages::{PageError, render, see_other};
-use crate::http::source_ip;
 use crate::state::AppState;
 
 const COOKIE: &str = "latchkey_mfa";
@@ -117,7 +117,7 @@ pub async fn submit(
         Some(id) => authorization::load_pending(&state.ephemeral, id).await?,
         None => None,
     };
-    let attempt = Attempt { source_ip: source_ip(&request), client_id: pending.as_ref().map(|p| p.client_id.clone()) };
+    let attempt = attempt(&request, pending.as_ref().map(|p| p.client_id.clone()));
     let (user, challenge) = match login::finish_second_factor(&state, &token, factor, &form.code, &attempt).await {
         Ok(done) => done,
         Err(LoginError::InvalidCredentials) => {

@@ -88,3 +88,10 @@ pub fn reauthenticate_location(back_to: &str) -> String {
     let next: String = url::form_urlencoded::byte_serialize(back_to.as_bytes()).collect();
     format!("/login?prompt=login&next={next}")
 }
+
+/// A sign-in attempt from this browser: its address and `User-Agent`, and the client of the
+/// pending authorization request, if any.
+pub fn attempt(request: &HttpRequest, client_id: Option<String>) -> Attempt {
+    let user_agent = request.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok());
+    Attempt { source_ip: crate::http::source_ip(request), user_agent: user_agent.map(str::to_string), client_id }
+}

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use webauthn_rs::prelude::PublicKeyCredential;
 
-use crate::domain::login::Attempt;
+use crate::http::login::attempt;
 use crate::domain::now;
 use crate::domain::passkeys::{self, PASSKEY_AMR, PasskeyError};
 use crate::domain::rate_limits::{self, Limit, Limited};
@@ -139,7 +139,7 @@ pub async fn finish_sign_in(
     let browser = checked_browser(&request).ok_or_else(JsonError::page_expired)?;
     let body = body.into_inner();
     let pending = pending_request(&state, body.request.as_deref()).await.map_err(|_| JsonError::sign_in_expired())?;
-    let attempt = Attempt { source_ip: source_ip(&request), client_id: pending.as_ref().map(|p| p.client_id.clone()) };
+    let attempt = attempt(&request, pending.as_ref().map(|p| p.client_id.clone()));
     let user = passkeys::finish_sign_in(&state, &browser, &body.ceremony, &body.credential, &attempt, now()).await?;
     tracing::info!(user_id = %user.id, "signed in with a passkey");
     let next = super::local_path(body.next.as_deref());

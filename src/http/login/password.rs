@@ -6,11 +6,12 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::domain::login::{self, Attempt, LoginError};
+use crate::http::login::attempt;
+use crate::domain::login::{self, LoginError};
 use crate::http::csrf::{self, FormToken};
 use crate::http::oidc::authorize::pending_request;
 use crate::http::pages::{PageError, render, see_other};
-use crate::http::{session, source_ip};
+use crate::http::session;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -98,7 +99,7 @@ pub async fn submit_password(
     let form = form.into_inner();
     csrf::require(&request, form.csrf_token.as_deref())?;
     let pending = pending_request(&state, form.request.as_deref()).await?;
-    let attempt = Attempt { source_ip: source_ip(&request), client_id: pending.as_ref().map(|p| p.client_id.clone()) };
+    let attempt = attempt(&request, pending.as_ref().map(|p| p.client_id.clone()));
     match login::allow_attempt_from(&state, attempt.source_ip.as_deref()).await {
         Ok(true) | Err(LoginError::InvalidCredentials) => {}
         Ok(false) => {

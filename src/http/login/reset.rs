@@ -10,7 +10,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::email::{self, EmailError, Purpose};
-use crate::domain::login::{self, Attempt, SecondFactorChallenge};
+use crate::http::login::attempt;
+use crate::domain::login::{self, SecondFactorChallenge};
 use crate::domain::rate_limits::{self, Limit};
 use crate::domain::users::UserError;
 use crate::http::csrf::{self, FormToken};
@@ -156,7 +157,7 @@ pub async fn submit_reset(
             SecondFactorChallenge { user_id: user.id.clone(), request_id: pending.map(|p| p.id), next: None };
         return super::mfa::ask_for_second_factor(&state, &challenge).await;
     }
-    let attempt = Attempt { source_ip, client_id: pending.as_ref().map(|p| p.client_id.clone()) };
+    let attempt = attempt(&request, pending.as_ref().map(|p| p.client_id.clone()));
     let (location, cookie) =
         super::complete_sign_in(&state, &request, &user, &["pwd"], pending, None, &attempt).await?;
     let mut response = see_other(&location);

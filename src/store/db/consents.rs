@@ -36,3 +36,23 @@ pub async fn save(db: &Db, user_id: &str, client_id: &str, scopes: &ScopeSet, at
         .context("cannot save consent")?;
     Ok(())
 }
+
+/// Every client `user_id` has answered the consent page for: (client id, scopes, when).
+pub async fn list_for_user(db: &Db, user_id: &str) -> anyhow::Result<Vec<(String, ScopeSet, UnixTime)>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let models = consents::Entity::find()
+        .filter(consents::Column::UserId.eq(user_id))
+        .all(db)
+        .await
+        .context("cannot read consents")?;
+    Ok(models.into_iter().map(|m| (m.client_id, ScopeSet::from_stored(&m.scope), m.granted_at)).collect())
+}
+
+/// Forgets what `user_id` allowed `client_id`: the next sign-in asks again.
+pub async fn delete(db: &Db, user_id: &str, client_id: &str) -> anyhow::Result<()> {
+    consents::Entity::delete_by_id((user_id.to_string(), client_id.to_string()))
+        .exec(db)
+        .await
+        .context("cannot delete consent")?;
+    Ok(())
+}

@@ -143,6 +143,8 @@ pub enum FamiliesOf<'a> {
     Session(&'a str),
     User(&'a str),
     Client(&'a str),
+    /// One user's grants to one client.
+    UserAndClient(&'a str, &'a str),
 }
 
 impl FamiliesOf<'_> {
@@ -151,6 +153,9 @@ impl FamiliesOf<'_> {
             FamiliesOf::Session(id) => families::Column::SessionId.eq(id),
             FamiliesOf::User(id) => families::Column::UserId.eq(id),
             FamiliesOf::Client(id) => families::Column::ClientId.eq(id),
+            FamiliesOf::UserAndClient(user_id, client_id) => {
+                families::Column::UserId.eq(user_id).and(families::Column::ClientId.eq(client_id))
+            }
         }
     }
 }
@@ -201,6 +206,28 @@ pub async fn live_grants_of_user(db: &Db, user_id: &str, now: UnixTime) -> anyho
         .await
         .context("cannot read grants")?;
     Ok(families.into_iter().map(to_domain).collect())
+}
+
+/// When each of these families last issued a refresh token (a refresh is a use).
+pub async fn last_refreshed(
+    db: &Db,
+    family_ids: &[String],
+) -> anyhow::Result<std::collections::HashMap<String, UnixTime>> {
+    use sea_orm::QuerySelect;
+    if family_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, Option<i64>)> = tokens::Entity::find()
+        .select_only()
+        .column(tokens::Column::FamilyId)
+        .column_as(Expr::col(tokens::Column::CreatedAt).max(), "last")
+        .filter(tokens::Column::FamilyId.is_in(family_ids.iter().cloned()))
+        .group_by(tokens::Column::FamilyId)
+        .into_tuple()
+        .all(db)
+        .await
+        .context("cannot read refresh times")?;
+    Ok(rows.into_iter().filter_map(|(id, last)| Some((id, last?))).collect())
 }
 
 /// Deletes families that ended (revoked before `revoked_before`, or expired by `now`) with
