@@ -40,7 +40,11 @@ pub fn describe_user_agent(user_agent: Option<&str>) -> String {
 }
 
 /// The user's live sessions, the current one first, then newest first.
-pub async fn sessions_of(state: &AppState, user: &User, current: &BrowserSession) -> anyhow::Result<Vec<DeviceSession>> {
+pub async fn sessions_of(
+    state: &AppState,
+    user: &User,
+    current: &BrowserSession,
+) -> anyhow::Result<Vec<DeviceSession>> {
     let live = sessions::list_for_user(&state.ephemeral, &user.id, super::now()).await?;
     let mut list: Vec<DeviceSession> = live
         .into_iter()
@@ -148,8 +152,9 @@ pub async fn update_profile(state: &AppState, actor: &Actor, display_name: &str)
     let display_name = super::users::parse_display_name(Some(display_name.to_string()))?;
     let change = UserChange { display_name: Some(display_name), ..Default::default() };
     let now = super::now();
-    let user =
-        db::users::update(&state.db, user_id, &change, now).await?.ok_or_else(|| UserError::NotFound(user_id.into()))?;
+    let user = db::users::update(&state.db, user_id, &change, now)
+        .await?
+        .ok_or_else(|| UserError::NotFound(user_id.into()))?;
     access_cache::user_changed(state, user_id).await.map_err(anyhow::Error::from)?;
     audit::record(&state.db, AuditEvent::new(AuditKind::ProfileUpdated, now).subject(user_id).by(actor)).await;
     Ok(user)

@@ -86,7 +86,8 @@ pub async fn change_own_password(
             }
         }
         Proof::RecentSignIn
-            if (user.must_change_password || !has_password(state, &user.id).await?) && is_recent(state, session, now) => {}
+            if (user.must_change_password || !has_password(state, &user.id).await?)
+                && is_recent(state, session, now) => {}
         Proof::RecentSignIn => return Err(UserError::WrongPassword),
     }
     if new.expose_secret().is_empty() {
@@ -97,9 +98,17 @@ pub async fn change_own_password(
     db::users::set_password_hash(&state.db, &user.id, &hash, false, now).await?;
     revoke_access(state, &user.id, Some(&session.id), now).await?;
     let ttl = state.settings.sessions.ttl_secs;
-    let renewed = sessions::start(&state.ephemeral, Some(&session.id), &user.id, session.amr.clone(), session.device.clone(), ttl, now)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let renewed = sessions::start(
+        &state.ephemeral,
+        Some(&session.id),
+        &user.id,
+        session.amr.clone(),
+        session.device.clone(),
+        ttl,
+        now,
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
     let actor = Actor::User { user_id: user.id.clone(), source_ip };
     audit::record(&state.db, AuditEvent::new(AuditKind::PasswordChanged, now).subject(&user.id).by(&actor)).await;
     super::email::notify(state, &user, super::email::Notice::PasswordChanged).await;

@@ -45,7 +45,8 @@ pub async fn start_session(
     state.ephemeral.delete(&failures_key(&user.id)).await?;
     let amr = amr.iter().map(|a| a.to_string()).collect();
     let device = sessions::Device::new(attempt.user_agent.as_deref(), attempt.source_ip.clone());
-    Ok(sessions::start(&state.ephemeral, previous, &user.id, amr, device, state.settings.sessions.ttl_secs, now).await?)
+    Ok(sessions::start(&state.ephemeral, previous, &user.id, amr, device, state.settings.sessions.ttl_secs, now)
+        .await?)
 }
 
 /// Records a failed sign-in (`method` is `pwd` or `passkey`).

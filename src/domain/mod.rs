@@ -55,6 +55,17 @@ pub fn format_time(at: UnixTime) -> String {
         .unwrap_or_else(|| at.to_string())
 }
 
+/// How long ago `at` was, roughly, for people: "just now", "5 minutes ago", "3 days ago".
+pub fn approximate_age(at: UnixTime, now: UnixTime) -> String {
+    let plural = |n: i64, unit: &str| if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") };
+    match (now - at).max(0) {
+        0..60 => "just now".into(),
+        secs @ 60..3600 => plural(secs / 60, "minute"),
+        secs @ 3600..86_400 => plural(secs / 3600, "hour"),
+        secs => plural(secs / 86_400, "day"),
+    }
+}
+
 /// `len` random bytes from the operating system's CSPRNG, base64url without padding.
 pub fn random_token(len: usize) -> String {
     use base64::Engine;

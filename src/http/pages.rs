@@ -57,6 +57,18 @@ impl PageError {
     pub fn sign_in_first() -> PageError {
         PageError::Redirect("/login".into())
     }
+
+    /// Sends the browser to the login page, and back to `back_to` (a local path; anything
+    /// else is dropped) once signed in.
+    pub fn sign_in_then(back_to: Option<&str>) -> PageError {
+        match crate::http::login::local_path(back_to) {
+            Some(path) => {
+                let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+                PageError::Redirect(format!("/login?next={next}"))
+            }
+            None => PageError::sign_in_first(),
+        }
+    }
 }
 
 impl std::fmt::Display for PageError {

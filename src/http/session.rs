@@ -47,7 +47,12 @@ pub async fn current(state: &AppState, request: &HttpRequest) -> anyhow::Result<
     }
 }
 
-/// The signed-in browser's session and user, or a redirect to the login page.
+/// The signed-in browser's session and user, or a redirect to the login page that comes
+/// back to this page afterwards (for a GET; a form post comes back to nowhere in particular,
+/// as its form would have to be filled in again).
 pub async fn require(state: &AppState, request: &HttpRequest) -> Result<(BrowserSession, User), PageError> {
-    current(state, request).await?.ok_or_else(PageError::sign_in_first)
+    current(state, request).await?.ok_or_else(|| match request.method() == actix_web::http::Method::GET {
+        true => PageError::sign_in_then(request.uri().path_and_query().map(|p| p.as_str())),
+        false => PageError::sign_in_first(),
+    })
 }

@@ -29,7 +29,8 @@ async fn the_console_is_for_admins_only() {
     let app = env.spawn_app().await;
     for path in ["/admin", "/admin/users", "/admin/clients", "/admin/keys", "/admin/audit"] {
         let anonymous = app.get(path).await;
-        assert_eq!((anonymous.status().as_u16(), location(&anonymous)), (303, "/login".to_string()), "{path}");
+        let back = format!("/login?next={}", path.replace('/', "%2F"));
+        assert_eq!((anonymous.status().as_u16(), location(&anonymous)), (303, back), "{path}");
     }
     let (user, _) = signed_in_browser(&app, "alice", false).await;
     for path in ["/admin", "/admin/users", "/admin/clients", "/admin/keys", "/admin/audit"] {

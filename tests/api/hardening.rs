@@ -324,8 +324,17 @@ async fn a_temporary_password_must_be_replaced_before_anything_else() {
 async fn browser_signed_in_ago(app: &TestApp, username: &str, age_secs: i64) -> (Client, String) {
     let user = latchkey::domain::users::find_by_username(&app.state.db, username).await.unwrap();
     let ttl = app.state.settings.sessions.ttl_secs;
-    let session =
-        sessions::start(&app.state.ephemeral, None, &user.id, vec!["pwd".into()], Default::default(), ttl, now() - age_secs).await.unwrap();
+    let session = sessions::start(
+        &app.state.ephemeral,
+        None,
+        &user.id,
+        vec!["pwd".into()],
+        Default::default(),
+        ttl,
+        now() - age_secs,
+    )
+    .await
+    .unwrap();
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     let url: reqwest::Url = app.address.parse().unwrap();
     jar.add_cookie_str(&format!("latchkey_session={}; Path=/", session.id), &url);

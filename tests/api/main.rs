@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access_cache;
+mod account;
 mod admin_api;
 mod admin_console;
 mod api_resources_admin;

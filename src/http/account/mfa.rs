@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use super::passkeys::recently_signed_in_form;
 use crate::domain::assurance;
-use crate::http::login::attempt;
 use crate::domain::login::{self, SecondFactor};
 use crate::domain::mfa::{self, MfaError};
 use crate::domain::now;
 use crate::http::csrf::FormToken;
+use crate::http::login::attempt;
 use crate::http::login::step_up;
 use crate::http::pages::{PageError, render, see_other};
 use crate::http::session;

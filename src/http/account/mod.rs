@@ -1,6 +1,8 @@
-//! The signed-in user's own pages: `/account`, and the passkeys they manage there.
+//! The signed-in user's own pages: `/account` and the forms on it.
 
+pub mod activity;
 pub mod email;
+pub mod home;
 pub mod mfa;
 pub mod passkeys;
 pub mod password;
@@ -18,7 +20,11 @@ async fn count_request(state: &AppState, request: &HttpRequest) -> anyhow::Resul
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/account", web::get().to(passkeys::show_account))
+    cfg.route("/account", web::get().to(home::show))
+        .route("/account/profile", web::post().to(activity::update_profile))
+        .route("/account/sessions/others/end", web::post().to(activity::end_other_sessions))
+        .route("/account/sessions/{handle}/end", web::post().to(activity::end_session))
+        .route("/account/apps/remove", web::post().to(activity::remove_app))
         .route("/email/verify", web::get().to(email::show))
         .route("/email/verify", web::post().to(email::confirm))
         .route("/account/email", web::post().to(email::change))

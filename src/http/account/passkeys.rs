@@ -1,19 +1,18 @@
-//! `/account`: the user's passkeys, listed with rename and delete, and "Add a passkey".
+//! The user's passkeys on `/account`: rename, delete, and "Add a passkey".
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use crate::domain::audit::Actor;
 use crate::domain::credentials;
+use crate::domain::now;
+use crate::domain::passkeys;
 use crate::domain::sessions::BrowserSession;
 use crate::domain::users::User;
-use crate::domain::{format_time, now};
-use crate::domain::{mfa, passkeys};
-use crate::http::csrf::{self, FormToken};
+use crate::http::csrf;
 use crate::http::extract::checked_browser;
 use crate::http::login::passkey::JsonError;
 use crate::http::login::reauthenticate_location;
@@ -21,30 +20,12 @@ use crate::http::pages::{PageError, see_other};
 use crate::http::{session, source_ip};
 use crate::state::AppState;
 
-struct PasskeyRow {
-    id: String,
-    name: String,
-    created: String,
-    last_used: String,
-}
-
-#[derive(Template)]
-#[template(path = "account/index.html")]
-struct AccountPage<'a> {
-    username: &'a str,
-    csrf_token: &'a str,
-    passkeys_enabled: bool,
-    passkeys: Vec<PasskeyRow>,
-    admin: bool,
-    mfa: mfa::MfaStatus,
-    email: Option<&'a str>,
-    email_verified: bool,
-    /// Mail is set up: the address can be changed (and verified) here.
-    mail_enabled: bool,
-}
-
 /// The signed-in user posting a form with its CSRF token.
-async fn signed_in_form(state: &AppState, request: &HttpRequest, csrf_token: Option<&str>) -> Result<User, PageError> {
+pub(super) async fn signed_in_form(
+    state: &AppState,
+    request: &HttpRequest,
+    csrf_token: Option<&str>,
+) -> Result<User, PageError> {
     csrf::require(request, csrf_token)?;
     super::count_request(state, request).await??;
     Ok(session::require(state, request).await?.1)
@@ -82,36 +63,6 @@ async fn signed_in_json(state: &AppState, request: &HttpRequest) -> Result<(Brow
         return Err(JsonError::new(StatusCode::UNAUTHORIZED, "Confirm it’s you: sign in again.").sign_in_at(sign_in));
     }
     Ok((session, user))
-}
-
-pub async fn show_account(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, PageError> {
-    let (_, user) = session::require(&state, &request).await?;
-    if user.must_change_password {
-        return Ok(see_other("/account/password"));
-    }
-    let rows = passkeys::list(&state, &user.id)
-        .await?
-        .into_iter()
-        .map(|p| PasskeyRow {
-            id: p.id,
-            name: p.name,
-            created: format_time(p.created_at),
-            last_used: p.last_used_at.map(format_time).unwrap_or_else(|| "never".into()),
-        })
-        .collect();
-    let form = FormToken::new(&request, &state.settings);
-    let page = AccountPage {
-        username: &user.username,
-        csrf_token: &form.token,
-        passkeys_enabled: state.webauthn.is_some(),
-        passkeys: rows,
-        admin: user.admin,
-        mfa: mfa::status(&state, &user.id).await.map_err(|e| PageError::Unexpected(anyhow::anyhow!(e)))?,
-        email: user.email.as_deref(),
-        email_verified: user.email_verified,
-        mail_enabled: state.mailer.is_some(),
-    };
-    Ok(form.render(StatusCode::OK, &page))
 }
 
 pub async fn start_registration(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, JsonError> {

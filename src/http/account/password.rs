@@ -10,8 +10,10 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::credentials::{self, Proof};
+use crate::domain::now;
 use crate::domain::users::{self, UserError};
 use crate::http::csrf::{self, FormToken};
+use crate::http::login::reauthenticate_location;
 use crate::http::oidc::authorize::{next_location, pending_request};
 use crate::http::pages::{PageError, render, see_other};
 use crate::http::{session, source_ip};
@@ -23,6 +25,8 @@ struct PasswordPage<'a> {
     csrf_token: &'a str,
     request_id: &'a str,
     forced: bool,
+    /// The account has no password yet (passkeys only): "Set a password", no current one.
+    first: bool,
     error: Option<&'a str>,
 }
 
@@ -44,12 +48,17 @@ pub async fn show_form(
     request: HttpRequest,
     query: web::Query<PasswordQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (_, user) = session::require(&state, &request).await?;
+    let (browser_session, user) = session::require(&state, &request).await?;
+    let first = !credentials::has_password(&state, &user.id).await?;
+    if first && !credentials::is_recent(&state, &browser_session, now()) {
+        return Err(PageError::Redirect(reauthenticate_location("/account/password")));
+    }
     let form = FormToken::new(&request, &state.settings);
     let page = PasswordPage {
         csrf_token: &form.token,
         request_id: &query.request,
         forced: user.must_change_password,
+        first,
         error: None,
     };
     Ok(form.render(StatusCode::OK, &page))
@@ -77,12 +86,14 @@ pub async fn change(
     csrf::require(&request, form.csrf_token.as_deref())?;
     super::count_request(&state, &request).await??;
     let (browser_session, user) = session::require(&state, &request).await?;
+    let first = !credentials::has_password(&state, &user.id).await?;
     let again = |message: &str| {
         let csrf_token = form.csrf_token.clone().unwrap_or_default();
         let page = PasswordPage {
             csrf_token: &csrf_token,
             request_id: &form.request,
             forced: user.must_change_password,
+            first,
             error: Some(message),
         };
         Ok(render(StatusCode::BAD_REQUEST, &page))
@@ -91,7 +102,7 @@ pub async fn change(
         return again("The two passwords differ.");
     }
     let current = SecretString::from(form.current_password.clone());
-    let proof = if user.must_change_password { Proof::RecentSignIn } else { Proof::CurrentPassword(&current) };
+    let proof = if user.must_change_password || first { Proof::RecentSignIn } else { Proof::CurrentPassword(&current) };
     let new = SecretString::from(form.password.clone());
     let renewed =
         match credentials::change_own_password(&state, &browser_session, proof, &new, source_ip(&request)).await {
@@ -100,6 +111,9 @@ pub async fn change(
             Err(UserError::WeakPassword(why)) => return again(&capitalized(&why.to_string())),
             Err(UserError::WrongPassword) if user.must_change_password => {
                 return Err(PageError::sign_in_first());
+            }
+            Err(UserError::WrongPassword) if first => {
+                return Err(PageError::Redirect(reauthenticate_location("/account/password")));
             }
             Err(UserError::WrongPassword) => return again("Your current password is not right."),
             Err(error) => return Err(error.into()),
@@ -110,7 +124,7 @@ pub async fn change(
             let user = users::User { must_change_password: false, ..user };
             next_location(&state, &pending, Some(&(renewed.clone(), user))).await?
         }
-        None => "/account".to_string(),
+        None => "/account?done=password".to_string(),
     };
     let mut response = see_other(&location);
     let _ = response.add_cookie(&session::cookie(&state, &renewed));

@@ -12,12 +12,12 @@ use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::passkey::JsonError;
 use crate::domain::email::{self, EmailError};
-use crate::http::login::attempt;
 use crate::domain::now;
 use crate::domain::passkeys::{self, PASSKEY_AMR};
 use crate::domain::users::{User, UserError};
 use crate::http::csrf::{self, FormToken};
 use crate::http::extract::checked_browser;
+use crate::http::login::attempt;
 use crate::http::pages::{PageError, render, see_other};
 use crate::state::AppState;
 

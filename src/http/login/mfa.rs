@@ -9,10 +9,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::authorization;
-use crate::http::login::attempt;
 use crate::domain::login::{self, LoginError, SecondFactor, SecondFactorChallenge};
 use crate::http::csrf::{self, FormToken};
 use crate::http::extract::{cookie_name, cookie_value};
+use crate::http::login::attempt;
 use crate::http::pages::{PageError, render, see_other};
 use crate::state::AppState;
 

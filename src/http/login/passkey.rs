@@ -9,11 +9,11 @@ use serde::Deserialize;
 use serde_json::json;
 use webauthn_rs::prelude::PublicKeyCredential;
 
-use crate::http::login::attempt;
 use crate::domain::now;
 use crate::domain::passkeys::{self, PASSKEY_AMR, PasskeyError};
 use crate::domain::rate_limits::{self, Limit, Limited};
 use crate::http::extract::checked_browser;
+use crate::http::login::attempt;
 use crate::http::oidc::authorize::pending_request;
 use crate::http::source_ip;
 use crate::state::AppState;

@@ -6,9 +6,9 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::http::login::attempt;
 use crate::domain::login::{self, LoginError};
 use crate::http::csrf::{self, FormToken};
+use crate::http::login::attempt;
 use crate::http::oidc::authorize::pending_request;
 use crate::http::pages::{PageError, render, see_other};
 use crate::http::session;

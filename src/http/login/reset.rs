@@ -10,11 +10,11 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::email::{self, EmailError, Purpose};
-use crate::http::login::attempt;
 use crate::domain::login::{self, SecondFactorChallenge};
 use crate::domain::rate_limits::{self, Limit};
 use crate::domain::users::UserError;
 use crate::http::csrf::{self, FormToken};
+use crate::http::login::attempt;
 use crate::http::oidc::authorize::pending_request;
 use crate::http::pages::{PageError, render, see_other};
 use crate::http::source_ip;
