@@ -39,6 +39,71 @@ pub struct Settings {
     pub bootstrap: BootstrapSettings,
     pub passwords: PasswordSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
+    pub ui: UiSettings,
+}
+
+/// `/metrics`: served on `server.metrics_bind` (its own address, no token), and on the main
+/// address only with a bearer token read from `token_file`. Both unset: not served.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MetricsSettings {
+    pub token_file: String,
+}
+
+/// Branding of the pages users see (login, consent, account) and of the mails.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct UiSettings {
+    /// Shown in titles, headings and mails instead of "Latchkey".
+    pub site_name: String,
+    /// An https (or site-relative) URL of a logo image.
+    pub logo_url: String,
+    /// A logo image file (PNG, SVG, JPEG or WebP, at most 512 KiB) served at `/branding/logo`;
+    /// wins over `logo_url`.
+    pub logo_file: String,
+    /// The colour of buttons and links: `#rgb` or `#rrggbb`.
+    pub accent_color: String,
+    /// A stylesheet added after Latchkey's own, served at `/branding/custom.css`.
+    pub custom_css_file: String,
+}
+
+impl UiSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let name = self.site_name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(ConfigError::new("ui.site_name", "must be 1 to 64 characters"));
+        }
+        let hex = self.accent_color.strip_prefix('#').unwrap_or("-");
+        if !self.accent_color.is_empty() && !(matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            return Err(ConfigError::new("ui.accent_color", "must be #rgb or #rrggbb"));
+        }
+        let url_ok = self.logo_url.is_empty()
+            || (self.logo_url.starts_with('/') && !self.logo_url.starts_with("//"))
+            || Url::parse(&self.logo_url).is_ok_and(|url| url.scheme() == "https");
+        if !url_ok || self.logo_url.contains(['"', '<', '>', ' ']) {
+            return Err(ConfigError::new("ui.logo_url", "must be an https URL or a path on this server"));
+        }
+        for (key, file) in [("ui.logo_file", &self.logo_file), ("ui.custom_css_file", &self.custom_css_file)] {
+            if !file.is_empty() && !Path::new(file).is_file() {
+                return Err(ConfigError::new(key, format!("{file} is not a readable file")));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings {
+            site_name: "Latchkey".into(),
+            logo_url: String::new(),
+            logo_file: String::new(),
+            accent_color: String::new(),
+            custom_css_file: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -51,6 +116,9 @@ pub struct ServerSettings {
     /// Reverse proxies (CIDR blocks) whose `X-Forwarded-For` is believed. Empty: forwarded
     /// headers are ignored and the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// A second address serving only `/metrics`, without a token (keep it private). Unset:
+    /// no such listener.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl ServerSettings {
@@ -513,13 +581,20 @@ impl Default for Settings {
             bootstrap: BootstrapSettings::default(),
             passwords: PasswordSettings::default(),
             log: LogSettings::default(),
+            metrics: MetricsSettings::default(),
+            ui: UiSettings::default(),
         }
     }
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 0, trusted_proxies: Vec::new() }
+        ServerSettings {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: 0,
+            trusted_proxies: Vec::new(),
+            metrics_bind: None,
+        }
     }
 }
 
@@ -689,7 +764,7 @@ impl Settings {
                 "memory_kib, iterations and parallelism are not valid argon2id parameters",
             ));
         }
-        Ok(())
+        self.ui.validate()
     }
 
     /// Cookies get `Secure` when the issuer is https.

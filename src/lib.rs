@@ -16,6 +16,8 @@ pub mod fetch;
 pub mod http;
 /// Outgoing mail over SMTP.
 pub mod mail;
+/// Prometheus metrics.
+pub mod metrics;
 /// Builds the running application (storage, keyring, server).
 pub mod startup;
 /// What request handlers share.

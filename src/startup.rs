@@ -49,6 +49,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         access_cache,
         mailer,
         fetcher,
+        metrics: crate::metrics::Metrics::new()?,
     })
 }
 
@@ -57,6 +58,23 @@ pub struct Application {
     state: AppState,
     server: Server,
     key_refresh: tokio::task::JoinHandle<()>,
+    /// The `/metrics` listener on `server.metrics_bind`, if set.
+    metrics_server: Option<Server>,
+}
+
+/// A listener on `bind` that serves only `/metrics`, without a token.
+fn metrics_server(bind: std::net::SocketAddr, data: web::Data<AppState>) -> anyhow::Result<Server> {
+    let listener = TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind} (server.metrics_bind)"))?;
+    tracing::info!(%bind, "serving /metrics");
+    let server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).route("/metrics", web::get().to(http::metrics::scrape))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .context("cannot start the metrics listener")?
+    .run();
+    Ok(server)
 }
 
 impl Application {
@@ -81,13 +99,17 @@ impl Application {
             with_admin_api(App::new()).1.to_json().context("cannot serialize the OpenAPI document")?,
         ));
         let data = web::Data::new(state.clone());
+        let data_for_metrics = data.clone();
+        let metrics_token = web::Data::new(http::metrics::MetricsToken::load(&state.settings)?);
         let settings = state.settings.clone();
         let mut server = HttpServer::new(move || {
             with_admin_api(App::new())
                 .0
                 .wrap(http::security_headers(&settings))
+                .wrap(actix_web::middleware::from_fn(http::metrics::count_requests))
                 .wrap(TracingLogger::<http::access_log::AccessLog>::new())
                 .app_data(data.clone())
+                .app_data(metrics_token.clone())
                 .app_data(discovery.clone())
                 .app_data(openapi.clone())
                 .app_data(web::FormConfig::default().error_handler(http::bad_browser_request))
@@ -100,7 +122,11 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.listen(listener).context("cannot start the HTTP server")?.run();
-        Ok(Application { port, state, server, key_refresh })
+        let metrics_server = match state.settings.server.metrics_bind {
+            Some(bind) => Some(metrics_server(bind, data_for_metrics)?),
+            None => None,
+        };
+        Ok(Application { port, state, server, key_refresh, metrics_server })
     }
 
     pub fn port(&self) -> u16 {
@@ -114,8 +140,16 @@ impl Application {
 
     /// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         let result = self.server.await;
         self.key_refresh.abort();
+        if let Some((task, handle)) = metrics {
+            handle.stop(true).await;
+            task.abort();
+        }
         result
     }
 }

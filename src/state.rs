@@ -28,4 +28,6 @@ pub struct AppState {
     pub mailer: Option<crate::mail::Mailer>,
     /// Documents clients name by URL: metadata documents, `jwks_uri`.
     pub fetcher: Arc<crate::fetch::Fetcher>,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }

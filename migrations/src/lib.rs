@@ -28,6 +28,7 @@ mod m20261201_000018_add_client_require_par;
 mod m20261201_000019_client_keys_and_registration;
 mod m20261201_000020_create_initial_access_tokens;
 mod m20261201_000021_add_family_dpop_jkt;
+mod m20261201_000022_create_sign_in_hourly;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000019_client_keys_and_registration::Migration),
             Box::new(m20261201_000020_create_initial_access_tokens::Migration),
             Box::new(m20261201_000021_add_family_dpop_jkt::Migration),
+            Box::new(m20261201_000022_create_sign_in_hourly::Migration),
         ]
     }
 }

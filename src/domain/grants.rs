@@ -297,6 +297,7 @@ pub async fn refresh(
 /// (RFC 9700 §4.14.2), and the reuse is audited.
 async fn refresh_token_reused(state: &AppState, client: &Client, family: &RefreshFamily, now: UnixTime) -> GrantError {
     tracing::warn!(family_id = %family.id, client_id = %client.id, "refresh token reused: revoking its family");
+    state.metrics.refresh_token_reused();
     let event = AuditEvent::new(AuditKind::RefreshTokenReuse, now)
         .subject(&family.user_id)
         .client(&client.id)

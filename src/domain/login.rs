@@ -42,6 +42,7 @@ pub async fn start_session(
         .details(json!({ "method": method, "amr": amr }));
     event.client_id = attempt.client_id.clone();
     audit::record(&state.db, event).await;
+    count_sign_in(state, method_of(amr), "success", now).await;
     state.ephemeral.delete(&failures_key(&user.id)).await?;
     let amr = amr.iter().map(|a| a.to_string()).collect();
     let device = sessions::Device::new(attempt.user_agent.as_deref(), attempt.source_ip.clone());
@@ -49,8 +50,30 @@ pub async fn start_session(
         .await?)
 }
 
+/// How a sign-in was made, as the dashboard and the metrics name it: `mfa` when a second
+/// factor was part of it, else `password` or `passkey`.
+pub fn method_of(amr: &[&str]) -> &'static str {
+    if amr.contains(&"mfa") {
+        "mfa"
+    } else if amr.first() == Some(&"pwd") {
+        "password"
+    } else {
+        "passkey"
+    }
+}
+
+/// Counts a sign-in (or a failed one) for `/metrics` and the dashboard's hourly rollup.
+async fn count_sign_in(state: &AppState, method: &str, outcome: &str, now: UnixTime) {
+    state.metrics.sign_in(method, outcome);
+    if let Err(error) = db::stats::count_sign_in(&state.db, now, method, outcome).await {
+        tracing::warn!(error = %format!("{error:#}"), "cannot count a sign-in");
+    }
+}
+
 /// Records a failed sign-in (`method` is `pwd` or `passkey`).
 pub async fn record_failure(state: &AppState, attempt: &Attempt, details: serde_json::Value) {
+    let method = if details["method"] == "pwd" { "password" } else { "passkey" };
+    count_sign_in(state, method, "failure", now()).await;
     let mut event =
         AuditEvent::new(AuditKind::SignInFailed, now()).source_ip(attempt.source_ip.clone()).details(details);
     event.client_id = attempt.client_id.clone();
@@ -147,6 +170,7 @@ async fn count_failure(state: &AppState, user_id: &str, source_ip: Option<String
         state.ephemeral.put(&locked_key(user_id), b"1", window).await.map_err(anyhow::Error::from)?;
         state.ephemeral.delete(&failures_key(user_id)).await.map_err(anyhow::Error::from)?;
         tracing::warn!(%user_id, failures, "account locked after repeated wrong passwords");
+        state.metrics.account_locked();
         let event = AuditEvent::new(AuditKind::AccountLocked, now())
             .subject(user_id)
             .source_ip(source_ip)
@@ -259,6 +283,7 @@ pub async fn finish_second_factor(
             count_failure(state, &user_id, attempt.source_ip.clone()).await?;
         }
         let method = if factor == SecondFactor::Totp { "otp" } else { "recovery" };
+        count_sign_in(state, "mfa", "failure", now()).await;
         let mut event = AuditEvent::new(AuditKind::SignInFailed, now())
             .subject(&user_id)
             .source_ip(attempt.source_ip.clone())

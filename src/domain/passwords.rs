@@ -27,6 +27,8 @@ pub struct PasswordHasher {
     params: argon2::Params,
     /// The queue of the hashing threads; they stop when the last hasher is dropped.
     jobs: mpsc::Sender<Job>,
+    /// Jobs sent and not yet started: the queue's depth, for `/metrics`.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// How long a hashing thread keeps its memory area without work. (The threads wait for
@@ -77,7 +79,7 @@ impl PasswordHasher {
         let params = argon2::Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
             .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Ok(PasswordHasher { params, jobs: start_workers(cores)? })
+        Ok(PasswordHasher { params, jobs: start_workers(cores)?, waiting: Arc::default() })
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -141,12 +143,21 @@ impl PasswordHasher {
         .await
     }
 
+    /// Hashes waiting for a thread.
+    pub fn queue_depth(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Memory) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
+        use std::sync::atomic::Ordering;
         let (answer, answered) = tokio::sync::oneshot::channel();
+        let waiting = self.waiting.clone();
+        waiting.fetch_add(1, Ordering::Relaxed);
         let job: Job = Box::new(move |memory| {
+            waiting.fetch_sub(1, Ordering::Relaxed);
             let _ = answer.send(work(memory));
         });
         self.jobs.send(job).map_err(|_| anyhow::anyhow!("the password hashing threads have stopped"))?;

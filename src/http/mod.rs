@@ -11,6 +11,7 @@ mod extract;
 mod fuzz_tests;
 pub mod health;
 pub mod login;
+pub mod metrics;
 pub mod oidc;
 mod pages;
 mod session;
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(account::routes)
         .configure(admin::console::routes)
         .configure(health::routes)
+        .configure(metrics::routes)
         .configure(assets::routes);
 }
 

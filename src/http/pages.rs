@@ -96,6 +96,9 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
+        if let PageError::Unexpected(error) = self {
+            crate::metrics::note_unexpected(error);
+        }
         match self {
             PageError::Page { title, message, .. } => error_page(status, title, message),
             PageError::NotFound => error_page(status, "Page not found", "There is nothing at this address."),

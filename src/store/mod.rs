@@ -21,6 +21,28 @@ pub fn is_outage(error: &anyhow::Error) -> bool {
     })
 }
 
+/// The two stores an error can come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Database,
+    Ephemeral,
+}
+
+/// Which store `error` came from, if any.
+pub fn failed_store(error: &anyhow::Error) -> Option<Store> {
+    error.chain().find_map(|cause| {
+        if cause.downcast_ref::<ephemeral::EphemeralError>().is_some()
+            || cause.downcast_ref::<::redis::RedisError>().is_some()
+        {
+            Some(Store::Ephemeral)
+        } else if cause.downcast_ref::<sea_orm::DbErr>().is_some() {
+            Some(Store::Database)
+        } else {
+            None
+        }
+    })
+}
+
 /// A database error that says the database cannot be reached, not that a query is wrong.
 fn is_connection_failure(error: &sea_orm::DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;

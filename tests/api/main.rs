@@ -36,6 +36,7 @@ mod login;
 mod logs;
 mod mailbox;
 mod metadata_documents;
+mod metrics;
 mod mfa;
 mod oidc_flow;
 mod oidc_refusals;

@@ -90,6 +90,9 @@ impl From<anyhow::Error> for JsonError {
 /// What the browser is told of a passkey failure; causes go to the log.
 impl From<PasskeyError> for JsonError {
     fn from(error: PasskeyError) -> Self {
+        if let PasskeyError::Unexpected(error) = &error {
+            crate::metrics::note_unexpected(error);
+        }
         match error {
             PasskeyError::Unexpected(error) if crate::domain::is_outage(&error) => {
                 tracing::warn!(error = %format!("{error:#}"), "a store is unreachable");

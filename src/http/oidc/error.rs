@@ -31,6 +31,7 @@ impl OAuthError {
     /// A failure of ours: `temporarily_unavailable` (503) when a store is unreachable,
     /// `server_error` otherwise. The cause goes to the log.
     pub fn server_error(error: &anyhow::Error) -> OAuthError {
+        crate::metrics::note_unexpected(error);
         if crate::domain::is_outage(error) {
             tracing::warn!(error = %format!("{error:#}"), "a store is unreachable");
             return OAuthError::new(

@@ -79,6 +79,7 @@ async fn issue(state: &AppState, request: &HttpRequest, body: &[u8]) -> Result<H
         }
         None => return Err(OAuthError::invalid_request("grant_type is required")),
     };
+    state.metrics.token_issued(param("grant_type").unwrap_or_default());
     let mut body = json!({
         "access_token": set.tokens.access_token,
         "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },

@@ -75,7 +75,7 @@ pub async fn search(
     Ok((models.into_iter().map(|m| (m.id, to_event(m))).collect(), total))
 }
 
-fn to_event(m: audit_events::Model) -> AuditEvent {
+pub(super) fn to_event(m: audit_events::Model) -> AuditEvent {
     AuditEvent {
         occurred_at: m.occurred_at,
         event_type: m.event_type,

@@ -14,6 +14,7 @@ pub mod passkeys;
 pub mod refresh_tokens;
 pub mod revoked_grants;
 pub mod signing_keys;
+pub mod stats;
 pub mod users;
 
 use std::time::Duration;

@@ -55,6 +55,7 @@ impl ApiError {
     }
 
     pub fn unexpected(error: &anyhow::Error) -> ApiError {
+        crate::metrics::note_unexpected(error);
         if crate::domain::is_outage(error) {
             tracing::warn!(error = %format!("{error:#}"), "a store is unreachable");
             return ApiError::new(503, "unavailable", "the service is unavailable; retry shortly");

@@ -14,6 +14,7 @@ pub mod recovery_codes;
 pub mod refresh_token_families;
 pub mod refresh_tokens;
 pub mod revoked_grants;
+pub mod sign_in_hourly;
 pub mod signing_keys;
 pub mod totp_factors;
 pub mod users;
