@@ -175,7 +175,8 @@ where
 
 /// Re-reads the key set every `keys.refresh_interval_secs`: picks up rotations made by
 /// other instances or the CLI, rotates on schedule, and retires old keys from the JWKS.
-/// Also forgets revocations whose tokens have all expired, and grants that ended.
+/// Also forgets revocations whose tokens have all expired, grants that ended, and sign-in
+/// counts older than the dashboard's chart.
 async fn refresh_keys(state: AppState) {
     let mut interval = tokio::time::interval(Duration::from_secs(state.settings.keys.refresh_interval_secs));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -190,6 +191,9 @@ async fn refresh_keys(state: AppState) {
         }
         if let Err(error) = crate::domain::grants::purge_ended(&state.db, now()).await {
             tracing::warn!(error = %format!("{error:#}"), "cannot purge ended grants");
+        }
+        if let Err(error) = crate::domain::dashboard::purge_old_sign_in_counts(&state, now()).await {
+            tracing::warn!(error = %format!("{error:#}"), "cannot purge old sign-in counts");
         }
     }
 }

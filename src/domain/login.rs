@@ -50,15 +50,13 @@ pub async fn start_session(
         .await?)
 }
 
-/// How a sign-in was made, as the dashboard and the metrics name it: `mfa` when a second
-/// factor was part of it, else `password` or `passkey`.
+/// How a sign-in was made, as the dashboard and the metrics name it: `password`,
+/// `mfa` (a password and a second factor) or `passkey` (which is multi-factor itself).
 pub fn method_of(amr: &[&str]) -> &'static str {
-    if amr.contains(&"mfa") {
-        "mfa"
-    } else if amr.first() == Some(&"pwd") {
-        "password"
-    } else {
-        "passkey"
+    match amr.first() {
+        Some(&"pwd") if amr.contains(&"mfa") => "mfa",
+        Some(&"pwd") => "password",
+        _ => "passkey",
     }
 }
 

@@ -17,6 +17,7 @@ pub mod client_assertion;
 pub mod clients;
 pub mod consents;
 pub mod credentials;
+pub mod dashboard;
 pub mod device;
 pub mod dpop;
 pub mod email;

@@ -17,6 +17,7 @@ mod cli;
 mod client_keys;
 mod config;
 mod consent;
+mod dashboard;
 mod device;
 mod discovery;
 mod dpop;

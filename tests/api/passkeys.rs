@@ -7,7 +7,7 @@ use crate::helpers::{TestApp, TestEnv};
 use crate::soft_authenticator::SoftAuthenticator;
 
 /// A browser of its own: its own cookies (session, CSRF).
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap()
 }
 
@@ -67,7 +67,11 @@ async fn register_passkey(
 }
 
 /// Starts a passkey sign-in on the login page at `login_path` in `browser`.
-async fn start_sign_in(app: &TestApp, browser: &reqwest::Client, login_path: &str) -> (String, String, Value) {
+pub(crate) async fn start_sign_in(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    login_path: &str,
+) -> (String, String, Value) {
     let page = browser.get(app.url(login_path)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Sign in with a passkey"));
     let csrf = meta(&page, "csrf-token");
@@ -77,7 +81,7 @@ async fn start_sign_in(app: &TestApp, browser: &reqwest::Client, login_path: &st
     (csrf, request, started)
 }
 
-async fn finish_sign_in(
+pub(crate) async fn finish_sign_in(
     app: &TestApp,
     browser: &reqwest::Client,
     csrf: &str,

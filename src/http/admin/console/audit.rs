@@ -5,19 +5,33 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::admin;
-use crate::domain::audit::{self, AuditFilter};
+use crate::domain::audit::{self, AuditFilter, AuditKind};
+use crate::domain::dashboard;
 use crate::domain::format_time;
 use crate::http::pages::PageError;
 use crate::state::AppState;
 
 const PER_PAGE: u64 = 50;
 
+/// An id, and the name it stands for when it is known.
+struct Named {
+    id: String,
+    name: Option<String>,
+}
+
+impl Named {
+    fn new(id: Option<String>, names: &std::collections::HashMap<String, String>) -> Named {
+        let id = id.unwrap_or_default();
+        Named { name: names.get(&id).filter(|name| **name != id).cloned(), id }
+    }
+}
+
 struct Row {
     when: String,
     event_type: String,
-    user: String,
-    actor: String,
-    client: String,
+    user: Named,
+    actor: Named,
+    client: Named,
     source_ip: String,
     details: String,
 }
@@ -27,6 +41,7 @@ struct Row {
 struct AuditPage<'a> {
     rows: Vec<Row>,
     query: &'a AuditQuery,
+    event_types: &'static [&'static str],
     page: u64,
     pages: u64,
 }
@@ -68,17 +83,20 @@ pub async fn list(
     };
     let page = query.page.unwrap_or(1).max(1);
     let (events, total) = audit::search(&state.db, &filter, (page - 1) * PER_PAGE, PER_PAGE).await?;
+    let events: Vec<_> = events.into_iter().map(|(_, e)| e).collect();
+    let (users, clients) = dashboard::names_in(&state, &events).await?;
     let rows = events
         .into_iter()
-        .map(|(_, e)| Row {
+        .map(|e| Row {
             when: format_time(e.occurred_at),
             event_type: e.event_type,
-            user: e.subject_user_id.unwrap_or_default(),
-            actor: e.actor_user_id.unwrap_or_default(),
-            client: e.client_id.unwrap_or_default(),
+            user: Named::new(e.subject_user_id, &users),
+            actor: Named::new(e.actor_user_id, &users),
+            client: Named::new(e.client_id, &clients),
             source_ip: e.source_ip.unwrap_or_default(),
             details: e.details.to_string(),
         })
         .collect();
-    Ok(admin.page(&AuditPage { rows, query: &query, page, pages: total.div_ceil(PER_PAGE).max(1) }))
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    Ok(admin.page(&AuditPage { rows, query: &query, event_types: AuditKind::EVENT_TYPES, page, pages }))
 }

@@ -4,6 +4,7 @@
 mod apis;
 mod audit;
 mod clients;
+mod dashboard;
 mod groups;
 mod keys;
 mod users;
@@ -22,7 +23,7 @@ use crate::http::{session, source_ip};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin", web::get().to(show_home))
+    cfg.route("/admin", web::get().to(dashboard::show))
         .route("/admin/users", web::get().to(users::list))
         .route("/admin/users", web::post().to(users::create))
         .route("/admin/users/invite", web::post().to(users::invite))
@@ -106,15 +107,4 @@ pub async fn admin_form(state: &AppState, request: &HttpRequest, submitted: Opti
     let admin = admin(state, request).await?;
     csrf::require(request, submitted)?;
     Ok(admin)
-}
-
-#[derive(Template)]
-#[template(path = "admin/home.html")]
-struct HomePage<'a> {
-    username: &'a str,
-}
-
-async fn show_home(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, PageError> {
-    let admin = admin(&state, &request).await?;
-    Ok(admin.page(&HomePage { username: &admin.user.username }))
 }
