@@ -35,6 +35,7 @@ pub mod rate_limits;
 pub mod registration;
 pub mod resources;
 pub mod sessions;
+pub mod setup;
 pub mod tokens;
 pub mod user_search;
 pub mod users;

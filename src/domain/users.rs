@@ -130,6 +130,14 @@ pub async fn add_invited_user(state: &AppState, actor: &Actor, username: &str, e
     insert_new(state, Some(actor), username, Some(email), None, false, None).await
 }
 
+/// The first admin, made through the one-time `/setup` link: no way to sign in yet (they
+/// choose a password or a passkey next, through an invitation link).
+pub(super) async fn add_first_admin(state: &AppState, username: &str, email: Option<&str>) -> Result<User, UserError> {
+    let username = Username::parse(username)?;
+    let email = email.filter(|e| !e.trim().is_empty()).map(Email::parse).transpose()?.map(|e| e.as_str().to_string());
+    insert_new(state, Some(&Actor::Bootstrap), username, email, None, true, None).await
+}
+
 /// Self-registration (`registration.enabled`): a disabled user with a password, enabled
 /// when they follow the link mailed to `email`. `None` when the username or the address
 /// is taken: the caller answers the same way either way.

@@ -11,7 +11,7 @@ use crate::flow::{REDIRECT_URI, hidden_field, location, pkce, query_param};
 use crate::helpers::{TestEnv, eventually};
 
 /// Starts a real `latchkey serve` for `env`, its standard error in a file.
-fn serve(env: &TestEnv, extra: &[(&str, &str)]) -> (Child, String, PathBuf) {
+pub(crate) fn serve(env: &TestEnv, extra: &[(&str, &str)]) -> (Child, String, PathBuf) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let issuer = format!("http://localhost:{port}");
     let log_path = env.dir.path().join("latchkey.log");
@@ -29,7 +29,7 @@ fn serve(env: &TestEnv, extra: &[(&str, &str)]) -> (Child, String, PathBuf) {
     (command.spawn().unwrap(), issuer, log_path)
 }
 
-async fn wait_up(client: &reqwest::Client, issuer: &str) {
+pub(crate) async fn wait_up(client: &reqwest::Client, issuer: &str) {
     let up = eventually(Duration::from_secs(20), || async {
         client.get(format!("{issuer}/healthz")).send().await.is_ok_and(|r| r.status() == 200)
     })
@@ -38,7 +38,7 @@ async fn wait_up(client: &reqwest::Client, issuer: &str) {
 }
 
 /// Stops the server with SIGTERM (a graceful stop flushes the log) and reads its log.
-async fn stop(mut server: Child, log_path: &Path) -> String {
+pub(crate) async fn stop(mut server: Child, log_path: &Path) -> String {
     let _ = Command::new("kill").arg("-TERM").arg(server.id().to_string()).status();
     let stopped = tokio::task::spawn_blocking(move || server.wait()).await.unwrap();
     assert!(stopped.is_ok());

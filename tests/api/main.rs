@@ -47,6 +47,7 @@ mod passkeys;
 mod password_policy;
 mod private_key_jwt;
 mod resources;
+mod setup;
 mod soft_authenticator;
 mod step_up;
 mod token_endpoint;

@@ -364,6 +364,12 @@ pub async fn invite(
     Ok((user, Delivery::Mailed))
 }
 
+/// An invitation link for the first admin made by `/setup`, handed straight to the browser
+/// (never mailed; it proves no address).
+pub(crate) async fn setup_invitation(state: &AppState, user_id: &str) -> anyhow::Result<String> {
+    issue_link(state, Purpose::Invite, user_id, "", None, now()).await
+}
+
 /// Accepts an invitation with a password (under the password policy); the link also
 /// proves the address. Returns the user, to sign in.
 pub async fn accept_invite_with_password(

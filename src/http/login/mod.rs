@@ -6,6 +6,7 @@ pub mod passkey;
 pub mod password;
 pub mod register;
 pub mod reset;
+pub mod setup;
 pub mod step_up;
 
 use actix_web::cookie::Cookie;
@@ -31,6 +32,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invite", web::post().to(invite::accept_with_password))
         .route("/invite/passkey/start", web::post().to(invite::start_passkey))
         .route("/invite/passkey/finish", web::post().to(invite::finish_passkey))
+        .route("/setup", web::get().to(setup::show))
+        .route("/setup", web::post().to(setup::submit))
         .route("/register", web::get().to(register::show))
         .route("/register", web::post().to(register::submit))
         .route("/password/forgot", web::get().to(reset::show_forgot))
