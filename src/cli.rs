@@ -2,7 +2,33 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// How a `list` command prints: a table for people, or JSON (an array) for scripts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// `text` (a table) or `json` (an array of objects)
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// A list flag's values, in either form: repeated flags, or space- or comma-separated
+/// values in one (`--scope openid --scope email` = `--scope "openid email"` = `--scope openid,email`).
+pub fn list_values(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|value| value.split(|c: char| c == ',' || c.is_whitespace()))
+        .filter(|value| !value.is_empty())
+        .map(str::to_string)
+        .collect()
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "latchkey", version, about = "An OpenID Connect identity provider")]
@@ -43,7 +69,7 @@ pub enum UserCommand {
     /// Add a user; the password is read from standard input
     Add(AddUser),
     /// List users
-    List,
+    List(ListArgs),
     /// Disable a user: they can no longer sign in
     Disable { username: String },
     /// Remove a user's authenticator app and recovery codes (a lost phone)
@@ -67,7 +93,7 @@ pub enum GroupCommand {
         description: String,
     },
     /// List groups
-    List,
+    List(ListArgs),
     /// Show a group's members and the groups it is in
     Show { name: String },
     /// Delete a group and its memberships (refused while a client's access policy names it)
@@ -111,7 +137,7 @@ pub enum ClientCommand {
     /// Register a client. A confidential client without --secret-stdin gets a generated secret, printed once
     Add(AddClient),
     /// List clients
-    List,
+    List(ListArgs),
     /// Issue an initial access token for dynamic client registration (RFC 7591), printed once
     RegistrationToken {
         /// How many clients may register with it
@@ -129,7 +155,7 @@ pub enum ClientCommand {
 #[derive(Debug, Args)]
 pub struct AddClient {
     pub client_id: String,
-    /// An exact redirect URI; repeat for several
+    /// An exact redirect URI; repeat, or separate several with spaces or commas
     #[arg(long = "redirect-uri", value_name = "URI")]
     pub redirect_uris: Vec<String>,
     /// A public client (SPA, native app): no secret, PKCE required
@@ -150,13 +176,15 @@ pub struct AddClient {
     /// Read the client secret from standard input (at least 32 characters)
     #[arg(long)]
     pub secret_stdin: bool,
-    /// Space-separated scopes the client may request
-    #[arg(long, default_value = "openid profile email offline_access")]
-    pub scope: String,
-    /// Comma-separated grant types: authorization_code, refresh_token, client_credentials, device_code
-    #[arg(long = "grant", default_value = "authorization_code,refresh_token")]
+    /// Scopes the client may request; repeat, or separate with spaces or commas
+    /// [default: openid profile email offline_access]
+    #[arg(long = "scope", value_name = "S")]
+    pub scopes: Vec<String>,
+    /// Grant types: authorization_code, refresh_token, client_credentials, device_code;
+    /// repeat, or separate with spaces or commas [default: authorization_code,refresh_token]
+    #[arg(long = "grant", value_name = "G")]
     pub grants: Vec<String>,
-    /// A registered post-logout redirect URI; repeat for several
+    /// A registered post-logout redirect URI; repeat, or separate with spaces or commas
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
     /// Where to send OpenID back-channel logout notifications
@@ -176,7 +204,7 @@ pub enum ApiCommand {
     /// Register an API: tokens for it carry its identifier as `aud` and only its scopes
     Add(AddApi),
     /// List APIs
-    List,
+    List(ListArgs),
     /// Delete an API: no new token is issued for it
     Delete { identifier: String },
 }
@@ -185,7 +213,7 @@ pub enum ApiCommand {
 pub struct AddApi {
     /// The API's identifier, an absolute URI: https, or http on a loopback host
     pub identifier: String,
-    /// The scopes the API defines (one or more; repeat the flag or list them)
+    /// The scopes the API defines (one or more; repeat the flag, or separate with spaces or commas)
     #[arg(long = "scope", value_name = "S", num_args = 1.., required = true)]
     pub scopes: Vec<String>,
     /// A name shown to users on the consent page [default: the identifier]
@@ -204,7 +232,7 @@ pub enum KeysCommand {
     /// Generate the next signing key: published now, signing after keys.publish_lead_secs
     Rotate,
     /// List signing keys and their states
-    List,
+    List(ListArgs),
     /// Revoke a key at once (suspected compromise): it leaves the JWKS, tokens it signed are
     /// refused, and a fresh key signs from now on if it was the signing key
     Revoke {

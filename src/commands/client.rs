@@ -2,8 +2,9 @@
 
 use secrecy::ExposeSecret;
 
+use super::print_json;
 use super::{open_state, read_secret_from_stdin};
-use crate::cli::{AddClient, ClientCommand};
+use crate::cli::{AddClient, ClientCommand, ListArgs, Output, list_values};
 use crate::config::Settings;
 use crate::domain::audit::Actor;
 use crate::domain::clients::{self, NewClient};
@@ -22,13 +23,21 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                 require_pushed_authorization_requests,
                 require_mfa,
                 secret_stdin,
-                scope,
+                scopes,
                 grants,
                 post_logout_redirect_uris,
                 backchannel_logout_uri,
                 name,
                 jwks_uri,
             } = add;
+            let scopes = match list_values(&scopes) {
+                scopes if scopes.is_empty() => clients::default_scope(),
+                scopes => scopes.join(" "),
+            };
+            let grants = match list_values(&grants) {
+                grants if grants.is_empty() => clients::default_grants(),
+                grants => grants,
+            };
             let secret = if secret_stdin { Some(read_secret_from_stdin("client secret")?) } else { None };
             let added = clients::add_client(
                 &state,
@@ -40,10 +49,10 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                     first_party,
                     require_pkce,
                     require_par: require_pushed_authorization_requests,
-                    redirect_uris,
-                    post_logout_redirect_uris,
+                    redirect_uris: list_values(&redirect_uris),
+                    post_logout_redirect_uris: list_values(&post_logout_redirect_uris),
                     backchannel_logout_uri,
-                    scopes: scope,
+                    scopes,
                     grants,
                     secret,
                     keys: jwks_uri.map(clients::ClientKeys::JwksUri),
@@ -70,7 +79,27 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
             );
             println!("{}", token.expose_secret());
         }
-        ClientCommand::List => {
+        ClientCommand::List(ListArgs { output: Output::Json }) => {
+            let list: Vec<_> = clients::list_clients(&state.db)
+                .await?
+                .into_iter()
+                .map(|client| {
+                    serde_json::json!({
+                        "client_id": client.id,
+                        "name": client.name,
+                        "public": client.public,
+                        "first_party": client.first_party,
+                        "enabled": client.enabled,
+                        "redirect_uris": client.redirect_uris,
+                        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+                        "scope": client.allowed_scopes.to_string(),
+                        "grant_types": client.allowed_grants.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            print_json(&list)?;
+        }
+        ClientCommand::List(_) => {
             println!("{:<32}  {:<12}  {:<11}  {:<8}  REDIRECT URIS", "CLIENT ID", "TYPE", "FIRST-PARTY", "STATUS");
             for client in clients::list_clients(&state.db).await? {
                 let kind = if client.public { "public" } else { "confidential" };

@@ -1,7 +1,7 @@
 //! `latchkey group add|list|show|delete|add-member|remove-member`.
 
-use super::open_state;
-use crate::cli::GroupCommand;
+use super::{open_state, print_json};
+use crate::cli::{GroupCommand, ListArgs, Output};
 use crate::config::Settings;
 use crate::domain::audit::Actor;
 use crate::domain::groups::{self, Member};
@@ -15,7 +15,15 @@ pub async fn run(command: GroupCommand, settings: Settings) -> anyhow::Result<()
             let group = groups::add_group(&state, &Actor::Cli, &name, &description).await?;
             println!("added group {}", group.name);
         }
-        GroupCommand::List => {
+        GroupCommand::List(ListArgs { output: Output::Json }) => {
+            let list: Vec<_> = groups::list_groups(&state.db)
+                .await?
+                .into_iter()
+                .map(|group| serde_json::json!({ "name": group.name, "description": group.description }))
+                .collect();
+            print_json(&list)?;
+        }
+        GroupCommand::List(_) => {
             println!("{:<32}  DESCRIPTION", "NAME");
             for group in groups::list_groups(&state.db).await? {
                 println!("{:<32}  {}", group.name, group.description);

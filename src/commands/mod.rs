@@ -37,6 +37,12 @@ async fn open_state(settings: Settings) -> anyhow::Result<AppState> {
     crate::startup::prepare(settings).await
 }
 
+/// Prints `value` as pretty JSON (`--output json`).
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
 /// Reads a secret from standard input, without its final line break.
 fn read_secret_from_stdin(what: &str) -> anyhow::Result<SecretString> {
     let mut input = String::new();

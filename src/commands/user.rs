@@ -1,7 +1,7 @@
 //! `latchkey user add|list|disable|reset-mfa|invite`.
 
-use super::{open_state, read_secret_from_stdin};
-use crate::cli::{AddUser, UserCommand};
+use super::{open_state, print_json, read_secret_from_stdin};
+use crate::cli::{AddUser, ListArgs, Output, UserCommand};
 use crate::config::Settings;
 use crate::domain::audit::Actor;
 use crate::domain::email::Delivery;
@@ -16,7 +16,30 @@ pub async fn run(command: UserCommand, settings: Settings) -> anyhow::Result<()>
             let user = users::add_user(&state, &Actor::Cli, new).await?;
             println!("added user {} (id {})", user.username, user.id);
         }
-        UserCommand::List => {
+        UserCommand::List(ListArgs { output: Output::Json }) => {
+            let mut list = Vec::new();
+            let mut after = None;
+            loop {
+                let page = users::search_users(&state.db, "", after.as_deref(), 500).await?;
+                list.extend(page.users.into_iter().map(|user| {
+                    serde_json::json!({
+                        "id": user.id,
+                        "username": user.username,
+                        "email": user.email,
+                        "email_verified": user.email_verified,
+                        "name": user.display_name,
+                        "admin": user.admin,
+                        "enabled": !user.disabled,
+                    })
+                }));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            print_json(&list)?;
+        }
+        UserCommand::List(_) => {
             println!("{:<36}  {:<24}  {:<32}  {:<5}  STATUS", "ID", "USERNAME", "EMAIL", "ADMIN");
             let mut after = None;
             loop {

@@ -173,3 +173,76 @@ async fn migrate_applies_the_schema_and_is_idempotent() {
     second.assert_success();
     assert!(second.stdout.contains("up to date"), "{}", second.stdout);
 }
+
+#[tokio::test]
+async fn every_list_flag_takes_repeated_flags_or_separated_values_and_lists_print_json() {
+    let env = TestEnv::new().await;
+    env.latchkey(
+        &[
+            "client",
+            "add",
+            "webapp",
+            "--redirect-uri",
+            "https://a.example/cb",
+            "--redirect-uri",
+            "https://b.example/cb https://c.example/cb",
+            "--scope",
+            "openid",
+            "--scope",
+            "profile,email",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "refresh_token, client_credentials",
+            "--post-logout-redirect-uri",
+            "https://a.example/bye,https://b.example/bye",
+        ],
+        None,
+    )
+    .assert_success();
+    let listed = env.latchkey(&["client", "list", "--output", "json"], None);
+    let clients: serde_json::Value = serde_json::from_str(&listed.assert_success().stdout).unwrap();
+    let client = &clients[0];
+    assert_eq!(client["client_id"], "webapp");
+    assert_eq!(
+        client["redirect_uris"],
+        serde_json::json!(["https://a.example/cb", "https://b.example/cb", "https://c.example/cb"])
+    );
+    assert_eq!(client["post_logout_redirect_uris"].as_array().unwrap().len(), 2);
+    let scopes: Vec<&str> = client["scope"].as_str().unwrap().split(' ').collect();
+    assert!(scopes.contains(&"openid") && scopes.contains(&"profile") && scopes.contains(&"email"), "{scopes:?}");
+    assert_eq!(scopes.len(), 3);
+    let grants = client["grant_types"].as_array().unwrap();
+    assert_eq!(grants.len(), 3, "{grants:?}");
+
+    // The defaults still apply when the flags are left out.
+    env.latchkey(&["client", "add", "plain", "--redirect-uri", "https://p.example/cb"], None).assert_success();
+    let clients: serde_json::Value =
+        serde_json::from_str(&env.latchkey(&["client", "list", "--output", "json"], None).stdout).unwrap();
+    let plain = clients.as_array().unwrap().iter().find(|c| c["client_id"] == "plain").unwrap();
+    assert_eq!(plain["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
+
+    env.latchkey(&["api", "add", "https://api.example", "--scope", "read,write", "--scope", "admin:all"], None)
+        .assert_success();
+    let apis: serde_json::Value =
+        serde_json::from_str(&env.latchkey(&["api", "list", "--output", "json"], None).assert_success().stdout)
+            .unwrap();
+    assert_eq!(apis[0]["identifier"], "https://api.example");
+    assert_eq!(apis[0]["scope"].as_str().unwrap().split(' ').count(), 3);
+
+    env.latchkey(&["user", "add", "alice", "--password-stdin"], Some("pw\n")).assert_success();
+    env.latchkey(&["group", "add", "staff"], None).assert_success();
+    for (list, key, value) in [("user", "username", "alice"), ("group", "name", "staff")] {
+        let out = env.latchkey(&[list, "list", "--output", "json"], None);
+        let items: serde_json::Value = serde_json::from_str(&out.assert_success().stdout).unwrap();
+        assert!(items.as_array().unwrap().iter().any(|item| item[key] == value), "{list}: {items}");
+    }
+    let keys: serde_json::Value =
+        serde_json::from_str(&env.latchkey(&["keys", "list", "--output", "json"], None).assert_success().stdout)
+            .unwrap();
+    assert!(keys.as_array().unwrap().iter().any(|key| key["state"] == "active"));
+    let text = env.latchkey(&["client", "list"], None);
+    assert!(text.assert_success().stdout.starts_with("CLIENT ID"), "text stays the default");
+    let refused = env.latchkey(&["client", "list", "--output", "yaml"], None);
+    assert!(!refused.success && refused.stderr.contains("possible values: text, json"), "{}", refused.stderr);
+}
