@@ -37,6 +37,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     let fetcher = Arc::new(crate::fetch::Fetcher::new(&settings.clients.metadata_documents)?);
     let keyring = Arc::new(keyring);
     let access_cache = Arc::default();
+    let settings_ui = settings.ui.clone();
     Ok(AppState {
         settings: Arc::new(settings),
         db,
@@ -50,6 +51,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         mailer,
         fetcher,
         metrics: crate::metrics::Metrics::new()?,
+        branding: Arc::new(crate::http::branding::Branding::load(&settings_ui)?),
     })
 }
 
@@ -106,6 +108,7 @@ impl Application {
             with_admin_api(App::new())
                 .0
                 .wrap(http::security_headers(&settings))
+                .wrap(actix_web::middleware::from_fn(http::branding::in_place))
                 .wrap(actix_web::middleware::from_fn(http::metrics::count_requests))
                 .wrap(TracingLogger::<http::access_log::AccessLog>::new())
                 .app_data(data.clone())

@@ -30,4 +30,6 @@ pub struct AppState {
     pub fetcher: Arc<crate::fetch::Fetcher>,
     /// Counters and histograms for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// `ui.*`, read once: site name, logo, theme.
+    pub branding: Arc<crate::http::branding::Branding>,
 }

@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod branding;
 mod csrf;
 mod extract;
 #[cfg(test)]
@@ -28,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(admin::console::routes)
         .configure(health::routes)
         .configure(metrics::routes)
+        .configure(branding::routes)
         .configure(assets::routes);
 }
 
@@ -43,7 +45,7 @@ pub fn security_headers(settings: &crate::config::Settings) -> DefaultHeaders {
     headers
         .add((
             "Content-Security-Policy",
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
         ))
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))

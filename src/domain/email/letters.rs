@@ -25,6 +25,8 @@ struct TextPart<'a> {
 #[template(path = "email/message.html")]
 struct HtmlPart<'a> {
     site: &'a str,
+    /// The button's colour (`ui.accent_color`).
+    accent: &'a str,
     heading: &'a str,
     paragraphs: &'a [String],
     link: Option<&'a str>,
@@ -39,12 +41,16 @@ pub(super) struct Letter {
     pub link_text: &'static str,
 }
 
-/// The site a message names: the issuer's host.
+/// The site a message names: the issuer's host, after `ui.site_name` when one is set.
 fn site(state: &AppState) -> String {
-    url::Url::parse(&state.settings.issuer)
+    let host = url::Url::parse(&state.settings.issuer)
         .ok()
         .and_then(|url| url.host_str().map(str::to_string))
-        .unwrap_or_else(|| state.settings.issuer.clone())
+        .unwrap_or_else(|| state.settings.issuer.clone());
+    match state.settings.ui.site_name.trim() {
+        "Latchkey" => host,
+        name => format!("{name} ({host})"),
+    }
 }
 
 pub(super) fn render(state: &AppState, to: &str, letter: &Letter) -> anyhow::Result<Message> {
@@ -53,7 +59,11 @@ pub(super) fn render(state: &AppState, to: &str, letter: &Letter) -> anyhow::Res
     let link = letter.link.as_deref();
     let (paragraphs, link_text) = (letter.paragraphs.as_slice(), letter.link_text);
     let text = TextPart { site: &site, heading, paragraphs, link, link_text }.render()?;
-    let html = HtmlPart { site: &site, heading, paragraphs, link, link_text }.render()?;
+    let accent = match state.settings.ui.accent_color.as_str() {
+        "" => "#1f6feb",
+        color => color,
+    };
+    let html = HtmlPart { site: &site, accent, heading, paragraphs, link, link_text }.render()?;
     Ok(Message { to: to.to_string(), subject: format!("{} · {site}", letter.subject), text, html })
 }
 

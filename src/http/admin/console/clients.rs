@@ -32,6 +32,7 @@ struct ClientPage<'a> {
     allowed_groups: String,
     released_groups: String,
     claim_mappings: String,
+    connect: super::connect::ConnectPanel,
 }
 
 /// A client operation's error as a page: a mistake in the form is shown on the page
@@ -64,6 +65,7 @@ async fn render_client(
     let grant_names = GrantType::ALL.iter().map(|g| (g.as_str(), client.allowed_grants.contains(g))).collect();
     let policy = &client.policy;
     let page = ClientPage {
+        connect: super::connect::ConnectPanel::new(&state.settings, &client),
         csrf_token: admin.csrf_token(),
         allowed_groups: policy.allowed_groups.as_deref().unwrap_or_default().join(" "),
         released_groups: policy.released_groups.as_deref().unwrap_or_default().join(" "),

@@ -4,6 +4,7 @@
 mod apis;
 mod audit;
 mod clients;
+mod connect;
 mod dashboard;
 mod groups;
 mod keys;
