@@ -144,7 +144,7 @@ async fn a_password_change_asks_for_the_current_one_and_ends_every_other_session
     assert!(is_signed_in(&app, &other_browser).await, "a refused change ends nothing");
 
     let changed = change(PASSWORD).await.unwrap();
-    assert_eq!(location(&changed), "/account");
+    assert_eq!(location(&changed), "/account?done=password");
     assert!(
         changed.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("latchkey_session="))
     );

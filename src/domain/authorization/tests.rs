@@ -123,7 +123,14 @@ fn response_type_and_scope_are_checked() {
 }
 
 fn session(auth_time: UnixTime) -> BrowserSession {
-    BrowserSession { id: "s".into(), user_id: "u".into(), auth_time, amr: vec!["pwd".into()], expires_at: i64::MAX }
+    BrowserSession {
+        id: "s".into(),
+        user_id: "u".into(),
+        auth_time,
+        amr: vec!["pwd".into()],
+        expires_at: i64::MAX,
+        device: Default::default(),
+    }
 }
 
 #[test]
