@@ -36,7 +36,7 @@ fn browser_journeys_pass_in_headless_chromium() {
 
 /// `npm ci` when playwright-core is not installed yet (a fresh clone).
 fn ensure_npm_packages(folder: &Path) {
-    if folder.join("node_modules/playwright-core").exists() {
+    if folder.join("node_modules/playwright-core").exists() && folder.join("node_modules/axe-core").exists() {
         return;
     }
     eprintln!("installing the browser tests' npm packages: npm ci --prefix tests/browser");
