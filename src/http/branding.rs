@@ -1,7 +1,9 @@
-//! Branding (`ui.*`): the site name and logo on the pages users see, the accent colour,
-//! and an operator's stylesheet. Templates read the current request's branding through
-//! [`site_name`] and [`logo_url`]; a middleware puts it in place for each request, so that
-//! several applications in one process (the tests) keep their own.
+//! What every page shows beyond its own content. Branding (`ui.*`): the site name and logo
+//! on the pages users see, the accent colour, and an operator's stylesheet. And the flash
+//! line: "Client deleted." after a console action redirected, carried by a one-shot cookie.
+//! Templates read them through [`site_name`], [`logo_url`] and [`flash`]; a middleware puts
+//! them in place for each request, so that several applications in one process (the
+//! tests) keep their own.
 
 use std::sync::Arc;
 
@@ -26,6 +28,46 @@ pub struct Branding {
 
 tokio::task_local! {
     static CURRENT: Arc<Branding>;
+    static FLASH: Option<&'static str>;
+}
+
+const FLASH_COOKIE: &str = "latchkey_flash";
+
+/// The flash line for a code a redirect set; unknown codes show nothing (the text never
+/// comes from the browser).
+fn flash_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "saved" => "Saved.",
+        "user-created" => "User created.",
+        "user-deleted" => "User deleted.",
+        "client-created" => "Client registered.",
+        "client-deleted" => "Client deleted.",
+        "group-created" => "Group created.",
+        "group-deleted" => "Group deleted.",
+        "api-created" => "API registered.",
+        "api-deleted" => "API deleted.",
+        "key-rotated" => "A new signing key was made.",
+        "key-revoked" => "The key was revoked.",
+        _ => return None,
+    })
+}
+
+/// A redirect to `location` that shows the flash line of `code` on the page it leads to.
+pub fn see_other_with_flash(location: &str, code: &'static str) -> HttpResponse {
+    let mut response = super::pages::see_other(location);
+    let cookie = actix_web::cookie::Cookie::build(FLASH_COOKIE, code)
+        .path("/")
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(60))
+        .finish();
+    let _ = response.add_cookie(&cookie);
+    response
+}
+
+/// The flash line for the page being rendered, if a redirect left one.
+pub fn flash() -> Option<&'static str> {
+    FLASH.try_with(|flash| *flash).ok().flatten()
 }
 
 impl Branding {
@@ -78,10 +120,21 @@ pub async fn in_place(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
-    match request.app_data::<web::Data<AppState>>().map(|state| state.branding.clone()) {
-        Some(branding) => CURRENT.scope(branding, next.call(request)).await,
-        None => next.call(request).await,
+    let flash = request.cookie(FLASH_COOKIE).and_then(|cookie| flash_text(cookie.value()));
+    let had_cookie = request.cookie(FLASH_COOKIE).is_some();
+    let mut response = match request.app_data::<web::Data<AppState>>().map(|state| state.branding.clone()) {
+        Some(branding) => CURRENT.scope(branding, FLASH.scope(flash, next.call(request))).await?,
+        None => next.call(request).await?,
+    };
+    // Shown once: the page that read it removes it (a redirect passes it on).
+    if had_cookie && !response.status().is_redirection() {
+        let mut removal = actix_web::cookie::Cookie::build(FLASH_COOKIE, "").path("/").finish();
+        removal.make_removal();
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&removal.to_string()) {
+            response.headers_mut().append(actix_web::http::header::SET_COOKIE, value);
+        }
     }
+    Ok(response)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -95,3 +95,17 @@ async fn console_forms_need_their_csrf_token_and_report_bad_input() {
     let again = admin.get(app.url("/admin/clients/shop")).send().await.unwrap().text().await.unwrap();
     assert!(!again.contains("id=\"client-secret\""));
 }
+
+#[tokio::test]
+async fn a_console_action_shows_its_flash_line_once_on_the_page_it_leads_to() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let (admin, csrf) = signed_in_browser(&app, "root", true).await;
+    let form = [("csrf_token", csrf.as_str()), ("name", "staff"), ("description", "")];
+    let created = admin.post(app.url("/admin/groups")).form(&form).send().await.unwrap();
+    assert_eq!(location(&created), "/admin/groups/staff");
+    let page = admin.get(app.url("/admin/groups/staff")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"<p class="notice flash" role="status">Group created.</p>"#), "{page}");
+    let again = admin.get(app.url("/admin/groups/staff")).send().await.unwrap().text().await.unwrap();
+    assert!(!again.contains("Group created."), "shown once");
+}

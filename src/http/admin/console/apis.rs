@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use super::{admin, admin_form};
 use crate::domain::resources::{self, ApiError, ApiResource, ApiSettings};
-use crate::http::pages::{PageError, see_other};
+use crate::http::branding::see_other_with_flash;
+use crate::http::pages::PageError;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -88,7 +89,7 @@ async fn save(state: &AppState, request: &HttpRequest, form: &ApiForm, new: bool
         Err(error) => Err(error),
     };
     match result {
-        Ok(_) => Ok(see_other("/admin/apis")),
+        Ok(_) => Ok(see_other_with_flash("/admin/apis", "api-created")),
         Err(error) => refused(state, &admin, error).await,
     }
 }
@@ -106,7 +107,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, PageError> {
     let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
     match resources::delete_api(&state, &admin.actor, &form.identifier).await {
-        Ok(()) => Ok(see_other("/admin/apis")),
+        Ok(()) => Ok(see_other_with_flash("/admin/apis", "api-deleted")),
         Err(error) => refused(&state, &admin, error).await,
     }
 }

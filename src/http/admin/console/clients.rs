@@ -9,6 +9,7 @@ use super::{Admin, admin, admin_form};
 use crate::domain::clients::{
     self, ClaimMapping, Client, ClientError, ClientPolicy, ClientSettings, GrantType, NewClient,
 };
+use crate::http::branding::see_other_with_flash;
 use crate::http::pages::{PageError, see_other};
 use crate::state::AppState;
 
@@ -130,7 +131,7 @@ pub async fn set_policy(
         require_mfa: form.require_mfa.is_some(),
     };
     match clients::set_policy(&state, &admin.actor, &id, policy).await {
-        Ok(_) => Ok(see_other(&format!("/admin/clients/{id}"))),
+        Ok(_) => Ok(see_other_with_flash(&format!("/admin/clients/{id}"), "saved")),
         Err(error) => render_client(&state, &admin, &id, None, Some(form_error(error)?)).await,
     }
 }
@@ -269,5 +270,5 @@ pub async fn delete(
 ) -> Result<HttpResponse, PageError> {
     let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
     clients::delete_client(&state, &admin.actor, &id).await?;
-    Ok(see_other("/admin/clients"))
+    Ok(see_other_with_flash("/admin/clients", "client-deleted"))
 }

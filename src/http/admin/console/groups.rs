@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::{admin, admin_form};
 use crate::domain::groups::{self, Group, Member};
 use crate::domain::users;
+use crate::http::branding::see_other_with_flash;
 use crate::http::pages::{PageError, see_other};
 use crate::state::AppState;
 
@@ -77,7 +78,7 @@ pub async fn create(
 ) -> Result<HttpResponse, PageError> {
     let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
     let group = groups::add_group(&state, &admin.actor, form.name.trim(), form.description.trim()).await?;
-    Ok(see_other(&group_page(&group.name)))
+    Ok(see_other_with_flash(&group_page(&group.name), "group-created"))
 }
 
 pub async fn show(
@@ -116,7 +117,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, PageError> {
     let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
     groups::delete_group(&state, &admin.actor, &name).await?;
-    Ok(see_other("/admin/groups"))
+    Ok(see_other_with_flash("/admin/groups", "group-deleted"))
 }
 
 /// Adds the user named in the form, or the group named in the form, to the group.

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use super::{admin, admin_form};
 use crate::domain::keys::{self, KeyInfo};
 use crate::domain::{format_time, now};
-use crate::http::pages::{PageError, see_other};
+use crate::http::branding::see_other_with_flash;
+use crate::http::pages::PageError;
 use crate::state::AppState;
 
 struct KeyRow {
@@ -57,7 +58,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, PageError> {
     let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
     keys::revoke(&state, &admin.actor, &kid, now()).await?;
-    Ok(see_other("/admin/keys"))
+    Ok(see_other_with_flash("/admin/keys", "key-revoked"))
 }
 
 pub async fn rotate(
@@ -67,5 +68,5 @@ pub async fn rotate(
 ) -> Result<HttpResponse, PageError> {
     let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
     keys::rotate(&state, &admin.actor, now()).await?;
-    Ok(see_other("/admin/keys"))
+    Ok(see_other_with_flash("/admin/keys", "key-rotated"))
 }

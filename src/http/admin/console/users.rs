@@ -11,6 +11,7 @@ use crate::domain::credentials::{self, PasswordReset};
 use crate::domain::email::{self, Delivery, EmailError};
 use crate::domain::users::{self, NewUser, User, UserChange, UserError};
 use crate::domain::{format_time, grants, groups, login, mfa, now, passkeys, sessions};
+use crate::http::branding::see_other_with_flash;
 use crate::http::pages::{PageError, see_other};
 use crate::state::AppState;
 
@@ -105,7 +106,7 @@ pub async fn create(
         password: SecretString::from(form.password),
     };
     match users::add_user(&state, &admin.actor, new).await {
-        Ok(user) => Ok(see_other(&format!("/admin/users/{}", user.id))),
+        Ok(user) => Ok(see_other_with_flash(&format!("/admin/users/{}", user.id), "user-created")),
         Err(error) => render_list(&state, &admin, "", None, Some(form_error(error)?)).await,
     }
 }
@@ -325,7 +326,7 @@ pub async fn act(
         _ => return Err(PageError::NotFound),
     };
     match result {
-        Ok(()) if action == "delete" => Ok(see_other("/admin/users")),
+        Ok(()) if action == "delete" => Ok(see_other_with_flash("/admin/users", "user-deleted")),
         Ok(()) => render_user(&state, &admin, &id, None, Some("Done.")).await,
         Err(error) => render_user(&state, &admin, &id, Some(form_error(error)?), None).await,
     }
@@ -345,7 +346,7 @@ pub async fn delete_passkey(
     let (id, passkey_id) = path.into_inner();
     let admin = admin_form(&state, &request, form.csrf_token.as_deref()).await?;
     match passkeys::delete(&state, &admin.actor, &id, &passkey_id, now()).await {
-        Ok(()) => Ok(see_other(&format!("/admin/users/{id}"))),
+        Ok(()) => Ok(see_other_with_flash(&format!("/admin/users/{id}"), "saved")),
         Err(error) => render_user(&state, &admin, &id, Some(error.to_string()), None).await,
     }
 }
