@@ -193,6 +193,9 @@ pub struct AddClient {
     /// A name shown to users on the consent page [default: the client id]
     #[arg(long)]
     pub name: Option<String>,
+    /// An https URL of the client's logo, shown on its consent page
+    #[arg(long, value_name = "URL")]
+    pub logo_uri: Option<String>,
     /// Authenticate with private_key_jwt (RFC 7523) against the JWK Set at this https URL,
     /// instead of a secret
     #[arg(long, value_name = "URL", conflicts_with = "secret_stdin")]

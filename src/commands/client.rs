@@ -28,6 +28,7 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                 post_logout_redirect_uris,
                 backchannel_logout_uri,
                 name,
+                logo_uri,
                 jwks_uri,
             } = add;
             let scopes = match list_values(&scopes) {
@@ -56,6 +57,7 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                     grants,
                     secret,
                     keys: jwks_uri.map(clients::ClientKeys::JwksUri),
+                    logo_uri,
                 },
             )
             .await?;

@@ -117,6 +117,8 @@ struct ClientEntry {
     secret: Option<SecretSource>,
     /// `private_key_jwt` (RFC 7523): where the client publishes its keys.
     jwks_uri: Option<String>,
+    /// An https URL of the client's logo, shown on its consent page.
+    logo_uri: Option<String>,
     /// With any of the next four, the file sets the client's whole policy; without, the
     /// policy is left as admins set it.
     allowed_groups: Option<Vec<String>>,
@@ -244,6 +246,7 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
             grants: entry.grants,
             secret,
             keys: entry.jwks_uri.clone().map(clients::ClientKeys::JwksUri),
+            logo_uri: entry.logo_uri.clone(),
         };
         clients::add_client(state, &Actor::Bootstrap, new)
             .await
@@ -262,6 +265,7 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
         scopes: entry.scope,
         grants: entry.grants,
         enabled: true,
+        logo_uri: entry.logo_uri,
     };
     clients::update_client(state, &Actor::Bootstrap, &id, settings)
         .await

@@ -92,6 +92,8 @@ pub enum ClientError {
     InvalidRedirectUri(String, &'static str),
     #[error("{0:?} is not a valid scope")]
     InvalidScope(String),
+    #[error("the logo URI must be an https URL of at most 512 characters")]
+    InvalidLogoUri,
     #[error("unknown grant type {0:?} (expected authorization_code, refresh_token, client_credentials or device_code)")]
     UnknownGrant(String),
     #[error("the authorization_code grant needs at least one --redirect-uri")]
@@ -114,6 +116,18 @@ pub enum ClientError {
     InvalidPolicy(&'static str, String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+/// A logo URI as stored: https, at most 512 characters; empty means none.
+pub(super) fn parse_logo_uri(uri: Option<String>) -> Result<Option<String>, ClientError> {
+    let Some(uri) = uri.map(|uri| uri.trim().to_string()).filter(|uri| !uri.is_empty()) else {
+        return Ok(None);
+    };
+    let https = Url::parse(&uri).is_ok_and(|url| url.scheme() == "https" && url.host_str().is_some());
+    if !https || uri.len() > 512 {
+        return Err(ClientError::InvalidLogoUri);
+    }
+    Ok(Some(uri))
 }
 
 /// The scopes a client may request unless its registration says otherwise.
@@ -149,6 +163,8 @@ pub struct NewClient {
     /// For a confidential client: authenticates with a JWT signed by one of these keys
     /// (`private_key_jwt`) instead of a secret.
     pub keys: Option<ClientKeys>,
+    /// An https URL of its logo, shown on its consent page.
+    pub logo_uri: Option<String>,
 }
 
 /// A registered client and, when Latchkey generated it, the secret, shown once.
@@ -171,6 +187,8 @@ pub struct ClientSettings {
     pub scopes: String,
     pub grants: Vec<String>,
     pub enabled: bool,
+    /// Replaces the logo URI (`None`: no logo).
+    pub logo_uri: Option<String>,
 }
 
 fn require_admin(actor: &Actor) -> Result<(), ClientError> {
@@ -227,6 +245,7 @@ pub(super) async fn apply_settings(
         redirect_uris: settings.redirect_uris,
         post_logout_redirect_uris: settings.post_logout_redirect_uris,
         backchannel_logout_uri: settings.backchannel_logout_uri,
+        logo_uri: parse_logo_uri(settings.logo_uri)?,
         allowed_scopes,
         allowed_grants,
         enabled: settings.enabled,
@@ -444,6 +463,7 @@ pub(super) async fn insert_new(state: &AppState, new: NewClient, dynamic: bool) 
         redirect_uris: new.redirect_uris,
         post_logout_redirect_uris: new.post_logout_redirect_uris,
         backchannel_logout_uri: new.backchannel_logout_uri,
+        logo_uri: parse_logo_uri(new.logo_uri)?,
         allowed_scopes: scopes,
         allowed_grants: grants,
         enabled: true,

@@ -47,6 +47,7 @@ pub enum DocumentError {
 struct Document {
     client_id: String,
     client_name: Option<String>,
+    logo_uri: Option<String>,
     #[serde(default)]
     redirect_uris: Vec<String>,
     token_endpoint_auth_method: Option<String>,
@@ -129,6 +130,7 @@ fn check(client_id: &str, document: Document) -> Result<Client, DocumentError> {
         redirect_uris: document.redirect_uris,
         post_logout_redirect_uris: document.post_logout_redirect_uris,
         backchannel_logout_uri: None,
+        logo_uri: super::clients::parse_logo_uri(document.logo_uri).ok().flatten(),
         allowed_scopes: scopes,
         allowed_grants: grants,
         enabled: true,

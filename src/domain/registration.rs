@@ -35,6 +35,7 @@ pub struct ClientMetadata {
     pub response_types: Option<Vec<String>>,
     pub application_type: Option<String>,
     pub client_name: Option<String>,
+    pub logo_uri: Option<String>,
     pub scope: Option<String>,
     pub jwks: Option<Value>,
     pub jwks_uri: Option<String>,
@@ -181,6 +182,7 @@ pub async fn register(
         grants: checked.grants,
         secret: None,
         keys,
+        logo_uri: metadata.logo_uri.clone(),
     };
     let AddedClient { client, generated_secret } = clients::insert_new(state, new, true).await?;
     let registration_token = random_token(32);
@@ -207,6 +209,7 @@ fn describe(state: &AppState, client: &Client, method: &str) -> Value {
     let mut metadata = json!({
         "client_id": client.id,
         "client_name": client.name,
+        "logo_uri": client.logo_uri,
         "redirect_uris": client.redirect_uris,
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "grant_types": client.allowed_grants.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
@@ -290,6 +293,7 @@ pub async fn update(
         scopes: checked.scope,
         grants: checked.grants,
         enabled: existing.enabled,
+        logo_uri: metadata.logo_uri.clone(),
     };
     let (client, changed) = clients::apply_settings(state, existing, settings, keys).await?;
     if changed {

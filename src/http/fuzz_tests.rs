@@ -22,6 +22,7 @@ fn client() -> Client {
         redirect_uris: vec!["https://app.example/cb".into()],
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
+        logo_uri: None,
         allowed_scopes: ["openid", "profile"].into(),
         allowed_grants: vec![GrantType::AuthorizationCode],
         enabled: true,

@@ -76,3 +76,50 @@ async fn malformed_browser_requests_get_an_html_error_page() {
     assert_eq!(missing_field.status(), 400);
     assert!(missing_field.text().await.unwrap().contains("This request is not valid"));
 }
+
+#[tokio::test]
+async fn the_consent_page_shows_the_clients_name_and_logo_and_the_site_branding() {
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_app_with(|s| {
+            s.ui.site_name = "Acme Sign-in".into();
+            s.ui.accent_color = "#aa3300".into();
+        })
+        .await;
+    add_user(&app, "alice").await;
+    let logo = Some("https://shop.example/logo.png".to_string());
+    let rp = register_client(&app, "shop", ClientOptions { logo_uri: logo, ..ClientOptions::default() }).await;
+    let response = app.authorize(&rp, &pkce(), &[]).await;
+    let login = app.get(&location(&response)).await.text().await.unwrap();
+    assert!(
+        login.contains("<title>Sign in · Acme Sign-in</title>") || login.contains("· Acme Sign-in</title>"),
+        "{login}"
+    );
+    let response = app.submit_login(&location(&response), "alice", crate::flow::PASSWORD).await;
+    let consent = app.get(&location(&response)).await.text().await.unwrap();
+    assert!(consent.contains(r#"<img src="https://shop.example/logo.png" alt="" class="client-logo""#), "{consent}");
+    assert!(consent.contains("Allow shop app?"));
+    assert!(consent.contains(r#"<span class="site-name">Acme Sign-in</span>"#));
+    let theme = app.get("/branding/theme.css").await.text().await.unwrap();
+    assert!(theme.contains("--accent: #aa3300"), "{theme}");
+
+    // Only an https logo is taken.
+    let new = latchkey::domain::clients::NewClient {
+        id: "plain".into(),
+        name: None,
+        public: true,
+        first_party: false,
+        require_pkce: false,
+        require_par: false,
+        redirect_uris: vec![REDIRECT_URI.into()],
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        scopes: "openid".into(),
+        grants: vec!["authorization_code".into()],
+        secret: None,
+        keys: None,
+        logo_uri: Some("http://shop.example/logo.png".into()),
+    };
+    let refused = latchkey::domain::clients::add_client(&app.state, &latchkey::domain::audit::Actor::Cli, new).await;
+    assert!(matches!(refused, Err(latchkey::domain::clients::ClientError::InvalidLogoUri)));
+}

@@ -26,6 +26,7 @@ pub struct ClientOptions {
     pub grants: &'static str,
     pub scopes: &'static str,
     pub backchannel_logout_uri: Option<String>,
+    pub logo_uri: Option<String>,
     /// Authenticates with `private_key_jwt` instead of a secret.
     pub keys: Option<latchkey::domain::clients::ClientKeys>,
 }
@@ -38,6 +39,7 @@ impl Default for ClientOptions {
             grants: "authorization_code,refresh_token",
             scopes: "openid profile email offline_access",
             backchannel_logout_uri: None,
+            logo_uri: None,
             keys: None,
         }
     }
@@ -57,6 +59,7 @@ pub async fn register_client(app: &TestApp, client_id: &str, options: ClientOpti
             redirect_uris: vec![REDIRECT_URI.into()],
             post_logout_redirect_uris: vec![POST_LOGOUT_URI.into()],
             backchannel_logout_uri: options.backchannel_logout_uri.clone(),
+            logo_uri: options.logo_uri.clone(),
             scopes: options.scopes.into(),
             grants: vec![options.grants.into()],
             secret: None,

@@ -39,6 +39,7 @@ async fn client_with(app: &TestApp, id: &str, scopes: &str, policy: ClientPolicy
             redirect_uris: vec![REDIRECT_URI.into()],
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
+            logo_uri: None,
             scopes: scopes.into(),
             grants: vec!["authorization_code,refresh_token".into()],
             secret: None,

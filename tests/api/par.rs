@@ -82,6 +82,7 @@ async fn a_client_that_requires_par_is_refused_a_direct_request() {
         redirect_uris: client.redirect_uris,
         post_logout_redirect_uris: client.post_logout_redirect_uris,
         backchannel_logout_uri: None,
+        logo_uri: None,
         scopes: client.allowed_scopes.to_string(),
         grants: vec!["authorization_code,refresh_token".into()],
         enabled: true,

@@ -190,6 +190,7 @@ async fn admin_user_token(app: &TestApp) -> String {
         redirect_uris: vec![REDIRECT_URI.into()],
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
+        logo_uri: None,
         scopes: "openid admin".into(),
         grants: vec!["authorization_code".into()],
         secret: None,

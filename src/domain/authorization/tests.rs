@@ -13,6 +13,7 @@ fn client(public: bool) -> Client {
         redirect_uris: vec!["https://app.example/cb".into()],
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
+        logo_uri: None,
         allowed_scopes: ScopeSet::from(["openid", "profile"]),
         allowed_grants: vec![GrantType::AuthorizationCode],
         enabled: true,

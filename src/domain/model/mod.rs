@@ -128,6 +128,8 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// An https URL of its logo, shown on its consent page.
+    pub logo_uri: Option<String>,
     pub allowed_scopes: ScopeSet,
     pub allowed_grants: Vec<GrantType>,
     pub enabled: bool,

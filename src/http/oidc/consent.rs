@@ -28,6 +28,8 @@ struct ConsentPage<'a> {
     request_id: &'a str,
     /// For a client that described itself (a metadata document): the host it comes from.
     unregistered_host: Option<String>,
+    /// The client's logo (`logo_uri`), if it has one.
+    logo_uri: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -92,8 +94,10 @@ pub async fn show_consent(
     let Some((_, user)) = session::current(&state, &request).await? else {
         return Ok(see_other(&format!("/login?request={}", pending.id)));
     };
+    let logo_uri = clients::find_usable(&state, &pending.client_id).await?.and_then(|client| client.logo_uri);
     let form = FormToken::new(&request, &state.settings);
     let page = ConsentPage {
+        logo_uri,
         client_name: &pending.client_name,
         username: &user.username,
         permissions: describe_all(&state, &pending.scope, &pending.resources, &pending.client_id).await?,

@@ -27,6 +27,7 @@ fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
         },
         dynamic: model.dynamic,
         backchannel_logout_uri: model.backchannel_logout_uri,
+        logo_uri: model.logo_uri,
         enabled: model.enabled,
         created_at: model.created_at,
         policy: ClientPolicy {
@@ -79,6 +80,7 @@ pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Resu
         redirect_uris: Set(json(&client.redirect_uris)?),
         post_logout_redirect_uris: Set(json(&client.post_logout_redirect_uris)?),
         backchannel_logout_uri: Set(client.backchannel_logout_uri.clone()),
+        logo_uri: Set(client.logo_uri.clone()),
         allowed_scopes: Set(client.allowed_scopes.to_string()),
         allowed_grants: Set(client.allowed_grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" ")),
         enabled: Set(client.enabled),
@@ -130,6 +132,7 @@ pub async fn update(db: &Db, client: &Client, at: UnixTime) -> anyhow::Result<bo
     active.redirect_uris = Set(json(&client.redirect_uris)?);
     active.post_logout_redirect_uris = Set(json(&client.post_logout_redirect_uris)?);
     active.backchannel_logout_uri = Set(client.backchannel_logout_uri.clone());
+    active.logo_uri = Set(client.logo_uri.clone());
     active.allowed_scopes = Set(client.allowed_scopes.to_string());
     active.allowed_grants = Set(client.allowed_grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "));
     active.enabled = Set(client.enabled);

@@ -24,6 +24,8 @@ pub struct ClientView {
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
+    /// An https URL of the client's logo, shown on its consent page.
+    logo_uri: Option<String>,
     scope: String,
     grants: Vec<String>,
     enabled: bool,
@@ -48,6 +50,7 @@ fn view(client: Client, secret: Option<SecretString>) -> ClientView {
         redirect_uris: client.redirect_uris,
         post_logout_redirect_uris: client.post_logout_redirect_uris,
         backchannel_logout_uri: client.backchannel_logout_uri,
+        logo_uri: client.logo_uri,
         enabled: client.enabled,
         self_registered: client.dynamic,
         created_at: client.created_at,
@@ -81,6 +84,8 @@ pub struct NewClientBody {
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
+    /// An https URL of the client's logo, shown on its consent page.
+    logo_uri: Option<String>,
     #[serde(default = "clients::default_scope")]
     scope: String,
     #[serde(default = "clients::default_grants")]
@@ -118,6 +123,7 @@ pub async fn create_client(
             (None, Some(uri)) => Some(ClientKeys::JwksUri(uri)),
             (None, None) => None,
         },
+        logo_uri: body.logo_uri,
     };
     let added = clients::add_client(&state, &actor, new).await?;
     Ok(HttpResponse::Created().json(view(added.client, added.generated_secret)))
@@ -144,6 +150,8 @@ pub struct ClientBody {
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
+    /// An https URL of the client's logo, shown on its consent page.
+    logo_uri: Option<String>,
     scope: String,
     grants: Vec<String>,
     enabled: bool,
@@ -169,6 +177,7 @@ pub async fn update_client(
         scopes: body.scope,
         grants: body.grants,
         enabled: body.enabled,
+        logo_uri: body.logo_uri,
     };
     let client = clients::update_client(&state, &actor, &id, settings).await?;
     Ok(web::Json(view(client, None)))

@@ -114,6 +114,7 @@ impl From<ClientError> for ApiError {
                 ApiError::invalid("redirect_uris", message)
             }
             ClientError::InvalidScope(_) => ApiError::invalid("scope", message),
+            ClientError::InvalidLogoUri => ApiError::invalid("logo_uri", message),
             ClientError::UnknownGrant(_) => ApiError::invalid("grants", message),
             ClientError::PublicClientWithSecret => ApiError::invalid("public", message),
             ClientError::WeakSecret => ApiError::invalid("secret", message),

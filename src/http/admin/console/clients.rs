@@ -166,6 +166,8 @@ struct ClientForm {
     #[serde(default)]
     backchannel_logout_uri: String,
     #[serde(default)]
+    logo_uri: String,
+    #[serde(default)]
     scope: String,
 }
 
@@ -195,6 +197,7 @@ pub async fn create(
         redirect_uris: lines(&form.redirect_uris),
         post_logout_redirect_uris: lines(&form.post_logout_redirect_uris),
         backchannel_logout_uri: Some(form.backchannel_logout_uri.trim().to_string()).filter(|u| !u.is_empty()),
+        logo_uri: Some(form.logo_uri.clone()),
         scopes: form.scope,
         grants: form_grants(&body),
         secret: None,
@@ -234,6 +237,7 @@ pub async fn update(
         redirect_uris: lines(&form.redirect_uris),
         post_logout_redirect_uris: lines(&form.post_logout_redirect_uris),
         backchannel_logout_uri: Some(form.backchannel_logout_uri.trim().to_string()).filter(|u| !u.is_empty()),
+        logo_uri: Some(form.logo_uri.clone()),
         scopes: form.scope,
         grants: form_grants(&body),
         enabled: form.enabled.is_some(),

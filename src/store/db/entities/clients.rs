@@ -21,6 +21,7 @@ pub struct Model {
     /// JSON array of strings.
     pub post_logout_redirect_uris: String,
     pub backchannel_logout_uri: Option<String>,
+    pub logo_uri: Option<String>,
     /// Space-separated scopes.
     pub allowed_scopes: String,
     /// Space-separated grant types.
