@@ -75,8 +75,8 @@ impl UiSettings {
             return Err(ConfigError::new("ui.site_name", "must be 1 to 64 characters"));
         }
         let hex = self.accent_color.strip_prefix('#').unwrap_or("-");
-        if !self.accent_color.is_empty() && !(matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
-        {
+        let is_colour = matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit());
+        if !self.accent_color.is_empty() && !is_colour {
             return Err(ConfigError::new("ui.accent_color", "must be #rgb or #rrggbb"));
         }
         let url_ok = self.logo_url.is_empty()

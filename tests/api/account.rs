@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use reqwest::Client;
-use reqwest::header::USER_AGENT;
 
 use crate::flow::{ClientOptions, PASSWORD, add_user, hidden_field, location, pkce, register_client};
 use crate::helpers::{TestApp, TestEnv};
