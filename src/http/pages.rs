@@ -259,3 +259,26 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpRespons
         }
     }
 }
+
+/// A passkey as the account page and the admin's user page list it.
+pub struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
+}
+
+impl PasskeyRow {
+    pub fn rows(stored: Vec<crate::domain::passkeys::StoredPasskey>) -> Vec<PasskeyRow> {
+        use crate::domain::format_time;
+        stored
+            .into_iter()
+            .map(|p| PasskeyRow {
+                id: p.id,
+                name: p.name,
+                created: format_time(p.created_at),
+                last_used: p.last_used_at.map(format_time).unwrap_or_else(|| "never".into()),
+            })
+            .collect()
+    }
+}

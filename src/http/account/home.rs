@@ -8,18 +8,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::account::{self, ConnectedApp, DeviceSession};
-use crate::domain::{approximate_age, credentials, format_time, mfa, now, passkeys};
+use crate::domain::{approximate_age, credentials, mfa, now, passkeys};
 use crate::http::csrf::FormToken;
-use crate::http::pages::{PageError, see_other};
+use crate::http::pages::{PageError, PasskeyRow, see_other};
 use crate::http::session;
 use crate::state::AppState;
-
-struct PasskeyRow {
-    id: String,
-    name: String,
-    created: String,
-    last_used: String,
-}
 
 struct SessionRow {
     session: DeviceSession,
@@ -79,16 +72,7 @@ pub async fn show(
         return Ok(see_other("/account/password"));
     }
     let now = now();
-    let passkeys = passkeys::list(&state, &user.id)
-        .await?
-        .into_iter()
-        .map(|p| PasskeyRow {
-            id: p.id,
-            name: p.name,
-            created: format_time(p.created_at),
-            last_used: p.last_used_at.map(format_time).unwrap_or_else(|| "never".into()),
-        })
-        .collect();
+    let passkeys = PasskeyRow::rows(passkeys::list(&state, &user.id).await?);
     let sessions = account::sessions_of(&state, &user, &browser_session)
         .await?
         .into_iter()

@@ -83,34 +83,35 @@ pub async fn latest_events(db: &Db, event_types: &[&str], limit: u64) -> anyhow:
 
 /// Usernames of these user ids (ids not found are left out).
 pub async fn usernames(db: &Db, ids: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(String, String)> = users::Entity::find()
-        .select_only()
-        .column(users::Column::Id)
-        .column(users::Column::Username)
-        .filter(users::Column::Id.is_in(ids.iter().cloned()))
-        .into_tuple()
-        .all(db)
-        .await
-        .context("cannot read usernames")?;
-    Ok(rows)
+    names(
+        db,
+        users::Entity::find().select_only().column(users::Column::Id).column(users::Column::Username),
+        users::Column::Id,
+        ids,
+    )
+    .await
 }
 
 /// Names of these client ids (ids not found are left out).
 pub async fn client_names(db: &Db, ids: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    names(
+        db,
+        clients::Entity::find().select_only().column(clients::Column::Id).column(clients::Column::Name),
+        clients::Column::Id,
+        ids,
+    )
+    .await
+}
+
+/// (id, name) pairs of a `select` of those two columns, for these ids.
+async fn names<E: EntityTrait>(
+    db: &Db,
+    select: sea_orm::Select<E>,
+    id: impl ColumnTrait,
+    ids: &[String],
+) -> anyhow::Result<Vec<(String, String)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(String, String)> = clients::Entity::find()
-        .select_only()
-        .column(clients::Column::Id)
-        .column(clients::Column::Name)
-        .filter(clients::Column::Id.is_in(ids.iter().cloned()))
-        .into_tuple()
-        .all(db)
-        .await
-        .context("cannot read client names")?;
-    Ok(rows)
+    select.filter(id.is_in(ids.iter().cloned())).into_tuple().all(db).await.context("cannot read names")
 }

@@ -12,7 +12,7 @@ use crate::domain::email::{self, Delivery, EmailError};
 use crate::domain::users::{self, NewUser, User, UserChange, UserError};
 use crate::domain::{format_time, grants, groups, login, mfa, now, passkeys, sessions};
 use crate::http::branding::see_other_with_flash;
-use crate::http::pages::{PageError, see_other};
+use crate::http::pages::{PageError, PasskeyRow, see_other};
 use crate::state::AppState;
 
 const PER_PAGE: u64 = 25;
@@ -138,13 +138,6 @@ pub async fn invite(
     }
 }
 
-struct PasskeyRow {
-    id: String,
-    name: String,
-    created: String,
-    last_used: String,
-}
-
 struct GrantRow {
     id: String,
     client_id: String,
@@ -211,15 +204,7 @@ async fn render_user(
         inherited_groups,
         group_names,
         mfa: mfa::status(state, id).await.map_err(|e| PageError::Unexpected(anyhow::anyhow!(e)))?,
-        passkeys: stored
-            .into_iter()
-            .map(|p| PasskeyRow {
-                id: p.id,
-                name: p.name,
-                created: format_time(p.created_at),
-                last_used: p.last_used_at.map(format_time).unwrap_or_else(|| "never".into()),
-            })
-            .collect(),
+        passkeys: PasskeyRow::rows(stored),
         grants: live
             .into_iter()
             .map(|g| GrantRow {
