@@ -93,9 +93,8 @@ impl Metrics {
         })
     }
 
-    pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let status = status.to_string();
-        let labels = [route, method, status.as_str()];
+    pub fn observe_request(&self, route: &str, method: &str, status: &str, seconds: f64) {
+        let labels = [route, method, status];
         self.requests.with_label_values(&labels).inc();
         self.request_seconds.with_label_values(&labels).observe(seconds);
         if status == "429" {

@@ -120,8 +120,9 @@ pub async fn in_place(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
-    let flash = request.cookie(FLASH_COOKIE).and_then(|cookie| flash_text(cookie.value()));
-    let had_cookie = request.cookie(FLASH_COOKIE).is_some();
+    let cookie = request.cookie(FLASH_COOKIE);
+    let had_cookie = cookie.is_some();
+    let flash = cookie.and_then(|cookie| flash_text(cookie.value()));
     let mut response = match request.app_data::<web::Data<AppState>>().map(|state| state.branding.clone()) {
         Some(branding) => CURRENT.scope(branding, FLASH.scope(flash, next.call(request))).await?,
         None => next.call(request).await?,

@@ -92,8 +92,8 @@ pub async fn count_requests(
         } else {
             "other"
         };
-        let status = response.status().as_u16();
-        state.metrics.observe_request(&route, method, status, started.elapsed().as_secs_f64());
+        let status = response.status();
+        state.metrics.observe_request(&route, method, status.as_str(), started.elapsed().as_secs_f64());
     }
     Ok(response)
 }
