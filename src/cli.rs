@@ -62,6 +62,9 @@ pub enum Command {
     /// Manage signing keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage upstream identity providers: "Continue with …" on the login page
+    #[command(subcommand)]
+    Upstream(UpstreamCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,6 +176,9 @@ pub struct AddClient {
     /// Every sign-in to this client must be multi-factor (a second factor or a passkey)
     #[arg(long)]
     pub require_mfa: bool,
+    /// The login page for this client offers only the upstream providers ("Continue with …")
+    #[arg(long)]
+    pub upstream_only: bool,
     /// Read the client secret from standard input (at least 32 characters)
     #[arg(long)]
     pub secret_stdin: bool,
@@ -244,4 +250,73 @@ pub enum KeysCommand {
         #[arg(allow_hyphen_values = true)]
         kid: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpstreamCommand {
+    /// Add an upstream identity provider; its client secret is read from standard input.
+    /// Register {issuer}/login/upstream/NAME/callback as the redirect URI upstream.
+    Add(AddUpstream),
+    /// List upstream identity providers
+    List(ListArgs),
+    /// Delete an upstream and every link to it (its users keep their other ways in)
+    Delete { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AddUpstream {
+    /// A short name (lowercase letters, digits, '-'): part of the callback URL
+    pub name: String,
+    /// `oidc` (OpenID Connect, by issuer) or `github`
+    #[arg(long, default_value = "oidc")]
+    pub kind: String,
+    /// OpenID Connect: the issuer URL (https; http only for localhost). GitHub: the web URL
+    /// of a GitHub Enterprise server [default: https://github.com]
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// GitHub: the REST API URL [default: https://api.github.com, or ISSUER/api/v3]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// The client id Latchkey has at the upstream
+    #[arg(long)]
+    pub client_id: String,
+    /// Read the client secret from standard input (required)
+    #[arg(long)]
+    pub secret_stdin: bool,
+    /// Scopes to ask for; repeat, or separate with spaces or commas
+    /// [default: openid email profile, or read:user user:email for GitHub]
+    #[arg(long = "scope", value_name = "S", num_args = 1..)]
+    pub scopes: Vec<String>,
+    /// The button says "Continue with DISPLAY_NAME" [default: the name]
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// An https URL of the button's icon
+    #[arg(long, value_name = "URL")]
+    pub icon_url: Option<String>,
+    /// Create a user at the first sign-in of someone with no linked account
+    #[arg(long)]
+    pub auto_create: bool,
+    /// Believe the upstream's email_verified: link an existing account whose own address
+    /// is verified, without asking its owner to sign in first
+    #[arg(long)]
+    pub trust_email: bool,
+    /// Believe the upstream's amr: a sign-in it says was multi-factor counts as one here
+    #[arg(long)]
+    pub trust_mfa: bool,
+    /// The claim new usernames are derived from [default: preferred_username, or login]
+    #[arg(long, value_name = "CLAIM")]
+    pub username_claim: Option<String>,
+    /// Map a claim onto a profile field at every sign-in: FIELD=CLAIM, FIELD being
+    /// display_name or email; repeat [default: display_name=name email=email]
+    #[arg(long = "map-claim", value_name = "FIELD=CLAIM")]
+    pub map_claims: Vec<String>,
+    /// The claim holding the user's upstream groups or roles
+    #[arg(long, value_name = "CLAIM")]
+    pub groups_claim: Option<String>,
+    /// Map an upstream group onto a Latchkey group at every sign-in: UPSTREAM=GROUP; repeat
+    #[arg(long = "map-group", value_name = "UPSTREAM=GROUP")]
+    pub map_groups: Vec<String>,
+    /// Add it disabled: no button until an admin enables it
+    #[arg(long)]
+    pub disabled: bool,
 }

@@ -41,6 +41,24 @@ pub struct Settings {
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub ui: UiSettings,
+    pub upstream: UpstreamSettings,
+}
+
+/// Calls to upstream identity providers ("Continue with …").
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct UpstreamSettings {
+    /// How long one call to an upstream (discovery, keys, token, user info) may take before
+    /// the browser is told the upstream is not answering.
+    pub timeout_secs: u64,
+    /// How long a fetched discovery document is used before it is fetched again.
+    pub discovery_ttl_secs: u64,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        UpstreamSettings { timeout_secs: 10, discovery_ttl_secs: 3600 }
+    }
 }
 
 /// `/metrics`: served on `server.metrics_bind` (its own address, no token), and on the main
@@ -582,6 +600,7 @@ impl Default for Settings {
             passwords: PasswordSettings::default(),
             log: LogSettings::default(),
             metrics: MetricsSettings::default(),
+            upstream: UpstreamSettings::default(),
             ui: UiSettings::default(),
         }
     }

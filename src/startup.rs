@@ -35,6 +35,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     let csrf_key = keyring.derive_mac_key("latchkey csrf v1");
     let mailer = crate::mail::Mailer::from_settings(&settings.smtp)?;
     let fetcher = Arc::new(crate::fetch::Fetcher::new(&settings.clients.metadata_documents)?);
+    let upstreams = Arc::new(crate::domain::upstream::protocol::Upstreams::new(&settings.upstream)?);
     let keyring = Arc::new(keyring);
     let access_cache = Arc::default();
     let settings_ui = settings.ui.clone();
@@ -50,6 +51,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         access_cache,
         mailer,
         fetcher,
+        upstreams,
         metrics: crate::metrics::Metrics::new()?,
         branding: Arc::new(crate::http::branding::Branding::load(&settings_ui)?),
     })

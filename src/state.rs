@@ -32,4 +32,6 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// `ui.*`, read once: site name, logo, theme.
     pub branding: Arc<crate::http::branding::Branding>,
+    /// Calls to upstream identity providers, with their discovery and key caches.
+    pub upstreams: Arc<crate::domain::upstream::protocol::Upstreams>,
 }

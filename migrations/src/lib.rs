@@ -30,6 +30,7 @@ mod m20261201_000020_create_initial_access_tokens;
 mod m20261201_000021_add_family_dpop_jkt;
 mod m20261201_000022_create_sign_in_hourly;
 mod m20261201_000023_add_client_logo_uri;
+mod m20261201_000024_create_upstreams;
 
 pub use sea_orm_migration::MigratorTrait;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000021_add_family_dpop_jkt::Migration),
             Box::new(m20261201_000022_create_sign_in_hourly::Migration),
             Box::new(m20261201_000023_add_client_logo_uri::Migration),
+            Box::new(m20261201_000024_create_upstreams::Migration),
         ]
     }
 }

@@ -22,6 +22,7 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                 require_pkce,
                 require_pushed_authorization_requests,
                 require_mfa,
+                upstream_only,
                 secret_stdin,
                 scopes,
                 grants,
@@ -61,8 +62,8 @@ pub async fn run(command: ClientCommand, settings: Settings) -> anyhow::Result<(
                 },
             )
             .await?;
-            if require_mfa {
-                let policy = clients::ClientPolicy { require_mfa, ..added.client.policy.clone() };
+            if require_mfa || upstream_only {
+                let policy = clients::ClientPolicy { require_mfa, upstream_only, ..added.client.policy.clone() };
                 clients::set_policy(&state, &Actor::Cli, &added.client.id, policy).await?;
             }
             let kind = if added.client.public { "public" } else { "confidential" };

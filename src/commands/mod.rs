@@ -7,6 +7,7 @@ mod group;
 mod keys;
 mod migrate;
 mod serve;
+mod upstream;
 mod user;
 
 use std::io::Read;
@@ -26,6 +27,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Group(command) => group::run(command, settings).await,
         Command::Client(command) => client::run(command, settings).await,
         Command::Api(command) => api::run(command, settings).await,
+        Command::Upstream(command) => upstream::run(command, settings).await,
         Command::Keys(command) => keys::run(command, settings).await,
     }
 }

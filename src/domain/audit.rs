@@ -103,6 +103,16 @@ pub enum AuditKind {
     ProfileUpdated,
     /// The first admin was created through the one-time `/setup` link.
     SetupCompleted,
+    /// An upstream account was linked to a user: explicitly, by a verified email, or at
+    /// the user's creation (`details.how`).
+    UpstreamLinked,
+    /// A user removed the link to an upstream account.
+    UpstreamUnlinked,
+    /// A sign-in through an upstream failed: it did not answer, answered an error, or its
+    /// answer did not verify (`details.reason`).
+    UpstreamSignInFailed,
+    /// An upstream sign-in changed the user's membership of mapped groups.
+    UpstreamGroupsSynced,
     Admin(AdminAction),
 }
 
@@ -141,6 +151,9 @@ pub enum AdminAction {
     UpdateApi,
     DeleteApi,
     IssueInitialAccessToken,
+    CreateUpstream,
+    UpdateUpstream,
+    DeleteUpstream,
 }
 
 impl AdminAction {
@@ -178,6 +191,9 @@ impl AdminAction {
             AdminAction::UpdateApi => "update_api",
             AdminAction::DeleteApi => "delete_api",
             AdminAction::IssueInitialAccessToken => "issue_initial_access_token",
+            AdminAction::CreateUpstream => "create_upstream",
+            AdminAction::UpdateUpstream => "update_upstream",
+            AdminAction::DeleteUpstream => "delete_upstream",
         }
     }
 }
@@ -215,6 +231,10 @@ impl AuditKind {
             AuditKind::AppAccessRemoved => "app_access_removed",
             AuditKind::ProfileUpdated => "profile_updated",
             AuditKind::SetupCompleted => "setup_completed",
+            AuditKind::UpstreamLinked => "upstream_linked",
+            AuditKind::UpstreamUnlinked => "upstream_unlinked",
+            AuditKind::UpstreamSignInFailed => "upstream_sign_in_failed",
+            AuditKind::UpstreamGroupsSynced => "upstream_groups_synced",
             AuditKind::Admin(_) => "admin_action",
         }
     }
@@ -250,6 +270,10 @@ impl AuditKind {
         "app_access_removed",
         "profile_updated",
         "setup_completed",
+        "upstream_linked",
+        "upstream_unlinked",
+        "upstream_sign_in_failed",
+        "upstream_groups_synced",
         "admin_action",
     ];
 }

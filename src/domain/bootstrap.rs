@@ -14,6 +14,7 @@ use super::audit::Actor;
 use super::clients::{self, ClaimMapping, ClientError, ClientPolicy, ClientSettings, NewClient};
 use super::groups::{self, GroupError, Member};
 use super::resources::{self, ApiError, ApiSettings};
+use super::upstream::{self, ProviderSettings, UpstreamError, UpstreamKind};
 use super::users::{self, NewUser, UserError};
 use crate::state::AppState;
 
@@ -27,6 +28,48 @@ struct BootstrapFile {
     apis: Vec<ApiEntry>,
     #[serde(default)]
     clients: Vec<ClientEntry>,
+    #[serde(default)]
+    upstreams: Vec<UpstreamEntry>,
+}
+
+/// An upstream identity provider; an existing one is brought in line with the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpstreamEntry {
+    name: String,
+    #[serde(default = "default_kind")]
+    kind: String,
+    #[serde(default)]
+    issuer: String,
+    api_url: Option<String>,
+    client_id: String,
+    secret: SecretSource,
+    #[serde(default)]
+    scopes: Vec<String>,
+    display_name: Option<String>,
+    icon_url: Option<String>,
+    #[serde(default = "default_true")]
+    enabled: bool,
+    #[serde(default)]
+    auto_create: bool,
+    #[serde(default)]
+    trust_email: bool,
+    #[serde(default)]
+    trust_mfa: bool,
+    username_claim: Option<String>,
+    #[serde(default)]
+    profile_claims: std::collections::BTreeMap<String, String>,
+    groups_claim: Option<String>,
+    #[serde(default)]
+    group_map: std::collections::BTreeMap<String, String>,
+}
+
+fn default_kind() -> String {
+    "oidc".into()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// An API resource (RFC 8707); an existing one is brought in line with the file.
@@ -125,6 +168,7 @@ struct ClientEntry {
     released_groups: Option<Vec<String>>,
     claim_mappings: Option<Vec<ClaimMapping>>,
     require_mfa: Option<bool>,
+    upstream_only: Option<bool>,
 }
 
 /// Applies the bootstrap file at `path`.
@@ -154,7 +198,40 @@ pub async fn apply(state: &AppState, path: &Path) -> anyhow::Result<()> {
     for entry in file.clients {
         apply_client(state, entry).await?;
     }
+    for entry in file.upstreams {
+        apply_upstream(state, entry).await?;
+    }
     Ok(())
+}
+
+async fn apply_upstream(state: &AppState, entry: UpstreamEntry) -> anyhow::Result<()> {
+    let name = entry.name.clone();
+    let fail = |e: &dyn std::fmt::Display| anyhow::anyhow!("bootstrap upstream {name}: {e}");
+    let kind = UpstreamKind::parse(&entry.kind).ok_or_else(|| fail(&"kind is oidc or github"))?;
+    let settings = ProviderSettings {
+        kind,
+        display_name: entry.display_name,
+        icon_url: entry.icon_url,
+        issuer: entry.issuer,
+        api_url: entry.api_url,
+        client_id: entry.client_id,
+        secret: Some(entry.secret.read(&format!("upstream {name} secret"))?),
+        scopes: entry.scopes,
+        enabled: entry.enabled,
+        auto_create: entry.auto_create,
+        trust_email: entry.trust_email,
+        trust_mfa: entry.trust_mfa,
+        username_claim: entry.username_claim,
+        profile_claims: entry.profile_claims,
+        groups_claim: entry.groups_claim,
+        group_map: entry.group_map,
+    };
+    let result = match upstream::find_upstream(&state.db, &name).await {
+        Ok(_) => upstream::update_upstream(state, &Actor::Bootstrap, &name, settings).await,
+        Err(UpstreamError::NotFound(_)) => upstream::add_upstream(state, &Actor::Bootstrap, &name, settings).await,
+        Err(error) => Err(error),
+    };
+    result.map(|_| ()).map_err(|e| fail(&e))
 }
 
 /// Creates missing groups (and brings descriptions in line), then adds the members the file
@@ -212,12 +289,14 @@ async fn apply_client(state: &AppState, entry: ClientEntry) -> anyhow::Result<()
     let sets_policy = entry.allowed_groups.is_some()
         || entry.released_groups.is_some()
         || entry.claim_mappings.is_some()
-        || entry.require_mfa.is_some();
+        || entry.require_mfa.is_some()
+        || entry.upstream_only.is_some();
     let policy = sets_policy.then(|| ClientPolicy {
         allowed_groups: entry.allowed_groups.clone(),
         released_groups: entry.released_groups.clone(),
         claim_mappings: entry.claim_mappings.clone().unwrap_or_default(),
         require_mfa: entry.require_mfa.unwrap_or(false),
+        upstream_only: entry.upstream_only.unwrap_or(false),
     });
     let secret = match (&entry.secret, entry.public) {
         (Some(source), false) => Some(source.read(&format!("client {id} secret"))?),

@@ -24,7 +24,7 @@ pub struct HourOfSignIns {
 /// A sign-in method's share of the week's successful sign-ins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MethodShare {
-    /// `password`, `passkey` or `mfa`.
+    /// `password`, `passkey`, `mfa` or `upstream`.
     pub method: &'static str,
     pub count: i64,
     pub percent: i64,
@@ -72,7 +72,7 @@ pub async fn dashboard(state: &AppState, now: UnixTime) -> anyhow::Result<Dashbo
         }
     }
     let total: i64 = by_method.values().sum();
-    let methods = ["password", "passkey", "mfa"]
+    let methods = ["password", "passkey", "mfa", "upstream"]
         .into_iter()
         .map(|method| {
             let count = by_method.get(method).copied().unwrap_or_default();

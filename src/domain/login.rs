@@ -22,6 +22,8 @@ pub struct Attempt {
     pub user_agent: Option<String>,
     /// The client of the pending authorization request, if any.
     pub client_id: Option<String>,
+    /// The upstream identity provider the user signed in through, if any.
+    pub upstream: Option<String>,
 }
 
 /// A user has proved who they are (`amr` says how, RFC 8176): records the sign-in and
@@ -35,11 +37,17 @@ pub async fn start_session(
     attempt: &Attempt,
     now: UnixTime,
 ) -> anyhow::Result<BrowserSession> {
-    let method = if amr.first() == Some(&"pwd") { "pwd" } else { "passkey" };
-    let mut event = AuditEvent::new(AuditKind::SignIn, now)
-        .subject(&user.id)
-        .source_ip(attempt.source_ip.clone())
-        .details(json!({ "method": method, "amr": amr }));
+    let method = match amr.first() {
+        Some(&"pwd") => "pwd",
+        Some(&"fed") => "upstream",
+        _ => "passkey",
+    };
+    let mut details = json!({ "method": method, "amr": amr });
+    if let Some(upstream) = &attempt.upstream {
+        details["upstream"] = json!(upstream);
+    }
+    let mut event =
+        AuditEvent::new(AuditKind::SignIn, now).subject(&user.id).source_ip(attempt.source_ip.clone()).details(details);
     event.client_id = attempt.client_id.clone();
     audit::record(&state.db, event).await;
     count_sign_in(state, method_of(amr), "success", now).await;
@@ -51,9 +59,11 @@ pub async fn start_session(
 }
 
 /// How a sign-in was made, as the dashboard and the metrics name it: `password`,
-/// `mfa` (a password and a second factor) or `passkey` (which is multi-factor itself).
+/// `mfa` (a password and a second factor), `passkey` (which is multi-factor itself) or
+/// `upstream` (through another identity provider).
 pub fn method_of(amr: &[&str]) -> &'static str {
     match amr.first() {
+        Some(&"fed") => "upstream",
         Some(&"pwd") if amr.contains(&"mfa") => "mfa",
         Some(&"pwd") => "password",
         _ => "passkey",

@@ -37,6 +37,7 @@ pub mod resources;
 pub mod sessions;
 pub mod setup;
 pub mod tokens;
+pub mod upstream;
 pub mod user_search;
 pub mod users;
 

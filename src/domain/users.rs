@@ -167,6 +167,53 @@ pub async fn add_self_registered(
     Ok(db::users::update(&state.db, &user.id, &change, now()).await?)
 }
 
+/// A user created at their first sign-in through an upstream (`auto_create`): no password,
+/// the username derived from `wanted` (made valid, with `-2`, `-3`... on a clash), and the
+/// email only when no other account holds it.
+pub(super) async fn add_from_upstream(
+    state: &AppState,
+    wanted: &str,
+    email: Option<&str>,
+    email_verified: bool,
+    display_name: Option<String>,
+) -> Result<User, UserError> {
+    let base: String = wanted
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .take(56)
+        .collect();
+    let base = if base.is_empty() { "user".to_string() } else { base };
+    let email = match email.map(Email::parse).transpose().ok().flatten() {
+        Some(email) if db::users::find_by_email_key(&state.db, &db::users::email_key(email.as_str())).await?.is_empty() => {
+            Some(email.as_str().to_string())
+        }
+        _ => None,
+    };
+    let display_name = parse_display_name(display_name).ok().flatten();
+    for attempt in 1..=20 {
+        let candidate = match attempt {
+            1 => base.clone(),
+            2..=10 => format!("{base}-{attempt}"),
+            _ => format!("{base}-{}", &super::random_token(6).to_lowercase()),
+        };
+        let username = Username::parse(&candidate)?;
+        match insert_new(state, None, username, email.clone(), display_name.clone(), false, None).await {
+            Ok(user) if email_verified && user.email.is_some() => {
+                let address = user.email.clone().unwrap_or_default();
+                db::users::set_email_verified(&state.db, &user.id, &address, true).await?;
+                return Ok(User { email_verified: true, ..user });
+            }
+            Ok(user) => return Ok(user),
+            Err(UserError::UsernameTaken(_)) => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(UserError::UsernameTaken(base))
+}
+
 /// Stores a new user; `actor` (none for self-registration) is audited as its creator.
 async fn insert_new(
     state: &AppState,

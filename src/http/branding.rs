@@ -46,6 +46,8 @@ fn flash_text(code: &str) -> Option<&'static str> {
         "group-deleted" => "Group deleted.",
         "api-created" => "API registered.",
         "api-deleted" => "API deleted.",
+        "upstream-created" => "Upstream added.",
+        "upstream-deleted" => "Upstream deleted.",
         "key-rotated" => "A new signing key was made.",
         "key-revoked" => "The key was revoked.",
         _ => return None,

@@ -91,6 +91,7 @@ async fn groups_and_mapped_claims_reach_a_relying_party_filtered_per_client() {
         released_groups: Some(vec!["app1-*".into(), "staff".into()]),
         claim_mappings: vec![ClaimMapping { attribute: "department".into(), claim: "dept".into(), scope: "hr".into() }],
         require_mfa: false,
+        upstream_only: false,
     };
     let rp = client(&app, "app1", "openid profile groups hr offline_access", policy).await;
 

@@ -51,4 +51,8 @@ mod setup;
 mod soft_authenticator;
 mod step_up;
 mod token_endpoint;
+mod upstream;
+mod upstream_admin;
+mod upstream_github;
+mod upstream_refusals;
 mod user_search;

@@ -4,6 +4,7 @@
 
 pub mod oauth;
 pub mod scopes;
+pub mod upstream;
 
 use std::fmt;
 
@@ -56,6 +57,10 @@ pub struct ClientPolicy {
     /// Every sign-in to the client must be multi-factor.
     #[serde(default)]
     pub require_mfa: bool,
+    /// The login page for this client offers only the upstream providers ("Continue with
+    /// …"): no password form, no passkey button.
+    #[serde(default)]
+    pub upstream_only: bool,
 }
 
 /// "Release attribute `attribute` as claim `claim` when scope `scope` is granted."

@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::account::{self, ConnectedApp, DeviceSession};
-use crate::domain::{approximate_age, credentials, mfa, now, passkeys};
+use crate::domain::{approximate_age, credentials, mfa, now, passkeys, upstream};
 use crate::http::csrf::FormToken;
 use crate::http::pages::{PageError, PasskeyRow, see_other};
 use crate::http::session;
@@ -17,6 +17,13 @@ use crate::state::AppState;
 struct SessionRow {
     session: DeviceSession,
     signed_in: String,
+}
+
+/// An upstream on the account page: linked (since when), or offered for linking.
+struct UpstreamRow {
+    name: String,
+    display_name: String,
+    linked_since: Option<String>,
 }
 
 struct AppRow {
@@ -43,6 +50,7 @@ struct AccountPage<'a> {
     has_password: bool,
     sessions: Vec<SessionRow>,
     apps: Vec<AppRow>,
+    upstreams: Vec<UpstreamRow>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +66,8 @@ fn flash(done: Option<&str>) -> Option<&'static str> {
         "session" => "That session is signed out.",
         "sessions" => "Every other session is signed out.",
         "app" => "The app no longer has access to your account.",
+        "linked" => "The sign-in is linked: you can use it to sign in.",
+        "unlinked" => "The sign-in is unlinked.",
         _ => return None,
     })
 }
@@ -83,6 +93,15 @@ pub async fn show(
         .into_iter()
         .map(|app| AppRow { scopes: app.scopes.to_string(), last_used: approximate_age(app.last_used, now), app })
         .collect();
+    let upstreams = upstream::upstreams_of(&state.db, &user.id)
+        .await?
+        .into_iter()
+        .map(|row| UpstreamRow {
+            linked_since: row.link.map(|link| approximate_age(link.created_at, now)),
+            name: row.name,
+            display_name: row.display_name,
+        })
+        .collect();
     let form = FormToken::new(&request, &state.settings);
     let page = AccountPage {
         username: &user.username,
@@ -99,6 +118,7 @@ pub async fn show(
         has_password: credentials::has_password(&state, &user.id).await?,
         sessions,
         apps,
+        upstreams,
     };
     Ok(form.render(StatusCode::OK, &page))
 }

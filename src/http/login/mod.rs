@@ -8,6 +8,7 @@ pub mod register;
 pub mod reset;
 pub mod setup;
 pub mod step_up;
+pub mod upstream;
 
 use actix_web::cookie::Cookie;
 use actix_web::{HttpRequest, web};
@@ -41,7 +42,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/password/reset", web::get().to(reset::show_reset))
         .route("/password/reset", web::post().to(reset::submit_reset))
         .route("/login/passkey/start", web::post().to(passkey::start_sign_in))
-        .route("/login/passkey/finish", web::post().to(passkey::finish_sign_in));
+        .route("/login/passkey/finish", web::post().to(passkey::finish_sign_in))
+        .route("/login/upstream/{name}", web::get().to(upstream::start))
+        .route("/login/upstream/{name}/callback", web::get().to(upstream::callback))
+        .route("/account/upstreams/{name}/link", web::post().to(upstream::link))
+        .route("/account/upstreams/{name}/unlink", web::post().to(upstream::unlink));
 }
 
 /// After a user proved who they are (`amr` says how): a new browser session (the domain
@@ -96,5 +101,5 @@ pub fn reauthenticate_location(back_to: &str) -> String {
 /// pending authorization request, if any.
 pub fn attempt(request: &HttpRequest, client_id: Option<String>) -> Attempt {
     let user_agent = request.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok());
-    Attempt { source_ip: crate::http::source_ip(request), user_agent: user_agent.map(str::to_string), client_id }
+    Attempt { source_ip: crate::http::source_ip(request), user_agent: user_agent.map(str::to_string), client_id, upstream: None }
 }

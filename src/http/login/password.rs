@@ -6,7 +6,10 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::domain::authorization::PendingAuthorization;
+use crate::domain::clients;
 use crate::domain::login::{self, LoginError};
+use crate::domain::upstream;
 use crate::http::csrf::{self, FormToken};
 use crate::http::login::attempt;
 use crate::http::oidc::authorize::pending_request;
@@ -29,6 +32,35 @@ struct LoginPage<'a> {
     registration_open: bool,
     /// Where to go after signing in again for a sensitive action (a local path), or "".
     next: &'a str,
+    /// "Continue with …" buttons, one per enabled upstream.
+    upstreams: Vec<upstream::Button>,
+    /// The query the upstream buttons carry on: the pending request or `next`.
+    upstream_query: String,
+    /// The client wants only the upstream buttons: no password form, no passkey button.
+    upstream_only: bool,
+}
+
+/// The upstream buttons for a sign-in (to the pending request's client, if any), the query
+/// they carry on, and whether they are the only way offered.
+async fn upstream_choices(
+    state: &AppState,
+    pending: Option<&PendingAuthorization>,
+    next: &str,
+) -> Result<(Vec<upstream::Button>, String, bool), PageError> {
+    let buttons = upstream::buttons(&state.db).await?;
+    if buttons.is_empty() {
+        return Ok((buttons, String::new(), false));
+    }
+    let encode = |value: &str| url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+    let (query, only) = match pending {
+        Some(pending) => {
+            let client = clients::find_client(&state.db, &pending.client_id).await.ok();
+            (format!("?request={}", encode(&pending.id)), client.is_some_and(|c| c.policy.upstream_only))
+        }
+        None if !next.is_empty() => (format!("?next={}", encode(next)), false),
+        None => (String::new(), false),
+    };
+    Ok((buttons, query, only))
 }
 
 #[derive(Template)]
@@ -65,6 +97,7 @@ pub async fn show_login_form(
     let pending = pending_request(&state, query.request.as_deref()).await?;
     let form = FormToken::new(&request, &state.settings);
     let next = super::local_path(query.next.as_deref()).unwrap_or_default();
+    let (upstreams, upstream_query, upstream_only) = upstream_choices(&state, pending.as_ref(), next).await?;
     let mut page = LoginPage {
         csrf_token: &form.token,
         request_id: "",
@@ -75,6 +108,9 @@ pub async fn show_login_form(
         password_reset: state.mailer.is_some(),
         registration_open: super::register::open(&state),
         next,
+        upstreams,
+        upstream_query,
+        upstream_only,
     };
     let reauthenticate = query.prompt.as_deref() == Some("login");
     if let Some(pending) = &pending {
@@ -108,8 +144,16 @@ pub async fn submit_password(
         }
         Err(LoginError::Unexpected(error)) => return Err(error.into()),
     }
+    let next = super::local_path(form.next.as_deref()).unwrap_or_default();
+    let (upstreams, upstream_query, upstream_only) = upstream_choices(&state, pending.as_ref(), next).await?;
     let password = SecretString::from(form.password);
-    let user = match login::sign_in_with_password(&state, &form.username, &password, &attempt).await {
+    let result = if upstream_only {
+        // This client offers only its upstream providers; the form is not on its page.
+        Err(LoginError::InvalidCredentials)
+    } else {
+        login::sign_in_with_password(&state, &form.username, &password, &attempt).await
+    };
+    let user = match result {
         Ok(user) => user,
         Err(LoginError::InvalidCredentials) => {
             tracing::info!("password sign-in failed");
@@ -125,7 +169,10 @@ pub async fn submit_password(
                     passkeys_enabled: state.webauthn.is_some(),
                     password_reset: state.mailer.is_some(),
                     registration_open: super::register::open(&state),
-                    next: super::local_path(form.next.as_deref()).unwrap_or_default(),
+                    next,
+                    upstreams,
+                    upstream_query,
+                    upstream_only,
                 },
             ));
         }

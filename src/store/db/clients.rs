@@ -45,6 +45,7 @@ fn to_domain(model: clients::Model) -> anyhow::Result<Client> {
                 .context("malformed released_groups")?,
             claim_mappings: serde_json::from_str(&model.claim_mappings).context("malformed claim_mappings")?,
             require_mfa: model.require_mfa,
+            upstream_only: model.upstream_only,
         },
     })
 }
@@ -88,6 +89,7 @@ pub async fn insert(db: &Db, client: &Client, secret_hash: Option<&str>) -> Resu
         released_groups: Set(None),
         claim_mappings: Set("[]".into()),
         require_mfa: Set(false),
+        upstream_only: Set(false),
         created_at: Set(client.created_at),
         updated_at: Set(client.created_at),
     };
@@ -151,6 +153,7 @@ pub async fn set_policy(db: &Db, id: &str, policy: &ClientPolicy, at: UnixTime) 
         .col_expr(clients::Column::ReleasedGroups, Expr::value(list(&policy.released_groups)?))
         .col_expr(clients::Column::ClaimMappings, Expr::value(serde_json::to_string(&policy.claim_mappings)?))
         .col_expr(clients::Column::RequireMfa, Expr::value(policy.require_mfa))
+        .col_expr(clients::Column::UpstreamOnly, Expr::value(policy.upstream_only))
         .col_expr(clients::Column::UpdatedAt, Expr::value(at))
         .filter(clients::Column::Id.eq(id))
         .exec(db)

@@ -15,6 +15,7 @@ pub mod refresh_tokens;
 pub mod revoked_grants;
 pub mod signing_keys;
 pub mod stats;
+pub mod upstreams;
 pub mod users;
 
 use std::time::Duration;

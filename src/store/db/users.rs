@@ -257,6 +257,7 @@ pub async fn delete_with_dependents(db: &Db, id: &str) -> anyhow::Result<bool> {
         .context("cannot delete consents")?;
     super::groups::remove_user_everywhere(&txn, id).await?;
     super::mfa::delete_factors(&txn, id).await?;
+    super::upstreams::delete_links_of(&txn, id).await?;
     let deleted = users::Entity::delete_by_id(id.to_string()).exec(&txn).await.context("cannot delete user")?;
     txn.commit().await.context("cannot commit")?;
     Ok(deleted.rows_affected == 1)

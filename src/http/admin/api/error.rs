@@ -187,3 +187,23 @@ impl From<crate::domain::resources::ApiError> for ApiError {
         }
     }
 }
+
+impl From<crate::domain::upstream::UpstreamError> for ApiError {
+    fn from(error: crate::domain::upstream::UpstreamError) -> Self {
+        use crate::domain::upstream::UpstreamError as E;
+        let message = error.to_string();
+        match error {
+            E::InvalidName => ApiError::invalid("name", message),
+            E::InvalidUrl(field, ..) => ApiError::invalid(field, message),
+            E::InvalidClientId => ApiError::invalid("client_id", message),
+            E::MissingSecret => ApiError::invalid("client_secret", message),
+            E::InvalidScope(_) => ApiError::invalid("scopes", message),
+            E::InvalidMapping(_) => ApiError::invalid("mapping", message),
+            E::InvalidDisplayName => ApiError::invalid("display_name", message),
+            E::NotFound(_) => ApiError::not_found(message),
+            E::AlreadyExists(_) | E::LastSignInMethod => ApiError::conflict(message),
+            E::Forbidden => ApiError::forbidden("only admins may do this"),
+            E::Unexpected(error) => ApiError::unexpected(&error),
+        }
+    }
+}

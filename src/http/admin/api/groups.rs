@@ -241,6 +241,9 @@ pub struct PolicyBody {
     /// Every sign-in to the client must be multi-factor (`urn:latchkey:acr:mfa`).
     #[serde(default)]
     require_mfa: bool,
+    /// The login page offers only the upstream providers (no password form, no passkey).
+    #[serde(default)]
+    upstream_only: bool,
 }
 
 impl From<ClientPolicy> for PolicyBody {
@@ -250,6 +253,7 @@ impl From<ClientPolicy> for PolicyBody {
             released_groups: policy.released_groups,
             claim_mappings: policy.claim_mappings,
             require_mfa: policy.require_mfa,
+            upstream_only: policy.upstream_only,
         }
     }
 }
@@ -278,6 +282,7 @@ pub async fn set_policy(
         released_groups: body.released_groups,
         claim_mappings: body.claim_mappings,
         require_mfa: body.require_mfa,
+        upstream_only: body.upstream_only,
     };
     Ok(web::Json(clients::set_policy(&state, &actor, &id, policy).await?.policy.into()))
 }

@@ -10,6 +10,7 @@ mod clients;
 pub mod error;
 mod groups;
 mod keys;
+mod upstreams;
 mod users;
 
 use actix_web::{HttpResponse, web};
@@ -76,6 +77,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
     .service(apis::get_api)
     .service(apis::update_api)
     .service(apis::delete_api)
+    .service(upstreams::list_upstreams)
+    .service(upstreams::create_upstream)
+    .service(upstreams::get_upstream)
+    .service(upstreams::update_upstream)
+    .service(upstreams::delete_upstream)
     .service(keys::list_keys)
     .service(keys::rotate_keys)
     .service(keys::revoke_key)

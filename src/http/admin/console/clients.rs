@@ -95,6 +95,7 @@ pub struct PolicyForm {
     claim_mappings: String,
     /// A checkbox: present when ticked.
     require_mfa: Option<String>,
+    upstream_only: Option<String>,
 }
 
 /// The "Groups and claims" form: space-separated lists (empty: no limit) and one mapping
@@ -129,6 +130,7 @@ pub async fn set_policy(
         released_groups: list(&form.released_groups),
         claim_mappings,
         require_mfa: form.require_mfa.is_some(),
+        upstream_only: form.upstream_only.is_some(),
     };
     match clients::set_policy(&state, &admin.actor, &id, policy).await {
         Ok(_) => Ok(see_other_with_flash(&format!("/admin/clients/{id}"), "saved")),

@@ -2,6 +2,7 @@
 //! users with the admin role. Anonymous browsers go to the login page; others get 403.
 
 mod apis;
+mod upstreams;
 mod audit;
 mod clients;
 mod connect;
@@ -56,6 +57,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/apis", web::post().to(apis::create))
         .route("/admin/apis/update", web::post().to(apis::update))
         .route("/admin/apis/delete", web::post().to(apis::delete))
+        .route("/admin/upstreams", web::get().to(upstreams::list))
+        .route("/admin/upstreams", web::post().to(upstreams::create))
+        .route("/admin/upstreams/update", web::post().to(upstreams::update))
+        .route("/admin/upstreams/delete", web::post().to(upstreams::delete))
         .route("/admin/keys", web::get().to(keys::list))
         .route("/admin/keys/rotate", web::post().to(keys::rotate))
         .route("/admin/keys/{kid}/revoke", web::post().to(keys::revoke))

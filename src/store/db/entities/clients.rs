@@ -34,6 +34,7 @@ pub struct Model {
     /// JSON array of claim mappings.
     pub claim_mappings: String,
     pub require_mfa: bool,
+    pub upstream_only: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }

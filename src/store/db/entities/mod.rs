@@ -17,4 +17,6 @@ pub mod revoked_grants;
 pub mod sign_in_hourly;
 pub mod signing_keys;
 pub mod totp_factors;
+pub mod upstream_links;
+pub mod upstream_providers;
 pub mod users;
