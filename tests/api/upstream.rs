@@ -203,7 +203,7 @@ async fn events(app: &TestApp, event_type: &str) -> Vec<Value> {
     crate::upstream::audit_events(&app.state.db, &filter).await.into_iter().map(|e| e.details).collect()
 }
 
-async fn shop(app: &TestApp) {
+pub async fn shop(app: &TestApp) {
     let options = ClientOptions { first_party: true, scopes: "openid profile email groups offline_access", ..Default::default() };
     register_client(app, "shop", options).await;
 }

@@ -15,7 +15,6 @@ use latchkey::domain::upstream::{self, ProviderSettings};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::flow::{ClientOptions, register_client};
 use crate::helpers::{TestApp, TestEnv};
 use crate::upstream::{Stop, browse, browser, person, settings_for, sign_in_through, upstream_latchkey};
 
@@ -276,7 +275,7 @@ async fn a_slow_or_failing_upstream_gets_the_not_answering_page() {
 async fn a_wrong_nonce_from_a_real_upstream_is_refused() {
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
-    register_client(&app, "shop", ClientOptions { first_party: true, ..Default::default() }).await;
+    crate::upstream::shop(&app).await;
     let corp = upstream_latchkey(&app, "corp").await;
     person(&corp.app, "ivan", "ivan@corp.example", true).await;
     let settings = ProviderSettings { auto_create: true, ..settings_for(&corp) };

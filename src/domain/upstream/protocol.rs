@@ -454,7 +454,11 @@ async fn verify_id_token(
     nonce: &str,
 ) -> Result<Map<String, Value>, UpstreamFailure> {
     let invalid = |why: &str| UpstreamFailure::Invalid(why.to_string());
-    let header = jsonwebtoken::decode_header(id_token).map_err(|_| invalid("the ID token is malformed"))?;
+    let header = jsonwebtoken::decode_header(id_token).map_err(|_| match unsupported_alg(id_token) {
+        // `none`, or an algorithm the library does not know: refused by name.
+        Some(alg) => UpstreamFailure::Invalid(format!("the ID token is signed with {alg:?}, not what discovery lists")),
+        None => invalid("the ID token is malformed"),
+    })?;
     if !endpoints.algorithms.contains(&header.alg) {
         return Err(UpstreamFailure::Invalid(format!("the ID token is signed with {:?}, not what discovery lists", header.alg)));
     }
@@ -497,6 +501,13 @@ async fn verify_id_token(
     Ok(all)
 }
 
+/// The `alg` a JWT's header names, read without the JWT library (which refuses `none`).
+fn unsupported_alg(jwt: &str) -> Option<String> {
+    let header = URL_SAFE_NO_PAD.decode(jwt.split('.').next()?).ok()?;
+    let header: Value = serde_json::from_slice(&header).ok()?;
+    header["alg"].as_str().map(|alg| alg.chars().take(16).collect())
+}
+
 /// Adds user-info claims the ID token lacks (Entra ID and others put few in it). A failing
 /// user-info endpoint is not fatal: the verified ID token is enough to sign in.
 async fn merge_userinfo(state: &AppState, endpoint: &str, access_token: &str, claims: &mut Map<String, Value>) {
@@ -535,20 +546,15 @@ async fn github_identity(
         _ => return Err(UpstreamFailure::Invalid("/user has no id".into())),
     };
     let emails = state.upstreams.get_json(&format!("{api}/user/emails"), Some(token)).await?;
-    let primary = emails.as_array().and_then(|list| {
-        list.iter().find(|e| e["primary"] == true && e["verified"] == true).and_then(|e| e["email"].as_str())
-    });
+    // The primary address, verified or not: an unverified one must still stop a link.
+    let primary = emails.as_array().and_then(|list| list.iter().find(|e| e["primary"] == true));
+    let email = primary.and_then(|e| e["email"].as_str()).map(str::to_string);
+    let email_verified = primary.is_some_and(|e| e["verified"] == true);
     claims.insert("sub".into(), Value::String(subject.clone()));
     if let Some(login) = claims.get("login").cloned() {
         claims.entry("preferred_username").or_insert(login);
     }
-    if let Some(primary) = primary {
-        claims.insert("email".into(), Value::String(primary.to_string()));
-        claims.insert("email_verified".into(), Value::Bool(true));
-    } else {
-        claims.insert("email_verified".into(), Value::Bool(false));
-    }
-    let email = claims.get("email").and_then(Value::as_str).map(str::to_string);
-    let _ = provider;
-    Ok(UpstreamIdentity { subject, claims, email, email_verified: primary.is_some(), multi_factor: false })
+    claims.insert("email".into(), email.clone().map(Value::String).unwrap_or(Value::Null));
+    claims.insert("email_verified".into(), Value::Bool(email_verified));
+    Ok(UpstreamIdentity { subject, claims, email, email_verified, multi_factor: false })
 }
