@@ -256,7 +256,7 @@ pub enum KeysCommand {
 pub enum UpstreamCommand {
     /// Add an upstream identity provider; its client secret is read from standard input.
     /// Register {issuer}/login/upstream/NAME/callback as the redirect URI upstream.
-    Add(AddUpstream),
+    Add(Box<AddUpstream>),
     /// List upstream identity providers
     List(ListArgs),
     /// Delete an upstream and every link to it (its users keep their other ways in)

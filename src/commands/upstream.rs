@@ -41,10 +41,13 @@ pub async fn run(command: UpstreamCommand, settings: Settings) -> anyhow::Result
                 groups_claim,
                 map_groups,
                 disabled,
-            } = add;
-            let kind = UpstreamKind::parse(&kind)
-                .ok_or_else(|| anyhow::anyhow!("--kind is oidc or github, not {kind:?}"))?;
-            anyhow::ensure!(secret_stdin, "an upstream needs its client secret: pass it on standard input with --secret-stdin");
+            } = *add;
+            let kind =
+                UpstreamKind::parse(&kind).ok_or_else(|| anyhow::anyhow!("--kind is oidc or github, not {kind:?}"))?;
+            anyhow::ensure!(
+                secret_stdin,
+                "an upstream needs its client secret: pass it on standard input with --secret-stdin"
+            );
             let secret = read_secret_from_stdin("client secret")?;
             let settings = ProviderSettings {
                 kind,

@@ -187,7 +187,9 @@ pub(super) async fn add_from_upstream(
         .collect();
     let base = if base.is_empty() { "user".to_string() } else { base };
     let email = match email.map(Email::parse).transpose().ok().flatten() {
-        Some(email) if db::users::find_by_email_key(&state.db, &db::users::email_key(email.as_str())).await?.is_empty() => {
+        Some(email)
+            if db::users::find_by_email_key(&state.db, &db::users::email_key(email.as_str())).await?.is_empty() =>
+        {
             Some(email.as_str().to_string())
         }
         _ => None,

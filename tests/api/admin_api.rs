@@ -430,6 +430,11 @@ async fn the_openapi_document_parses_and_lists_every_route() {
         "GET /admin/api/apis/{identifier}",
         "PUT /admin/api/apis/{identifier}",
         "DELETE /admin/api/apis/{identifier}",
+        "GET /admin/api/upstreams",
+        "POST /admin/api/upstreams",
+        "GET /admin/api/upstreams/{name}",
+        "PUT /admin/api/upstreams/{name}",
+        "DELETE /admin/api/upstreams/{name}",
         "POST /admin/api/clients/registration-tokens",
     ];
     expected.sort();

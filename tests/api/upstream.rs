@@ -150,7 +150,8 @@ pub async fn browse(browser: &Client, url: &str, upstream: &Upstream, upstream_u
             continue;
         }
         let html = response.text().await.unwrap();
-        let at_upstream_login = url.starts_with(&format!("{}/login", upstream.issuer)) && html.contains("name=\"password\"");
+        let at_upstream_login =
+            url.starts_with(&format!("{}/login", upstream.issuer)) && html.contains("name=\"password\"");
         if status == 200 && at_upstream_login {
             let form = [
                 ("csrf_token", hidden_field(&html, "csrf_token")),
@@ -204,7 +205,8 @@ async fn events(app: &TestApp, event_type: &str) -> Vec<Value> {
 }
 
 pub async fn shop(app: &TestApp) {
-    let options = ClientOptions { first_party: true, scopes: "openid profile email groups offline_access", ..Default::default() };
+    let options =
+        ClientOptions { first_party: true, scopes: "openid profile email groups offline_access", ..Default::default() };
     register_client(app, "shop", options).await;
 }
 
@@ -384,7 +386,12 @@ async fn a_user_links_and_unlinks_an_upstream_from_their_account_page() {
     let account = browser.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
     assert!(account.contains("Link Corp"), "{account}");
     let csrf = current_csrf(&app, &browser).await;
-    let response = browser.post(app.url("/account/upstreams/corp/link")).form(&[("csrf_token", csrf.as_str())]).send().await.unwrap();
+    let response = browser
+        .post(app.url("/account/upstreams/corp/link"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 303);
     let upstream_url = response.headers()["location"].to_str().unwrap().to_string();
     assert!(upstream_url.starts_with(&corp.issuer), "{upstream_url}");
@@ -401,11 +408,17 @@ async fn a_user_links_and_unlinks_an_upstream_from_their_account_page() {
     assert!(who.contains("grace"), "{who}");
 
     // A forged link form without the CSRF token does nothing.
-    let forged = browser.post(app.url("/account/upstreams/corp/unlink")).form(&[("csrf_token", "x")]).send().await.unwrap();
+    let forged =
+        browser.post(app.url("/account/upstreams/corp/unlink")).form(&[("csrf_token", "x")]).send().await.unwrap();
     assert_eq!(forged.status(), 403);
     // Unlinking: allowed, as grace still has her password.
     let csrf = current_csrf(&app, &browser).await;
-    let response = browser.post(app.url("/account/upstreams/corp/unlink")).form(&[("csrf_token", csrf.as_str())]).send().await.unwrap();
+    let response = browser
+        .post(app.url("/account/upstreams/corp/unlink"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["location"], "/account?done=unlinked");
     assert!(events(&app, "upstream_unlinked").await.len() == 1);
     // "gwen" no longer gets in (no auto_create), and "hank" never did.
@@ -418,7 +431,12 @@ async fn a_user_links_and_unlinks_an_upstream_from_their_account_page() {
     upstream::update_upstream(&app.state, &Actor::Cli, "corp", auto).await.unwrap();
     let hank = browser_signed_in_through(&app, &corp, "hank").await;
     let csrf = current_csrf(&app, &hank).await;
-    let refused = hank.post(app.url("/account/upstreams/corp/unlink")).form(&[("csrf_token", csrf.as_str())]).send().await.unwrap();
+    let refused = hank
+        .post(app.url("/account/upstreams/corp/unlink"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 409);
     assert!(refused.text().await.unwrap().contains("only way to sign in"));
     let hank_user = users::find_by_username(&app.state.db, "hank").await.unwrap();

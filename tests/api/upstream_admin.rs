@@ -17,7 +17,11 @@ use crate::helpers::TestEnv;
 async fn admin_actions(app: &crate::helpers::TestApp) -> Vec<String> {
     let filter = AuditFilter { event_type: Some("admin_action".into()), ..AuditFilter::default() };
     let events = crate::upstream::audit_events(&app.state.db, &filter).await;
-    events.into_iter().filter(|e| e.details.get("upstream").is_some()).map(|e| e.details["action"].as_str().unwrap().to_string()).collect()
+    events
+        .into_iter()
+        .filter(|e| e.details.get("upstream").is_some())
+        .map(|e| e.details["action"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -25,18 +29,45 @@ async fn the_cli_adds_lists_and_deletes_upstreams_with_the_secret_sealed() {
     let env = TestEnv::new().await;
     let secret = "corp-client-secret-that-must-not-leak";
     env.latchkey(
-        &["upstream", "add", "corp", "--issuer", "https://idp.corp.example", "--client-id", "latchkey", "--secret-stdin", "--scope", "openid", "--scope", "email,groups", "--display-name", "Corp SSO", "--auto-create", "--groups-claim", "groups"],
+        &[
+            "upstream",
+            "add",
+            "corp",
+            "--issuer",
+            "https://idp.corp.example",
+            "--client-id",
+            "latchkey",
+            "--secret-stdin",
+            "--scope",
+            "openid",
+            "--scope",
+            "email,groups",
+            "--display-name",
+            "Corp SSO",
+            "--auto-create",
+            "--groups-claim",
+            "groups",
+        ],
         Some(secret),
     )
     .assert_success();
-    let out = env.latchkey(&["upstream", "add", "gh", "--kind", "github", "--client-id", "Iv1.abc", "--secret-stdin"], Some("gh-secret"));
+    let out = env.latchkey(
+        &["upstream", "add", "gh", "--kind", "github", "--client-id", "Iv1.abc", "--secret-stdin"],
+        Some("gh-secret"),
+    );
     assert!(out.assert_success().stdout.contains("/login/upstream/gh/callback"), "{}", out.stdout);
-    env.latchkey(&["upstream", "add", "bad", "--issuer", "http://idp.example", "--client-id", "x", "--secret-stdin"], Some("s"))
-        .assert_refused("must be https");
+    env.latchkey(
+        &["upstream", "add", "bad", "--issuer", "http://idp.example", "--client-id", "x", "--secret-stdin"],
+        Some("s"),
+    )
+    .assert_refused("must be https");
     env.latchkey(&["upstream", "add", "nosecret", "--issuer", "https://idp.example", "--client-id", "x"], None)
         .assert_refused("--secret-stdin");
-    env.latchkey(&["upstream", "add", "Bad Name", "--issuer", "https://idp.example", "--client-id", "x", "--secret-stdin"], Some("s"))
-        .assert_refused("upstream name");
+    env.latchkey(
+        &["upstream", "add", "Bad Name", "--issuer", "https://idp.example", "--client-id", "x", "--secret-stdin"],
+        Some("s"),
+    )
+    .assert_refused("upstream name");
 
     let list = env.latchkey(&["upstream", "list", "--output", "json"], None);
     let list: Value = serde_json::from_str(&list.assert_success().stdout).unwrap();
@@ -53,7 +84,10 @@ async fn the_cli_adds_lists_and_deletes_upstreams_with_the_secret_sealed() {
     // At rest the secret is sealed under the master key.
     let db = env.database().await;
     let rows = db
-        .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT sealed_secret FROM upstream_providers"))
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT sealed_secret FROM upstream_providers",
+        ))
         .await
         .unwrap();
     for row in rows {
@@ -146,7 +180,13 @@ async fn the_console_adds_and_deletes_an_upstream() {
     let login = app.get("/login").await.text().await.unwrap();
     assert!(login.contains("Continue with Google"), "{login}");
     // A mistake is shown on the page, not a 500.
-    let bad = [("csrf_token", csrf.as_str()), ("name", "x"), ("issuer", "ftp://x"), ("client_id", "c"), ("client_secret", "s")];
+    let bad = [
+        ("csrf_token", csrf.as_str()),
+        ("name", "x"),
+        ("issuer", "ftp://x"),
+        ("client_id", "c"),
+        ("client_secret", "s"),
+    ];
     let response = browser.post(app.url("/admin/upstreams")).form(&bad).send().await.unwrap();
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("must be https"));

@@ -46,7 +46,8 @@ async fn access_token(fake: web::Data<Shared>, form: web::Form<Vec<(String, Stri
         // GitHub answers a bad code with 200 and an error member.
         return HttpResponse::Ok().json(json!({ "error": "bad_verification_code" }));
     }
-    HttpResponse::Ok().json(json!({ "access_token": "gho_test", "token_type": "bearer", "scope": "read:user,user:email" }))
+    HttpResponse::Ok()
+        .json(json!({ "access_token": "gho_test", "token_type": "bearer", "scope": "read:user,user:email" }))
 }
 
 fn note_auth(fake: &Shared, request: &HttpRequest) -> bool {

@@ -83,9 +83,11 @@ struct AuthorizeQuery {
 async fn authorize(fake: web::Data<Shared>, query: web::Query<AuthorizeQuery>) -> HttpResponse {
     let mut fake = fake.lock().unwrap();
     fake.nonce = query.nonce.clone();
-    let issuer = if fake.mode == Misbehaviour::OtherIssuer { "https://evil.example".to_string() } else { fake.issuer.clone() };
+    let issuer =
+        if fake.mode == Misbehaviour::OtherIssuer { "https://evil.example".to_string() } else { fake.issuer.clone() };
     let encode = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-    let location = format!("{}?code=fake-code&state={}&iss={}", query.redirect_uri, encode(&query.state), encode(&issuer));
+    let location =
+        format!("{}?code=fake-code&state={}&iss={}", query.redirect_uri, encode(&query.state), encode(&issuer));
     HttpResponse::SeeOther().insert_header(("location", location)).finish()
 }
 
@@ -206,12 +208,20 @@ async fn forged_and_mixed_up_id_tokens_are_refused_and_audited() {
         fake.lock().unwrap().mode = mode;
         let (status, html) = through_fake(&app).await.page();
         assert_eq!(status, 502, "{mode:?}");
-        assert!(html.contains("Fake&#39;s answer could not be verified") || html.contains("Fake's answer could not be verified"), "{mode:?}: {html}");
+        assert!(
+            html.contains("Fake&#39;s answer could not be verified")
+                || html.contains("Fake's answer could not be verified"),
+            "{mode:?}: {html}"
+        );
         let last = failures(&app).await.into_iter().next().unwrap();
         assert_eq!(last["reason"], "invalid", "{mode:?}");
         assert!(last["error"].as_str().unwrap().contains(why), "{mode:?}: {last}");
     }
-    let sign_ins = crate::upstream::audit_events(&app.state.db, &AuditFilter { event_type: Some("sign_in".into()), ..AuditFilter::default() }).await;
+    let sign_ins = crate::upstream::audit_events(
+        &app.state.db,
+        &AuditFilter { event_type: Some("sign_in".into()), ..AuditFilter::default() },
+    )
+    .await;
     assert_eq!(sign_ins.len(), 1, "only the well-behaved sign-in");
 
     // A callback without this browser's journey cookie (another browser) is refused too.
@@ -268,7 +278,10 @@ async fn a_slow_or_failing_upstream_gets_the_not_answering_page() {
     assert!(response.text().await.unwrap().contains("Gone is not answering"));
     // An unknown or disabled upstream is a 404 page, not an error.
     assert_eq!(browser().get(app.url("/login/upstream/nope")).send().await.unwrap().status(), 404);
-    assert_eq!(browser().get(app.url("/login/upstream/nope/callback?code=x&state=y")).send().await.unwrap().status(), 400);
+    assert_eq!(
+        browser().get(app.url("/login/upstream/nope/callback?code=x&state=y")).send().await.unwrap().status(),
+        400
+    );
 }
 
 #[tokio::test]

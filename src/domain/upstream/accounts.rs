@@ -244,7 +244,8 @@ async fn apply_groups(
     for (upstream_value, group) in &provider.group_map {
         let member = upstream_groups.contains(&upstream_value.as_str());
         let changed = if member {
-            db::groups::find(&state.db, group).await?.is_some() && db::groups::add_user(&state.db, group, user_id, at).await?
+            db::groups::find(&state.db, group).await?.is_some()
+                && db::groups::add_user(&state.db, group, user_id, at).await?
         } else {
             db::groups::remove_user(&state.db, group, user_id).await?
         };

@@ -128,7 +128,11 @@ pub fn parse_upstream_url(what: &'static str, raw: &str) -> Result<String, Upstr
 fn claim_name(raw: &str, what: &str) -> Result<String, UpstreamError> {
     let raw = raw.trim();
     let valid = (1..=64).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_graphic() && c != '"');
-    if valid { Ok(raw.to_string()) } else { Err(UpstreamError::InvalidMapping(format!("{what} {raw:?} is not a claim name"))) }
+    if valid {
+        Ok(raw.to_string())
+    } else {
+        Err(UpstreamError::InvalidMapping(format!("{what} {raw:?} is not a claim name")))
+    }
 }
 
 /// Checks settings into the provider they describe; `sealed_secret` is the secret already
@@ -225,7 +229,8 @@ async fn checked(
         let group = super::groups::parse_name(group.trim())
             .map_err(|_| UpstreamError::InvalidMapping(format!("{group:?} is not a group name")))?;
         if group == super::groups::ADMINS {
-            let message = format!("{} cannot be mapped from an upstream: make admins in Latchkey", super::groups::ADMINS);
+            let message =
+                format!("{} cannot be mapped from an upstream: make admins in Latchkey", super::groups::ADMINS);
             return Err(UpstreamError::InvalidMapping(message));
         }
         if db::groups::find(&state.db, &group).await?.is_none() {
@@ -380,14 +385,20 @@ pub async fn upstreams_of(db: &Db, user_id: &str) -> anyhow::Result<Vec<AccountU
         .into_iter()
         .filter_map(|p| {
             let link = links.iter().find(|l| l.upstream == p.name).cloned();
-            (p.enabled || link.is_some()).then(|| AccountUpstream { name: p.name, display_name: p.display_name, link })
+            let shown = p.enabled || link.is_some();
+            shown.then_some(AccountUpstream { name: p.name, display_name: p.display_name, link })
         })
         .collect())
 }
 
 /// The user removes the link to `upstream`. Refused when it is their only way to sign in
 /// (no password, no passkey, no other link).
-pub async fn unlink(state: &AppState, user_id: &str, upstream: &str, source_ip: Option<String>) -> Result<(), UpstreamError> {
+pub async fn unlink(
+    state: &AppState,
+    user_id: &str,
+    upstream: &str,
+    source_ip: Option<String>,
+) -> Result<(), UpstreamError> {
     let links = db::upstreams::links_of(&state.db, user_id).await?;
     if !links.iter().any(|l| l.upstream == upstream) {
         return Err(UpstreamError::NotFound(upstream.to_string()));
@@ -398,8 +409,10 @@ pub async fn unlink(state: &AppState, user_id: &str, upstream: &str, source_ip: 
         return Err(UpstreamError::LastSignInMethod);
     }
     db::upstreams::delete_link(&state.db, user_id, upstream).await?;
-    let event =
-        AuditEvent::new(AuditKind::UpstreamUnlinked, now()).subject(user_id).source_ip(source_ip).details(json!({ "upstream": upstream }));
+    let event = AuditEvent::new(AuditKind::UpstreamUnlinked, now())
+        .subject(user_id)
+        .source_ip(source_ip)
+        .details(json!({ "upstream": upstream }));
     audit::record(&state.db, event).await;
     Ok(())
 }

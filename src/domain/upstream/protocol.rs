@@ -193,8 +193,8 @@ impl Upstreams {
             return Ok(set.clone());
         }
         let json = self.get_json(jwks_uri, None).await?;
-        let set: JwkSet =
-            serde_json::from_value(json).map_err(|e| UpstreamFailure::Invalid(format!("the key set is malformed: {e}")))?;
+        let set: JwkSet = serde_json::from_value(json)
+            .map_err(|e| UpstreamFailure::Invalid(format!("the key set is malformed: {e}")))?;
         let set = Arc::new(set);
         if let Ok(mut keys) = self.keys.lock() {
             keys.insert(jwks_uri.to_string(), (Instant::now(), set.clone()));
@@ -203,9 +203,8 @@ impl Upstreams {
     }
 
     async fn endpoints(&self, provider: &UpstreamProvider) -> Result<Endpoints, UpstreamFailure> {
-        let checked = |what, url: &str| {
-            parse_upstream_url(what, url).map_err(|e| UpstreamFailure::Invalid(e.to_string()))
-        };
+        let checked =
+            |what, url: &str| parse_upstream_url(what, url).map_err(|e| UpstreamFailure::Invalid(e.to_string()));
         match provider.kind {
             UpstreamKind::Github => Ok(Endpoints {
                 authorization: format!("{}/login/oauth/authorize", provider.issuer),
@@ -232,7 +231,11 @@ impl Upstreams {
                 Ok(Endpoints {
                     authorization: checked("authorization_endpoint", &document.authorization_endpoint)?,
                     token: checked("token_endpoint", &document.token_endpoint)?,
-                    userinfo: document.userinfo_endpoint.as_deref().map(|u| checked("userinfo_endpoint", u)).transpose()?,
+                    userinfo: document
+                        .userinfo_endpoint
+                        .as_deref()
+                        .map(|u| checked("userinfo_endpoint", u))
+                        .transpose()?,
                     jwks_uri: Some(checked("jwks_uri", &document.jwks_uri)?),
                     algorithms,
                     basic_auth: methods.is_empty() || methods.iter().any(|m| m == "client_secret_basic"),
@@ -300,7 +303,8 @@ pub async fn start(
         .put_json(&journey_key(&state_token), &journey, JOURNEY_TTL)
         .await
         .map_err(|e| UpstreamFailure::Unavailable(format!("cannot keep the sign-in: {e}")))?;
-    let challenge = URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, journey.verifier.as_bytes()));
+    let challenge =
+        URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, journey.verifier.as_bytes()));
     let mut url = url::Url::parse(&endpoints.authorization).map_err(|e| UpstreamFailure::Invalid(e.to_string()))?;
     {
         let mut query = url.query_pairs_mut();
@@ -460,7 +464,10 @@ async fn verify_id_token(
         None => invalid("the ID token is malformed"),
     })?;
     if !endpoints.algorithms.contains(&header.alg) {
-        return Err(UpstreamFailure::Invalid(format!("the ID token is signed with {:?}, not what discovery lists", header.alg)));
+        return Err(UpstreamFailure::Invalid(format!(
+            "the ID token is signed with {:?}, not what discovery lists",
+            header.alg
+        )));
     }
     let jwks_uri = endpoints.jwks_uri.as_deref().ok_or_else(|| invalid("no jwks_uri"))?;
     let mut validation = Validation::new(header.alg);

@@ -101,5 +101,10 @@ pub fn reauthenticate_location(back_to: &str) -> String {
 /// pending authorization request, if any.
 pub fn attempt(request: &HttpRequest, client_id: Option<String>) -> Attempt {
     let user_agent = request.headers().get(actix_web::http::header::USER_AGENT).and_then(|v| v.to_str().ok());
-    Attempt { source_ip: crate::http::source_ip(request), user_agent: user_agent.map(str::to_string), client_id, upstream: None }
+    Attempt {
+        source_ip: crate::http::source_ip(request),
+        user_agent: user_agent.map(str::to_string),
+        client_id,
+        upstream: None,
+    }
 }

@@ -135,16 +135,9 @@ pub async fn callback(
             let pending = pending_request(&state, journey.request_id.as_deref()).await?;
             attempt.client_id = pending.as_ref().map(|p| p.client_id.clone());
             tracing::info!(user_id = %user.id, upstream = %name, "signed in through an upstream");
-            let (location, cookie) = super::complete_sign_in(
-                &state,
-                &request,
-                &user,
-                &amr,
-                pending,
-                journey.next.as_deref(),
-                &attempt,
-            )
-            .await?;
+            let (location, cookie) =
+                super::complete_sign_in(&state, &request, &user, &amr, pending, journey.next.as_deref(), &attempt)
+                    .await?;
             let mut response = see_other(&location);
             let _ = response.add_cookie(&cookie);
             response
@@ -159,7 +152,9 @@ pub async fn callback(
 
 fn login_path(request_id: Option<&str>) -> String {
     match request_id {
-        Some(id) => format!("/login?request={}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()),
+        Some(id) => {
+            format!("/login?request={}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>())
+        }
         None => "/login".to_string(),
     }
 }
@@ -198,12 +193,16 @@ async fn failure_page(
         JourneyError::Account(AccountRefusal::NoAccount) => (
             StatusCode::FORBIDDEN,
             "No account",
-            format!("No account here is linked to your {display} account, and one cannot be created with it. Ask your administrator for an account."),
+            format!(
+                "No account here is linked to your {display} account, and one cannot be created with it. Ask your administrator for an account."
+            ),
         ),
         JourneyError::Account(AccountRefusal::LinkRequired) => (
             StatusCode::CONFLICT,
             "Link your account first",
-            format!("An account with your email address already exists. Sign in to it another way, then link {display} on your account page."),
+            format!(
+                "An account with your email address already exists. Sign in to it another way, then link {display} on your account page."
+            ),
         ),
         JourneyError::Account(AccountRefusal::LinkedElsewhere) => (
             StatusCode::CONFLICT,

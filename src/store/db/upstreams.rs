@@ -66,7 +66,8 @@ pub async fn insert(db: &Db, provider: &UpstreamProvider) -> Result<(), WriteErr
 
 /// Replaces a provider's settings (not its name); `false` when there is none.
 pub async fn update(db: &Db, provider: &UpstreamProvider) -> anyhow::Result<bool> {
-    let found = upstream_providers::Entity::find_by_id(provider.name.clone()).one(db).await.context("cannot read upstream")?;
+    let found =
+        upstream_providers::Entity::find_by_id(provider.name.clone()).one(db).await.context("cannot read upstream")?;
     if found.is_none() {
         return Ok(false);
     }
@@ -100,8 +101,10 @@ pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
         .exec(&txn)
         .await
         .context("cannot delete upstream links")?;
-    let deleted =
-        upstream_providers::Entity::delete_by_id(name.to_string()).exec(&txn).await.context("cannot delete upstream")?;
+    let deleted = upstream_providers::Entity::delete_by_id(name.to_string())
+        .exec(&txn)
+        .await
+        .context("cannot delete upstream")?;
     txn.commit().await.context("cannot commit")?;
     Ok(deleted.rows_affected == 1)
 }

@@ -2,13 +2,13 @@
 //! users with the admin role. Anonymous browsers go to the login page; others get 403.
 
 mod apis;
-mod upstreams;
 mod audit;
 mod clients;
 mod connect;
 mod dashboard;
 mod groups;
 mod keys;
+mod upstreams;
 mod users;
 
 use actix_web::http::StatusCode;

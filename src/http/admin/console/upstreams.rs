@@ -35,7 +35,11 @@ fn lines(map: &BTreeMap<String, String>) -> String {
     map.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n")
 }
 
-async fn page<'a>(state: &AppState, csrf_token: &'a str, error: Option<String>) -> Result<UpstreamsPage<'a>, PageError> {
+async fn page<'a>(
+    state: &AppState,
+    csrf_token: &'a str,
+    error: Option<String>,
+) -> Result<UpstreamsPage<'a>, PageError> {
     let rows = upstream::list_upstreams(&state.db)
         .await
         .map_err(|e| PageError::Unexpected(anyhow::anyhow!(e)))?
@@ -148,7 +152,12 @@ async fn refused(state: &AppState, admin: &super::Admin, error: UpstreamError) -
     Ok(admin.form.render(actix_web::http::StatusCode::BAD_REQUEST, &page))
 }
 
-async fn save(state: &AppState, request: &HttpRequest, form: &UpstreamForm, new: bool) -> Result<HttpResponse, PageError> {
+async fn save(
+    state: &AppState,
+    request: &HttpRequest,
+    form: &UpstreamForm,
+    new: bool,
+) -> Result<HttpResponse, PageError> {
     let admin = admin_form(state, request, form.csrf_token.as_deref()).await?;
     let name = form.name.trim();
     let result = match form.settings() {
