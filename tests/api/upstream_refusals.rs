@@ -107,6 +107,7 @@ async fn token(fake: web::Data<Shared>) -> HttpResponse {
     let claims = json!({
         "iss": fake.issuer, "sub": "mallory", "aud": "downstream", "exp": now + 300, "iat": now,
         "nonce": nonce, "email": "victim@example.com", "email_verified": true, "preferred_username": "mallory",
+        "amr": ["pwd", "otp", "mfa"],
     });
     let id_token = match mode {
         // Signed by another key under the published key's kid.
@@ -314,4 +315,41 @@ async fn a_wrong_nonce_from_a_real_upstream_is_refused() {
     // The same upstream, untampered, signs ivan in.
     let callback = sign_in_through(&app, &crate::upstream::browser(), &corp, "ivan").await.away();
     assert!(callback.contains("code="), "{callback}");
+}
+
+#[tokio::test]
+async fn upstream_mfa_counts_only_when_trusted_and_rotated_keys_are_fetched_again() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let (issuer, fake) = fake_provider().await;
+    let settings = ProviderSettings {
+        display_name: Some("Fake".into()),
+        issuer,
+        client_id: "downstream".into(),
+        secret: Some(SecretString::from("upstream-secret".to_string())),
+        auto_create: true,
+        ..ProviderSettings::default()
+    };
+    upstream::add_upstream(&app.state, &Actor::Cli, "fake", settings.clone()).await.unwrap();
+    let last_amr = || async {
+        let filter = AuditFilter { event_type: Some("sign_in".into()), ..AuditFilter::default() };
+        crate::upstream::audit_events(&app.state.db, &filter).await[0].details["amr"].clone()
+    };
+    // The upstream says mfa; not trusted, the sign-in is single-factor here.
+    assert!(matches!(through_fake(&app).await, Stop::Away(_)));
+    assert_eq!(last_amr().await, json!(["fed"]));
+    let trusted = ProviderSettings { trust_mfa: true, secret: None, ..settings };
+    upstream::update_upstream(&app.state, &Actor::Cli, "fake", trusted).await.unwrap();
+    assert!(matches!(through_fake(&app).await, Stop::Away(_)));
+    assert_eq!(last_amr().await, json!(["fed", "mfa"]));
+
+    // The upstream rotates its key: the unknown kid fetches the key set again.
+    fake.lock().unwrap().key = signing_key();
+    assert!(matches!(through_fake(&app).await, Stop::Away(_)), "a rotated key is found");
+    // Again at once: forced fetches are rate-limited, so this one is refused.
+    fake.lock().unwrap().key = signing_key();
+    let (status, _) = through_fake(&app).await.page();
+    assert_eq!(status, 502);
+    let last = failures(&app).await.into_iter().next().unwrap();
+    assert!(last["error"].as_str().unwrap().contains("not in the upstream's key set"), "{last}");
 }

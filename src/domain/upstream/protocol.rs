@@ -104,7 +104,14 @@ pub struct Upstreams {
     http: reqwest::Client,
     discovery_ttl: Duration,
     documents: Mutex<HashMap<String, (Instant, Arc<Discovery>)>>,
-    keys: Mutex<HashMap<String, (Instant, Arc<JwkSet>)>>,
+    keys: Mutex<HashMap<String, CachedKeys>>,
+}
+
+/// An upstream's key set, when it was fetched, and when an unknown `kid` last forced a fetch.
+struct CachedKeys {
+    fetched_at: Instant,
+    set: Arc<JwkSet>,
+    forced_at: Option<Instant>,
 }
 
 impl Upstreams {
@@ -183,21 +190,30 @@ impl Upstreams {
         Ok(document)
     }
 
-    /// The upstream's keys: cached, or fetched again when `refetch` and the last fetch is
-    /// older than [`KEYS_REFETCH_INTERVAL`] (an unknown `kid` cannot make us hammer it).
+    /// The upstream's keys: cached (for the discovery TTL), or fetched again when `refetch`
+    /// (an unknown `kid`: the upstream rotated its keys). Such forced fetches happen at most
+    /// once per [`KEYS_REFETCH_INTERVAL`], so tokens with made-up `kid`s cannot make us
+    /// hammer the upstream.
     async fn keys(&self, jwks_uri: &str, refetch: bool) -> Result<Arc<JwkSet>, UpstreamFailure> {
+        let mut forced_at = None;
         if let Ok(keys) = self.keys.lock()
-            && let Some((at, set)) = keys.get(jwks_uri)
-            && (!refetch || at.elapsed() < KEYS_REFETCH_INTERVAL)
+            && let Some(cached) = keys.get(jwks_uri)
         {
-            return Ok(set.clone());
+            forced_at = cached.forced_at;
+            let fresh = cached.fetched_at.elapsed() < self.discovery_ttl;
+            let may_force = cached.forced_at.is_none_or(|at| at.elapsed() >= KEYS_REFETCH_INTERVAL);
+            if fresh && (!refetch || !may_force) {
+                return Ok(cached.set.clone());
+            }
         }
         let json = self.get_json(jwks_uri, None).await?;
         let set: JwkSet = serde_json::from_value(json)
             .map_err(|e| UpstreamFailure::Invalid(format!("the key set is malformed: {e}")))?;
         let set = Arc::new(set);
+        let now = Instant::now();
         if let Ok(mut keys) = self.keys.lock() {
-            keys.insert(jwks_uri.to_string(), (Instant::now(), set.clone()));
+            let forced_at = if refetch { Some(now) } else { forced_at };
+            keys.insert(jwks_uri.to_string(), CachedKeys { fetched_at: now, set: set.clone(), forced_at });
         }
         Ok(set)
     }
