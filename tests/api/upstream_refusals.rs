@@ -281,7 +281,7 @@ async fn a_slow_or_failing_upstream_gets_the_not_answering_page() {
     assert_eq!(browser().get(app.url("/login/upstream/nope")).send().await.unwrap().status(), 404);
     assert_eq!(
         browser().get(app.url("/login/upstream/nope/callback?code=x&state=y")).send().await.unwrap().status(),
-        400
+        404
     );
 }
 

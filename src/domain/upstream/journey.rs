@@ -76,8 +76,10 @@ pub async fn complete(
     attempt: &Attempt,
 ) -> Result<Completed, JourneyError> {
     let result = run(state, name, callback, browser_state, attempt).await;
-    if let Err(error) = &result {
-        record_failure(state, name, error, attempt).await;
+    match &result {
+        // A made-up upstream name is a 404, not an event worth keeping.
+        Err(JourneyError::NotFound(_)) | Ok(_) => {}
+        Err(error) => record_failure(state, name, error, attempt).await,
     }
     result
 }
@@ -89,8 +91,8 @@ async fn run(
     browser_state: Option<&str>,
     attempt: &Attempt,
 ) -> Result<Completed, JourneyError> {
-    let journey = protocol::take_journey(state, name, callback, browser_state).await?;
     let provider = enabled(state, name).await?;
+    let journey = protocol::take_journey(state, name, callback, browser_state).await?;
     let identity = protocol::finish(state, &provider, &journey, callback).await?;
     if let Some(user_id) = &journey.link_user_id {
         accounts::link_explicitly(state, &provider, &identity, user_id, attempt.source_ip.clone()).await?;

@@ -4,7 +4,9 @@
 //! decides which Latchkey user an upstream account is.
 
 pub mod accounts;
+mod github;
 pub mod journey;
+mod oidc;
 pub mod protocol;
 
 use std::collections::BTreeMap;

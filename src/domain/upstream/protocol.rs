@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -25,18 +25,6 @@ const MAX_BODY: usize = 1024 * 1024;
 const KEYS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 /// How long a browser has to come back from the upstream.
 const JOURNEY_TTL: Duration = Duration::from_secs(10 * 60);
-/// Signature algorithms an upstream ID token may use, if its discovery lists them.
-const ASYMMETRIC: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
 
 /// Why a sign-in through an upstream did not complete.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -86,17 +74,17 @@ struct Discovery {
 
 /// Where an upstream's endpoints are and what it accepts.
 #[derive(Debug, Clone)]
-struct Endpoints {
-    authorization: String,
-    token: String,
-    userinfo: Option<String>,
-    jwks_uri: Option<String>,
+pub(super) struct Endpoints {
+    pub(super) authorization: String,
+    pub(super) token: String,
+    pub(super) userinfo: Option<String>,
+    pub(super) jwks_uri: Option<String>,
     /// The ID token algorithms its discovery lists (asymmetric ones only).
-    algorithms: Vec<Algorithm>,
+    pub(super) algorithms: Vec<Algorithm>,
     /// `client_secret_basic` (the default) or else `client_secret_post`.
-    basic_auth: bool,
+    pub(super) basic_auth: bool,
     /// RFC 9207: it always sends `iss` with the authorization response.
-    sends_iss: bool,
+    pub(super) sends_iss: bool,
 }
 
 /// The HTTP client and caches for upstream calls: one per application.
@@ -158,7 +146,7 @@ impl Upstreams {
         Ok((status, json))
     }
 
-    async fn get_json(&self, url: &str, bearer: Option<&str>) -> Result<Value, UpstreamFailure> {
+    pub(super) async fn get_json(&self, url: &str, bearer: Option<&str>) -> Result<Value, UpstreamFailure> {
         let mut request = self.http.get(url).header("accept", "application/json");
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
@@ -194,7 +182,7 @@ impl Upstreams {
     /// (an unknown `kid`: the upstream rotated its keys). Such forced fetches happen at most
     /// once per [`KEYS_REFETCH_INTERVAL`], so tokens with made-up `kid`s cannot make us
     /// hammer the upstream.
-    async fn keys(&self, jwks_uri: &str, refetch: bool) -> Result<Arc<JwkSet>, UpstreamFailure> {
+    pub(super) async fn keys(&self, jwks_uri: &str, refetch: bool) -> Result<Arc<JwkSet>, UpstreamFailure> {
         let mut forced_at = None;
         if let Ok(keys) = self.keys.lock()
             && let Some(cached) = keys.get(jwks_uri)
@@ -241,7 +229,7 @@ impl Upstreams {
                 let algorithms: Vec<Algorithm> = listed
                     .iter()
                     .filter_map(|name| Algorithm::from_str(name).ok())
-                    .filter(|alg| ASYMMETRIC.contains(alg))
+                    .filter(|alg| super::oidc::ASYMMETRIC.contains(alg))
                     .collect();
                 let methods = &document.token_endpoint_auth_methods_supported;
                 Ok(Endpoints {
@@ -401,15 +389,16 @@ pub async fn finish(
     match provider.kind {
         UpstreamKind::Oidc => {
             let id_token = tokens["id_token"].as_str().ok_or_else(|| UpstreamFailure::Invalid("no ID token".into()))?;
-            let mut claims = verify_id_token(state, provider, &endpoints, id_token, &journey.nonce).await?;
+            let mut claims =
+                super::oidc::verify_id_token(state, provider, &endpoints, id_token, &journey.nonce).await?;
             if let (Some(userinfo), Some(token)) = (&endpoints.userinfo, &access_token) {
-                merge_userinfo(state, userinfo, token, &mut claims).await;
+                super::oidc::merge_userinfo(state, userinfo, token, &mut claims).await;
             }
-            Ok(oidc_identity(provider, claims))
+            Ok(super::oidc::identity(provider, claims))
         }
         UpstreamKind::Github => {
             let token = access_token.ok_or_else(|| UpstreamFailure::Invalid("no access token".into()))?;
-            github_identity(state, provider, &token).await
+            super::github::identity(state, provider, &token).await
         }
     }
 }
@@ -449,135 +438,4 @@ async fn redeem(
         return Err(UpstreamFailure::Refused(format!("the token endpoint answered HTTP {status}")));
     }
     Ok(json)
-}
-
-#[derive(Deserialize)]
-struct IdTokenClaims {
-    #[serde(default)]
-    nonce: Option<String>,
-    #[serde(default)]
-    aud: Value,
-    #[serde(default)]
-    azp: Option<String>,
-    #[serde(flatten)]
-    rest: Map<String, Value>,
-}
-
-/// Verifies an upstream ID token: an algorithm its discovery lists (never `none` or HMAC),
-/// a key from its JWKS (fetched again, rate-limited, for an unknown `kid`), its issuer,
-/// our client id in `aud` (and `azp` when several), not expired, and our `nonce`.
-async fn verify_id_token(
-    state: &AppState,
-    provider: &UpstreamProvider,
-    endpoints: &Endpoints,
-    id_token: &str,
-    nonce: &str,
-) -> Result<Map<String, Value>, UpstreamFailure> {
-    let invalid = |why: &str| UpstreamFailure::Invalid(why.to_string());
-    let header = jsonwebtoken::decode_header(id_token).map_err(|_| match unsupported_alg(id_token) {
-        // `none`, or an algorithm the library does not know: refused by name.
-        Some(alg) => UpstreamFailure::Invalid(format!("the ID token is signed with {alg:?}, not what discovery lists")),
-        None => invalid("the ID token is malformed"),
-    })?;
-    if !endpoints.algorithms.contains(&header.alg) {
-        return Err(UpstreamFailure::Invalid(format!(
-            "the ID token is signed with {:?}, not what discovery lists",
-            header.alg
-        )));
-    }
-    let jwks_uri = endpoints.jwks_uri.as_deref().ok_or_else(|| invalid("no jwks_uri"))?;
-    let mut validation = Validation::new(header.alg);
-    validation.set_issuer(&[&provider.issuer]);
-    validation.set_audience(&[&provider.client_id]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.leeway = 60;
-    let mut verified = None;
-    for refetch in [false, true] {
-        let set = state.upstreams.keys(jwks_uri, refetch).await?;
-        let key = set.keys.iter().find(|jwk| header.kid.is_none() || jwk.common.key_id == header.kid);
-        let Some(jwk) = key else { continue };
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| invalid("the upstream's key is unusable"))?;
-        use jsonwebtoken::errors::ErrorKind;
-        verified = Some(jsonwebtoken::decode::<IdTokenClaims>(id_token, &key, &validation).map_err(|error| {
-            let why = match error.kind() {
-                ErrorKind::InvalidSignature => "the ID token's signature does not verify",
-                ErrorKind::ExpiredSignature => "the ID token has expired",
-                ErrorKind::InvalidIssuer => "the ID token is from another issuer",
-                ErrorKind::InvalidAudience => "the ID token is for another client",
-                _ => "the ID token does not verify",
-            };
-            invalid(why)
-        })?);
-        break;
-    }
-    let claims = verified.ok_or_else(|| invalid("the ID token's key is not in the upstream's key set"))?.claims;
-    if !claims.nonce.as_deref().is_some_and(|n| crate::domain::constant_time_eq(n.as_bytes(), nonce.as_bytes())) {
-        return Err(invalid("the ID token's nonce is not the one sent"));
-    }
-    let several_audiences = claims.aud.as_array().is_some_and(|a| a.len() > 1);
-    if (several_audiences || claims.azp.is_some()) && claims.azp.as_deref().is_some_and(|azp| azp != provider.client_id)
-    {
-        return Err(invalid("the ID token was issued to another client (azp)"));
-    }
-    let mut all = claims.rest;
-    all.insert("aud".into(), claims.aud);
-    Ok(all)
-}
-
-/// The `alg` a JWT's header names, read without the JWT library (which refuses `none`).
-fn unsupported_alg(jwt: &str) -> Option<String> {
-    let header = URL_SAFE_NO_PAD.decode(jwt.split('.').next()?).ok()?;
-    let header: Value = serde_json::from_slice(&header).ok()?;
-    header["alg"].as_str().map(|alg| alg.chars().take(16).collect())
-}
-
-/// Adds user-info claims the ID token lacks (Entra ID and others put few in it). A failing
-/// user-info endpoint is not fatal: the verified ID token is enough to sign in.
-async fn merge_userinfo(state: &AppState, endpoint: &str, access_token: &str, claims: &mut Map<String, Value>) {
-    match state.upstreams.get_json(endpoint, Some(access_token)).await {
-        Ok(Value::Object(info)) if info.get("sub") == claims.get("sub") => {
-            for (name, value) in info {
-                claims.entry(name).or_insert(value);
-            }
-        }
-        Ok(_) => tracing::warn!(endpoint, "the upstream's user info is for another subject; ignored"),
-        Err(error) => tracing::warn!(endpoint, %error, "cannot read the upstream's user info"),
-    }
-}
-
-fn oidc_identity(provider: &UpstreamProvider, claims: Map<String, Value>) -> UpstreamIdentity {
-    let email_claim = provider.profile_claims.get("email").map(String::as_str).unwrap_or("email");
-    let email = claims.get(email_claim).and_then(Value::as_str).map(str::to_string);
-    let email_verified = matches!(claims.get("email_verified"), Some(Value::Bool(true)))
-        || matches!(claims.get("email_verified"), Some(Value::String(s)) if s == "true");
-    let multi_factor = claims.get("amr").and_then(Value::as_array).is_some_and(|amr| amr.iter().any(|m| m == "mfa"));
-    let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_string();
-    UpstreamIdentity { subject, claims, email, email_verified, multi_factor }
-}
-
-/// GitHub: the user (`/user`) and their verified primary address (`/user/emails`).
-async fn github_identity(
-    state: &AppState,
-    provider: &UpstreamProvider,
-    token: &str,
-) -> Result<UpstreamIdentity, UpstreamFailure> {
-    let api = provider.api_url.as_deref().unwrap_or("https://api.github.com");
-    let user = state.upstreams.get_json(&format!("{api}/user"), Some(token)).await?;
-    let Value::Object(mut claims) = user else { return Err(UpstreamFailure::Invalid("/user is not an object".into())) };
-    let subject = match claims.get("id") {
-        Some(Value::Number(id)) => id.to_string(),
-        _ => return Err(UpstreamFailure::Invalid("/user has no id".into())),
-    };
-    let emails = state.upstreams.get_json(&format!("{api}/user/emails"), Some(token)).await?;
-    // The primary address, verified or not: an unverified one must still stop a link.
-    let primary = emails.as_array().and_then(|list| list.iter().find(|e| e["primary"] == true));
-    let email = primary.and_then(|e| e["email"].as_str()).map(str::to_string);
-    let email_verified = primary.is_some_and(|e| e["verified"] == true);
-    claims.insert("sub".into(), Value::String(subject.clone()));
-    if let Some(login) = claims.get("login").cloned() {
-        claims.entry("preferred_username").or_insert(login);
-    }
-    claims.insert("email".into(), email.clone().map(Value::String).unwrap_or(Value::Null));
-    claims.insert("email_verified".into(), Value::Bool(email_verified));
-    Ok(UpstreamIdentity { subject, claims, email, email_verified, multi_factor: false })
 }
