@@ -4,13 +4,16 @@
 // the link on their account page. axe-core checks the login page with its buttons.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { cli, freePort, latchkeyEnv, startLatchkey, startRelyingParty } from "./harness.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"];
+const SCREENSHOTS = resolve(dirname(fileURLToPath(import.meta.url)), "../../target/screenshots");
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 async function assertAccessible(page, what) {
@@ -51,6 +54,8 @@ test("a user signs in to an app through an upstream identity provider", { timeou
     await page.goto(`${rp.base}/start`);
     await page.waitForURL(/\/login\?request=/);
     await assertAccessible(page, "the login page with an upstream button");
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, "login-upstream.png"), fullPage: true });
     await Promise.all([page.waitForURL(`${upstream.issuer}/login**`), page.click("text=Continue with Corp")]);
     await page.fill("#username", "dana");
     await page.fill("#password", "dana upstream pw");
