@@ -96,6 +96,21 @@ async fn fake_github() -> (String, Shared) {
     (base, shared)
 }
 
+/// The fake GitHub as upstream `github`: auto-create, trusted addresses.
+fn github_settings(base: &str) -> ProviderSettings {
+    ProviderSettings {
+        kind: UpstreamKind::Github,
+        display_name: Some("GitHub".into()),
+        issuer: base.to_string(),
+        api_url: Some(format!("{base}/api")),
+        client_id: "gh-client".into(),
+        secret: Some(SecretString::from("gh-secret".to_string())),
+        auto_create: true,
+        trust_email: true,
+        ..ProviderSettings::default()
+    }
+}
+
 /// Through the fake GitHub from the login page's button to where the browser ends up.
 async fn through_github(app: &crate::helpers::TestApp) -> Stop {
     let browser = browser();
@@ -124,17 +139,7 @@ async fn github_users_sign_in_with_their_verified_primary_address() {
     let (base, github) = fake_github().await;
     // Someone else is "octocat" here already: the new user gets a suffix.
     crate::upstream::person(&app, "octocat", "someone@else.example", true).await;
-    let settings = ProviderSettings {
-        kind: UpstreamKind::Github,
-        display_name: Some("GitHub".into()),
-        issuer: base.clone(),
-        api_url: Some(format!("{base}/api")),
-        client_id: "gh-client".into(),
-        secret: Some(SecretString::from("gh-secret".to_string())),
-        auto_create: true,
-        trust_email: true,
-        ..ProviderSettings::default()
-    };
+    let settings = github_settings(&base);
     let added = upstream::add_upstream(&app.state, &Actor::Cli, "github", settings).await.unwrap();
     assert_eq!(added.scopes, vec!["read:user", "user:email"]);
     assert_eq!(added.username_claim, "login");
@@ -174,17 +179,7 @@ async fn an_unverified_github_address_links_no_existing_account() {
     github.lock().unwrap().verified = false;
     // An account with the GitHub user's address, verified here.
     let victim = crate::upstream::person(&app, "octocat", "octocat@github.example", true).await;
-    let settings = ProviderSettings {
-        kind: UpstreamKind::Github,
-        display_name: Some("GitHub".into()),
-        issuer: base.clone(),
-        api_url: Some(format!("{base}/api")),
-        client_id: "gh-client".into(),
-        secret: Some(SecretString::from("gh-secret".to_string())),
-        auto_create: true,
-        trust_email: true,
-        ..ProviderSettings::default()
-    };
+    let settings = github_settings(&base);
     upstream::add_upstream(&app.state, &Actor::Cli, "github", settings).await.unwrap();
     let (status, html) = through_github(&app).await.page();
     assert_eq!(status, 409);

@@ -161,6 +161,17 @@ async fn failures(app: &TestApp) -> Vec<Value> {
     crate::upstream::audit_events(&app.state.db, &filter).await.into_iter().map(|e| e.details).collect()
 }
 
+/// The fake provider as upstream `fake` ("Fake").
+fn fake_settings(issuer: String) -> ProviderSettings {
+    ProviderSettings {
+        display_name: Some("Fake".into()),
+        issuer,
+        client_id: "downstream".into(),
+        secret: Some(SecretString::from("upstream-secret".to_string())),
+        ..ProviderSettings::default()
+    }
+}
+
 /// A sign-in through the fake upstream, from the login page to where it stops.
 async fn through_fake(app: &TestApp) -> Stop {
     let browser = browser();
@@ -183,15 +194,7 @@ async fn forged_and_mixed_up_id_tokens_are_refused_and_audited() {
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
     let (issuer, fake) = fake_provider().await;
-    let settings = ProviderSettings {
-        display_name: Some("Fake".into()),
-        issuer,
-        client_id: "downstream".into(),
-        secret: Some(SecretString::from("upstream-secret".to_string())),
-        auto_create: true,
-        trust_email: true,
-        ..ProviderSettings::default()
-    };
+    let settings = ProviderSettings { auto_create: true, trust_email: true, ..fake_settings(issuer) };
     upstream::add_upstream(&app.state, &Actor::Cli, "fake", settings).await.unwrap();
 
     // The well-behaved fake signs mallory in (and creates the account): the harness works.
@@ -245,14 +248,7 @@ async fn a_slow_or_failing_upstream_gets_the_not_answering_page() {
     let env = TestEnv::new().await;
     let app = env.spawn_app_with(|settings| settings.upstream.timeout_secs = 1).await;
     let (issuer, fake) = fake_provider().await;
-    let settings = ProviderSettings {
-        display_name: Some("Fake".into()),
-        issuer,
-        client_id: "downstream".into(),
-        secret: Some(SecretString::from("upstream-secret".to_string())),
-        auto_create: true,
-        ..ProviderSettings::default()
-    };
+    let settings = ProviderSettings { auto_create: true, ..fake_settings(issuer) };
     upstream::add_upstream(&app.state, &Actor::Cli, "fake", settings).await.unwrap();
     for mode in [Misbehaviour::Slow, Misbehaviour::ServerError] {
         fake.lock().unwrap().mode = mode;
@@ -322,14 +318,7 @@ async fn upstream_mfa_counts_only_when_trusted_and_rotated_keys_are_fetched_agai
     let env = TestEnv::new().await;
     let app = env.spawn_app().await;
     let (issuer, fake) = fake_provider().await;
-    let settings = ProviderSettings {
-        display_name: Some("Fake".into()),
-        issuer,
-        client_id: "downstream".into(),
-        secret: Some(SecretString::from("upstream-secret".to_string())),
-        auto_create: true,
-        ..ProviderSettings::default()
-    };
+    let settings = ProviderSettings { auto_create: true, ..fake_settings(issuer) };
     upstream::add_upstream(&app.state, &Actor::Cli, "fake", settings.clone()).await.unwrap();
     let last_amr = || async {
         let filter = AuditFilter { event_type: Some("sign_in".into()), ..AuditFilter::default() };

@@ -4,25 +4,16 @@
 // the link on their account page. axe-core checks the login page with its buttons.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { assertAccessible } from "./axe.mjs";
 import { cli, freePort, latchkeyEnv, startLatchkey, startRelyingParty } from "./harness.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"];
 const SCREENSHOTS = resolve(dirname(fileURLToPath(import.meta.url)), "../../target/screenshots");
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-async function assertAccessible(page, what) {
-  await page.evaluate(AXE);
-  const results = await page.evaluate(() =>
-    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
-  const found = results.violations.map((v) => `${v.id}: ${v.help}\n  ${v.nodes.map((n) => n.target.join(" ")).join("\n  ")}`);
-  assert.deepEqual(found, [], `${what} (${page.url()}) has WCAG violations:\n${found.join("\n")}`);
-}
 
 test("a user signs in to an app through an upstream identity provider", { timeout: 180_000 }, async () => {
   const downPort = await freePort();
