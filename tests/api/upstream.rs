@@ -451,3 +451,40 @@ async fn browser_signed_in_through(app: &TestApp, upstream: &Upstream, upstream_
     assert!(callback.starts_with(REDIRECT_URI), "{callback}");
     browser
 }
+
+#[tokio::test]
+async fn an_apps_prompt_login_makes_the_upstream_ask_again() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    shop(&app).await;
+    let corp = upstream_latchkey(&app, "corp").await;
+    person(&corp.app, "judy", "judy@corp.example", true).await;
+    let settings = ProviderSettings { auto_create: true, ..settings_for(&corp) };
+    upstream::add_upstream(&app.state, &Actor::Cli, "corp", settings).await.unwrap();
+    let browser = browser();
+    sign_in_through(&app, &browser, &corp, "judy").await.away();
+    let upstream_sign_ins = || async {
+        let filter = AuditFilter { event_type: Some("sign_in".into()), ..AuditFilter::default() };
+        audit_events(&corp.app.state.db, &filter).await.len()
+    };
+    assert_eq!(upstream_sign_ins().await, 1);
+
+    // The app asks for a fresh sign-in: the upstream is asked for one too, and its session
+    // there does not stand in for it.
+    let pkce = crate::flow::pkce();
+    let authorize = format!(
+        "{}/authorize?response_type=code&client_id=shop&redirect_uri={}&scope=openid&state=s&nonce=n&prompt=login&code_challenge={}&code_challenge_method=S256",
+        app.address,
+        url::form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect::<String>(),
+        pkce.challenge
+    );
+    let login = browser.get(&authorize).send().await.unwrap();
+    let login_url = format!("{}{}", app.address, login.headers()["location"].to_str().unwrap());
+    let html = browser.get(&login_url).send().await.unwrap().text().await.unwrap();
+    let start = browser.get(app.url(&continue_with(&html, "Corp"))).send().await.unwrap();
+    let to_upstream = start.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(query_param(&to_upstream, "prompt").as_deref(), Some("login"), "{to_upstream}");
+    let callback = browse(&browser, &to_upstream, &corp, "judy").await.away();
+    assert!(callback.contains("code="), "{callback}");
+    assert_eq!(upstream_sign_ins().await, 2, "judy signed in at the upstream again");
+}

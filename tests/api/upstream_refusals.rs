@@ -35,6 +35,10 @@ struct Fake {
     forger: SigningKey,
     mode: Misbehaviour,
     nonce: Option<String>,
+    /// The `prompt` of the last authorization request.
+    prompt: Option<String>,
+    /// The `auth_time` the ID tokens carry, if any.
+    auth_time: Option<i64>,
 }
 
 fn signing_key() -> SigningKey {
@@ -78,11 +82,13 @@ struct AuthorizeQuery {
     redirect_uri: String,
     state: String,
     nonce: Option<String>,
+    prompt: Option<String>,
 }
 
 async fn authorize(fake: web::Data<Shared>, query: web::Query<AuthorizeQuery>) -> HttpResponse {
     let mut fake = fake.lock().unwrap();
     fake.nonce = query.nonce.clone();
+    fake.prompt = query.prompt.clone();
     let issuer =
         if fake.mode == Misbehaviour::OtherIssuer { "https://evil.example".to_string() } else { fake.issuer.clone() };
     let encode = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
@@ -104,11 +110,14 @@ async fn token(fake: web::Data<Shared>) -> HttpResponse {
         Misbehaviour::WrongNonce => "not-the-nonce-we-were-sent".to_string(),
         _ => fake.nonce.clone().unwrap_or_default(),
     };
-    let claims = json!({
+    let mut claims = json!({
         "iss": fake.issuer, "sub": "mallory", "aud": "downstream", "exp": now + 300, "iat": now,
         "nonce": nonce, "email": "victim@example.com", "email_verified": true, "preferred_username": "mallory",
         "amr": ["pwd", "otp", "mfa"],
     });
+    if let Some(auth_time) = fake.auth_time {
+        claims["auth_time"] = json!(auth_time);
+    }
     let id_token = match mode {
         // Signed by another key under the published key's kid.
         Misbehaviour::ForgedSignature => {
@@ -138,6 +147,8 @@ async fn fake_provider() -> (String, Shared) {
         forger: signing_key(),
         mode: Misbehaviour::None,
         nonce: None,
+        prompt: None,
+        auth_time: None,
     }));
     let data = web::Data::new(shared.clone());
     let server = HttpServer::new(move || {
@@ -174,8 +185,12 @@ fn fake_settings(issuer: String) -> ProviderSettings {
 
 /// A sign-in through the fake upstream, from the login page to where it stops.
 async fn through_fake(app: &TestApp) -> Stop {
+    through_fake_from(app, "/login/upstream/fake").await
+}
+
+async fn through_fake_from(app: &TestApp, start: &str) -> Stop {
     let browser = browser();
-    let start = browser.get(app.url("/login/upstream/fake")).send().await.unwrap();
+    let start = browser.get(app.url(start)).send().await.unwrap();
     assert_eq!(start.status(), 303);
     let mut url = start.headers()["location"].to_str().unwrap().to_string();
     // The fake authorizes at once; follow it back to the callback.
@@ -341,4 +356,29 @@ async fn upstream_mfa_counts_only_when_trusted_and_rotated_keys_are_fetched_agai
     assert_eq!(status, 502);
     let last = failures(&app).await.into_iter().next().unwrap();
     assert!(last["error"].as_str().unwrap().contains("not in the upstream's key set"), "{last}");
+}
+
+#[tokio::test]
+async fn a_re_authentication_through_an_upstream_needs_a_fresh_upstream_sign_in() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let (issuer, fake) = fake_provider().await;
+    let settings = ProviderSettings { auto_create: true, ..fake_settings(issuer) };
+    upstream::add_upstream(&app.state, &Actor::Cli, "fake", settings).await.unwrap();
+    let reauthenticate = "/login/upstream/fake?next=%2Faccount&prompt=login";
+    // The upstream is asked to sign the user in again; its token without auth_time is refused.
+    let (status, _) = through_fake_from(&app, reauthenticate).await.page();
+    assert_eq!(status, 502);
+    assert_eq!(fake.lock().unwrap().prompt.as_deref(), Some("login"));
+    let last = failures(&app).await.into_iter().next().unwrap();
+    assert!(last["error"].as_str().unwrap().contains("did not sign the user in again"), "{last}");
+    // An old sign-in upstream is refused too; a fresh one is accepted.
+    fake.lock().unwrap().auth_time = Some(latchkey::domain::now() - 3600);
+    assert_eq!(through_fake_from(&app, reauthenticate).await.page().0, 502);
+    fake.lock().unwrap().auth_time = Some(latchkey::domain::now());
+    assert!(matches!(through_fake_from(&app, reauthenticate).await, Stop::Away(to) if to == "/account"));
+    // An ordinary sign-in asks nothing of the kind.
+    fake.lock().unwrap().auth_time = None;
+    assert!(matches!(through_fake(&app).await, Stop::Away(_)));
+    assert_eq!(fake.lock().unwrap().prompt, None);
 }

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::accounts::{self, AccountRefusal};
-use super::protocol::{self, Callback, Journey, UpstreamFailure};
+use super::protocol::{self, Callback, Intent, Journey, UpstreamFailure};
 use super::{UpstreamProvider, find_upstream};
 use crate::domain::audit::{self, AuditEvent, AuditKind};
 use crate::domain::login::Attempt;
@@ -37,18 +37,16 @@ pub async fn display_name(state: &AppState, name: &str) -> String {
     find_upstream(&state.db, name).await.map(|p| p.display_name).unwrap_or_else(|_| name.to_string())
 }
 
-/// Starts a sign-in (or, with `link_user_id`, a link) through upstream `name`: the URL to
-/// send the browser to, and the `state` it must bring back in its cookie.
+/// Starts a sign-in (or, with `intent.link_user_id`, a link) through upstream `name`: the
+/// URL to send the browser to, and the `state` it must bring back in its cookie.
 pub async fn begin(
     state: &AppState,
     name: &str,
-    request_id: Option<String>,
-    next: Option<String>,
-    link_user_id: Option<String>,
+    intent: Intent,
     attempt: &Attempt,
 ) -> Result<(String, String), JourneyError> {
     let provider = enabled(state, name).await?;
-    match protocol::start(state, &provider, request_id, next, link_user_id).await {
+    match protocol::start(state, &provider, intent).await {
         Ok(started) => Ok(started),
         Err(failure) => {
             let error = JourneyError::Upstream(failure);
@@ -94,7 +92,7 @@ async fn run(
     let provider = enabled(state, name).await?;
     let journey = protocol::take_journey(state, name, callback, browser_state).await?;
     let identity = protocol::finish(state, &provider, &journey, callback).await?;
-    if let Some(user_id) = &journey.link_user_id {
+    if let Some(user_id) = &journey.intent.link_user_id {
         accounts::link_explicitly(state, &provider, &identity, user_id, attempt.source_ip.clone()).await?;
         return Ok(Completed::Linked { journey });
     }

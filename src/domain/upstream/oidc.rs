@@ -96,6 +96,16 @@ pub(super) async fn verify_id_token(
     Ok(all)
 }
 
+/// For a journey that asked for a fresh sign-in (`prompt=login`): the upstream's
+/// `auth_time` must be no earlier than the journey's start (a minute's clock skew allowed).
+/// GitHub has no such claim and is not asked.
+pub(super) fn require_fresh_sign_in(claims: &Map<String, Value>, started_at: i64) -> Result<(), UpstreamFailure> {
+    match claims.get("auth_time").and_then(Value::as_i64) {
+        Some(auth_time) if auth_time >= started_at - 60 => Ok(()),
+        _ => Err(UpstreamFailure::Invalid("the upstream did not sign the user in again (auth_time)".into())),
+    }
+}
+
 /// The `alg` a JWT's header names, read without the JWT library (which refuses `none`).
 fn unsupported_alg(jwt: &str) -> Option<String> {
     let header = URL_SAFE_NO_PAD.decode(jwt.split('.').next()?).ok()?;

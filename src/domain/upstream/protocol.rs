@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use super::{UpstreamKind, UpstreamProvider, parse_upstream_url};
 use crate::config::UpstreamSettings;
+use crate::domain::UnixTime;
 use crate::state::AppState;
 
 /// The most an upstream answer may weigh.
@@ -257,12 +258,23 @@ pub struct Journey {
     pub upstream: String,
     nonce: String,
     verifier: String,
+    started_at: UnixTime,
+    pub intent: Intent,
+}
+
+/// What a journey is for, as the page that starts it knows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Intent {
     /// The pending authorization request the sign-in is for, if any.
     pub request_id: Option<String>,
     /// Where to go on after signing in (a local path), if any.
     pub next: Option<String>,
     /// Set when a signed-in user links this upstream from their account page.
     pub link_user_id: Option<String>,
+    /// The user must authenticate again (the app sent `prompt=login` or `max_age`, or an
+    /// account action asked for a recent sign-in): their session at the upstream must not
+    /// stand in for it. Sent upstream as `prompt=login`, and checked with `auth_time`.
+    pub fresh: bool,
 }
 
 fn journey_key(state_token: &str) -> String {
@@ -288,9 +300,7 @@ pub struct UpstreamIdentity {
 pub async fn start(
     state: &AppState,
     provider: &UpstreamProvider,
-    request_id: Option<String>,
-    next: Option<String>,
-    link_user_id: Option<String>,
+    intent: Intent,
 ) -> Result<(String, String), UpstreamFailure> {
     let endpoints = state.upstreams.endpoints(provider).await?;
     let state_token = crate::domain::random_token(32);
@@ -298,9 +308,8 @@ pub async fn start(
         upstream: provider.name.clone(),
         nonce: crate::domain::random_token(32),
         verifier: crate::domain::random_token(48),
-        request_id,
-        next,
-        link_user_id,
+        started_at: crate::domain::now(),
+        intent,
     };
     state
         .ephemeral
@@ -322,6 +331,9 @@ pub async fn start(
             .append_pair("code_challenge_method", "S256");
         if provider.kind == UpstreamKind::Oidc {
             query.append_pair("nonce", &journey.nonce);
+        }
+        if journey.intent.fresh && provider.kind == UpstreamKind::Oidc {
+            query.append_pair("prompt", "login");
         }
     }
     Ok((url.to_string(), state_token))
@@ -391,6 +403,9 @@ pub async fn finish(
             let id_token = tokens["id_token"].as_str().ok_or_else(|| UpstreamFailure::Invalid("no ID token".into()))?;
             let mut claims =
                 super::oidc::verify_id_token(state, provider, &endpoints, id_token, &journey.nonce).await?;
+            if journey.intent.fresh {
+                super::oidc::require_fresh_sign_in(&claims, journey.started_at)?;
+            }
             if let (Some(userinfo), Some(token)) = (&endpoints.userinfo, &access_token) {
                 super::oidc::merge_userinfo(state, userinfo, token, &mut claims).await;
             }

@@ -41,11 +41,13 @@ struct LoginPage<'a> {
 }
 
 /// The upstream buttons for a sign-in (to the pending request's client, if any), the query
-/// they carry on, and whether they are the only way offered.
+/// they carry on, and whether they are the only way offered. A re-authentication
+/// (`reauthenticate`) asks the upstream to sign the user in again too.
 async fn upstream_choices(
     state: &AppState,
     pending: Option<&PendingAuthorization>,
     next: &str,
+    reauthenticate: bool,
 ) -> Result<(Vec<upstream::Button>, String, bool), PageError> {
     let buttons = upstream::buttons(&state.db).await?;
     if buttons.is_empty() {
@@ -57,6 +59,7 @@ async fn upstream_choices(
             let client = clients::find_client(&state.db, &pending.client_id).await.ok();
             (format!("?request={}", encode(&pending.id)), client.is_some_and(|c| c.policy.upstream_only))
         }
+        None if !next.is_empty() && reauthenticate => (format!("?next={}&prompt=login", encode(next)), false),
         None if !next.is_empty() => (format!("?next={}", encode(next)), false),
         None => (String::new(), false),
     };
@@ -97,7 +100,9 @@ pub async fn show_login_form(
     let pending = pending_request(&state, query.request.as_deref()).await?;
     let form = FormToken::new(&request, &state.settings);
     let next = super::local_path(query.next.as_deref()).unwrap_or_default();
-    let (upstreams, upstream_query, upstream_only) = upstream_choices(&state, pending.as_ref(), next).await?;
+    let reauthenticate = query.prompt.as_deref() == Some("login");
+    let (upstreams, upstream_query, upstream_only) =
+        upstream_choices(&state, pending.as_ref(), next, reauthenticate).await?;
     let mut page = LoginPage {
         csrf_token: &form.token,
         request_id: "",
@@ -112,7 +117,6 @@ pub async fn show_login_form(
         upstream_query,
         upstream_only,
     };
-    let reauthenticate = query.prompt.as_deref() == Some("login");
     if let Some(pending) = &pending {
         page.request_id = &pending.id;
         page.client_name = Some(&pending.client_name);
@@ -145,7 +149,10 @@ pub async fn submit_password(
         Err(LoginError::Unexpected(error)) => return Err(error.into()),
     }
     let next = super::local_path(form.next.as_deref()).unwrap_or_default();
-    let (upstreams, upstream_query, upstream_only) = upstream_choices(&state, pending.as_ref(), next).await?;
+    // The form does not say whether it was a re-authentication: the buttons ask for one
+    // whenever there is a `next`, to be safe.
+    let (upstreams, upstream_query, upstream_only) =
+        upstream_choices(&state, pending.as_ref(), next, !next.is_empty()).await?;
     let password = SecretString::from(form.password);
     let result = if upstream_only {
         // This client offers only its upstream providers; the form is not on its page.

@@ -8,16 +8,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::domain::rate_limits::{self, Limit};
 use crate::domain::upstream::accounts::AccountRefusal;
 use crate::domain::upstream::journey::{self, Completed, JourneyError};
-use crate::domain::upstream::protocol::{Callback, UpstreamFailure};
+use crate::domain::upstream::protocol::{Callback, Intent, UpstreamFailure};
 use crate::domain::upstream::{self, UpstreamError};
 use crate::domain::{credentials, now};
 use crate::http::extract::{cookie_name, cookie_value};
 use crate::http::login::{attempt, local_path, reauthenticate_location};
 use crate::http::oidc::authorize::pending_request;
 use crate::http::pages::{PageError, render, see_other};
-use crate::http::{csrf, session};
+use crate::http::{csrf, session, source_ip};
 use crate::state::AppState;
 
 const JOURNEY_COOKIE: &str = "latchkey_upstream";
@@ -35,6 +36,8 @@ struct UpstreamErrorPage<'a> {
 pub struct StartQuery {
     request: Option<String>,
     next: Option<String>,
+    /// `login`: a re-authentication; the upstream must ask the user again.
+    prompt: Option<String>,
 }
 
 fn journey_cookie(state: &AppState, value: &str, ttl_secs: i64) -> Cookie<'static> {
@@ -61,11 +64,20 @@ pub async fn start(
     name: web::Path<String>,
     query: web::Query<StartQuery>,
 ) -> Result<HttpResponse, PageError> {
+    // Each start keeps a journey for 10 minutes: counted like authorization requests.
+    rate_limits::count(&state, Limit::Authorize, source_ip(&request).as_deref()).await??;
     let pending = pending_request(&state, query.request.as_deref()).await?;
     let attempt = attempt(&request, pending.as_ref().map(|p| p.client_id.clone()));
-    let next = local_path(query.next.as_deref()).map(str::to_string);
     let back = login_path(pending.as_ref().map(|p| p.id.as_str()));
-    match journey::begin(&state, &name, pending.map(|p| p.id), next, None, &attempt).await {
+    let fresh = query.prompt.as_deref() == Some("login")
+        || pending.as_ref().is_some_and(|p| p.prompt_login || p.max_age.is_some());
+    let intent = Intent {
+        request_id: pending.map(|p| p.id),
+        next: local_path(query.next.as_deref()).map(str::to_string),
+        link_user_id: None,
+        fresh,
+    };
+    match journey::begin(&state, &name, intent, &attempt).await {
         Ok((location, state_token)) => Ok(to_upstream(&state, &location, &state_token)),
         Err(error) => failure_page(&state, &name, &error, &back).await,
     }
@@ -90,7 +102,8 @@ pub async fn link(
         return Err(PageError::Redirect(reauthenticate_location("/account")));
     }
     let attempt = attempt(&request, None);
-    match journey::begin(&state, &name, None, None, Some(user.id.clone()), &attempt).await {
+    let intent = Intent { link_user_id: Some(user.id.clone()), ..Intent::default() };
+    match journey::begin(&state, &name, intent, &attempt).await {
         Ok((location, state_token)) => Ok(to_upstream(&state, &location, &state_token)),
         Err(error) => failure_page(&state, &name, &error, "/account").await,
     }
@@ -105,7 +118,7 @@ pub async fn unlink(
 ) -> Result<HttpResponse, PageError> {
     csrf::require(&request, form.csrf_token.as_deref())?;
     let (_, user) = session::require(&state, &request).await?;
-    match upstream::unlink(&state, &user.id, &name, crate::http::source_ip(&request)).await {
+    match upstream::unlink(&state, &user.id, &name, source_ip(&request)).await {
         Ok(()) => Ok(see_other("/account?done=unlinked")),
         Err(UpstreamError::NotFound(_)) => Err(PageError::NotFound),
         Err(UpstreamError::LastSignInMethod) => Err(PageError::page(
@@ -132,12 +145,19 @@ pub async fn callback(
     let mut response = match result {
         Ok(Completed::Linked { .. }) => see_other("/account?done=linked"),
         Ok(Completed::SignedIn { user, amr, journey }) => {
-            let pending = pending_request(&state, journey.request_id.as_deref()).await?;
+            let pending = pending_request(&state, journey.intent.request_id.as_deref()).await?;
             attempt.client_id = pending.as_ref().map(|p| p.client_id.clone());
             tracing::info!(user_id = %user.id, upstream = %name, "signed in through an upstream");
-            let (location, cookie) =
-                super::complete_sign_in(&state, &request, &user, &amr, pending, journey.next.as_deref(), &attempt)
-                    .await?;
+            let (location, cookie) = super::complete_sign_in(
+                &state,
+                &request,
+                &user,
+                &amr,
+                pending,
+                journey.intent.next.as_deref(),
+                &attempt,
+            )
+            .await?;
             let mut response = see_other(&location);
             let _ = response.add_cookie(&cookie);
             response
