@@ -178,11 +178,18 @@ pub fn continue_with(html: &str, display: &str) -> String {
     href.replace("&amp;", "&")
 }
 
-/// Downstream sign-in through the upstream for `rp`, from /authorize to the code.
+/// Downstream sign-in through the upstream for the shop, from /authorize to the code.
 pub async fn sign_in_through(app: &TestApp, browser: &Client, upstream: &Upstream, user: &str) -> Stop {
+    let start = continue_with_corp(app, browser, "").await;
+    browse(browser, &app.url(&start), upstream, user).await
+}
+
+/// The shop's authorization request (with `extra` query parameters), to the login page's
+/// "Continue with Corp" link.
+async fn continue_with_corp(app: &TestApp, browser: &Client, extra: &str) -> String {
     let pkce = crate::flow::pkce();
     let authorize = format!(
-        "{}/authorize?response_type=code&client_id=shop&redirect_uri={}&scope=openid%20profile%20email%20groups&state=s&nonce=n&code_challenge={}&code_challenge_method=S256",
+        "{}/authorize?response_type=code&client_id=shop&redirect_uri={}&scope=openid%20profile%20email%20groups&state=s&nonce=n&code_challenge={}&code_challenge_method=S256{extra}",
         app.address,
         url::form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect::<String>(),
         pkce.challenge
@@ -190,8 +197,7 @@ pub async fn sign_in_through(app: &TestApp, browser: &Client, upstream: &Upstrea
     let login = browser.get(&authorize).send().await.unwrap();
     let login_url = format!("{}{}", app.address, login.headers()["location"].to_str().unwrap());
     let html = browser.get(&login_url).send().await.unwrap().text().await.unwrap();
-    let start = continue_with(&html, "Corp");
-    browse(browser, &format!("{}{start}", app.address), upstream, user).await
+    continue_with(&html, "Corp")
 }
 
 /// Audit events matching `filter`, newest first.
@@ -471,17 +477,8 @@ async fn an_apps_prompt_login_makes_the_upstream_ask_again() {
 
     // The app asks for a fresh sign-in: the upstream is asked for one too, and its session
     // there does not stand in for it.
-    let pkce = crate::flow::pkce();
-    let authorize = format!(
-        "{}/authorize?response_type=code&client_id=shop&redirect_uri={}&scope=openid&state=s&nonce=n&prompt=login&code_challenge={}&code_challenge_method=S256",
-        app.address,
-        url::form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect::<String>(),
-        pkce.challenge
-    );
-    let login = browser.get(&authorize).send().await.unwrap();
-    let login_url = format!("{}{}", app.address, login.headers()["location"].to_str().unwrap());
-    let html = browser.get(&login_url).send().await.unwrap().text().await.unwrap();
-    let start = browser.get(app.url(&continue_with(&html, "Corp"))).send().await.unwrap();
+    let start = continue_with_corp(&app, &browser, "&prompt=login").await;
+    let start = browser.get(app.url(&start)).send().await.unwrap();
     let to_upstream = start.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(query_param(&to_upstream, "prompt").as_deref(), Some("login"), "{to_upstream}");
     let callback = browse(&browser, &to_upstream, &corp, "judy").await.away();
