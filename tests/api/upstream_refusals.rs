@@ -25,6 +25,8 @@ enum Misbehaviour {
     ForgedSignature,
     AlgNone,
     OtherIssuer,
+    /// Discovery names a token endpoint on plain http, off loopback.
+    HttpEndpoint,
     Slow,
     ServerError,
 }
@@ -60,11 +62,19 @@ fn signing_key() -> SigningKey {
 type Shared = Arc<Mutex<Fake>>;
 
 async fn discovery(fake: web::Data<Shared>) -> HttpResponse {
-    let issuer = fake.lock().unwrap().issuer.clone();
+    let (issuer, mode) = {
+        let fake = fake.lock().unwrap();
+        (fake.issuer.clone(), fake.mode)
+    };
+    let token_endpoint = if mode == Misbehaviour::HttpEndpoint {
+        "http://idp.example/token".to_string()
+    } else {
+        format!("{issuer}/token")
+    };
     HttpResponse::Ok().json(json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
-        "token_endpoint": format!("{issuer}/token"),
+        "token_endpoint": token_endpoint,
         "jwks_uri": format!("{issuer}/jwks"),
         "id_token_signing_alg_values_supported": ["RS256"],
         "response_types_supported": ["code"],
@@ -381,4 +391,19 @@ async fn a_re_authentication_through_an_upstream_needs_a_fresh_upstream_sign_in(
     fake.lock().unwrap().auth_time = None;
     assert!(matches!(through_fake(&app).await, Stop::Away(_)));
     assert_eq!(fake.lock().unwrap().prompt, None);
+}
+
+#[tokio::test]
+async fn an_upstream_whose_discovery_names_a_plain_http_endpoint_is_refused() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_app().await;
+    let (issuer, fake) = fake_provider().await;
+    fake.lock().unwrap().mode = Misbehaviour::HttpEndpoint;
+    upstream::add_upstream(&app.state, &Actor::Cli, "fake", fake_settings(issuer)).await.unwrap();
+    let response = browser().get(app.url("/login/upstream/fake")).send().await.unwrap();
+    assert_eq!(response.status(), 502, "never sent off to the upstream");
+    assert!(response.text().await.unwrap().contains("answer could not be verified"));
+    let last = failures(&app).await.into_iter().next().unwrap();
+    assert!(last["error"].as_str().unwrap().contains("token_endpoint"), "{last}");
+    assert!(last["error"].as_str().unwrap().contains("must be https"), "{last}");
 }
